@@ -1,0 +1,285 @@
+//! The seam between eden's logic and AWS: one narrow trait per service, in eden's own terms.
+//! `eden-aws` implements them with the SDK; tests can wrap them to inject faults.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::Error;
+use crate::image::ImageUri;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A resource tag.
+pub type Tag = (String, String);
+
+/// The tags on everything eden makes, so that later tools can tell whose it is.
+pub fn ownership_tags(profile: &str, name: &str) -> Vec<Tag> {
+    vec![
+        ("eden:managed-by".into(), "eden".into()),
+        ("eden:profile".into(), profile.into()),
+        ("eden:name".into(), name.into()),
+    ]
+}
+
+/// What eden reads of an ECS service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceInfo {
+    pub arn: String,
+    pub name: String,
+    /// ACTIVE, DRAINING or INACTIVE.
+    pub status: String,
+    pub task_definition: String,
+    pub load_balancers: Vec<ServiceLoadBalancer>,
+    pub settings: ServiceSettings,
+}
+
+impl ServiceInfo {
+    pub fn is_active(&self) -> bool {
+        self.status == "ACTIVE"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceLoadBalancer {
+    pub target_group_arn: Option<String>,
+    pub container_name: Option<String>,
+    pub container_port: Option<i32>,
+}
+
+/// The settings a copy takes over from the reference service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceSettings {
+    pub desired_count: i32,
+    pub launch_type: Option<String>,
+    pub capacity_provider_strategy: Vec<CapacityProvider>,
+    pub platform_version: Option<String>,
+    pub network: Option<AwsVpcNetwork>,
+    pub deployment: Option<DeploymentSettings>,
+    pub health_check_grace_period: Option<i32>,
+    pub enable_execute_command: bool,
+    pub scheduling_strategy: Option<String>,
+    pub propagate_tags: Option<String>,
+    pub enable_ecs_managed_tags: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityProvider {
+    pub provider: String,
+    pub weight: i32,
+    pub base: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsVpcNetwork {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentSettings {
+    pub maximum_percent: Option<i32>,
+    pub minimum_healthy_percent: Option<i32>,
+    /// (enable, rollback) of the deployment circuit breaker.
+    pub circuit_breaker: Option<(bool, bool)>,
+}
+
+/// A new task definition family revision: the reference's, with one container's image replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDefinitionCopy {
+    pub reference: String,
+    pub family: String,
+    pub container: String,
+    pub image: String,
+    pub tags: Vec<Tag>,
+}
+
+/// A new service: the reference's settings, attached to its own target group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewService {
+    pub cluster: String,
+    pub name: String,
+    pub task_definition: String,
+    pub target_group_arn: String,
+    pub container_name: String,
+    pub container_port: i32,
+    pub settings: ServiceSettings,
+    pub tags: Vec<Tag>,
+}
+
+#[async_trait]
+pub trait Ecs: Send + Sync {
+    /// The service, or None when the cluster has no service of that name.
+    async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>>;
+    /// Registers the copy; returns its ARN.
+    async fn copy_task_definition(&self, copy: &TaskDefinitionCopy) -> Result<String>;
+    /// Creates the service; returns its ARN.
+    async fn create_service(&self, service: &NewService) -> Result<String>;
+    /// Points the service at another task definition.
+    async fn deploy(&self, cluster: &str, service: &str, task_definition: &str) -> Result<()>;
+    /// Deletes the service with force, so running tasks do not hold it up.
+    async fn delete_service(&self, cluster: &str, service: &str) -> Result<()>;
+    /// Every ACTIVE revision of the family.
+    async fn task_definitions(&self, family: &str) -> Result<Vec<String>>;
+    async fn deregister_task_definition(&self, arn: &str) -> Result<()>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub dns_name: String,
+    pub canonical_zone_id: String,
+    /// Dual-stack load balancers get an AAAA record too.
+    pub dualstack: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroup {
+    pub arn: String,
+    pub name: String,
+    pub load_balancers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerRule {
+    pub arn: String,
+    /// None for the default rule.
+    pub priority: Option<u32>,
+    pub hosts: Vec<String>,
+    pub target_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRule {
+    pub listener: String,
+    pub priority: u32,
+    pub host: String,
+    pub target_group_arn: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleCreation {
+    Created(String),
+    /// Another rule took the priority first; pick another and try again.
+    PriorityInUse,
+}
+
+#[async_trait]
+pub trait Elb: Send + Sync {
+    async fn load_balancer(&self, arn: &str) -> Result<Option<LoadBalancer>>;
+    /// The HTTPS:443 listener's ARN.
+    async fn https_listener(&self, load_balancer: &str) -> Result<Option<String>>;
+    async fn rules(&self, listener: &str) -> Result<Vec<ListenerRule>>;
+    async fn create_rule(&self, rule: &NewRule) -> Result<RuleCreation>;
+    /// Deleting a rule that is already gone succeeds.
+    async fn delete_rule(&self, arn: &str) -> Result<()>;
+    async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>>;
+    /// Creates `name` with the reference target group's settings and attributes; returns its ARN.
+    async fn copy_target_group(&self, reference: &str, name: &str, tags: &[Tag]) -> Result<String>;
+    /// Deleting a target group that is already gone succeeds.
+    async fn delete_target_group(&self, arn: &str) -> Result<()>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordType {
+    A,
+    Aaaa,
+}
+
+/// An alias record pointing a hostname at the shared load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRecord {
+    pub name: String,
+    pub record_type: RecordType,
+    pub target_dns: String,
+    pub target_zone: String,
+}
+
+#[async_trait]
+pub trait Dns: Send + Sync {
+    /// The zone's name without the trailing dot, or None when there is no such zone.
+    async fn zone_name(&self, zone_id: &str) -> Result<Option<String>>;
+    /// The alias records of exactly this name, read with one page from that name on.
+    async fn alias_records(&self, zone_id: &str, name: &str) -> Result<Vec<AliasRecord>>;
+    async fn upsert(&self, zone_id: &str, records: &[AliasRecord]) -> Result<()>;
+    async fn delete(&self, zone_id: &str, records: &[AliasRecord]) -> Result<()>;
+}
+
+/// An object's bytes and the ETag to write it back conditionally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub body: Vec<u8>,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteCondition<'a> {
+    /// Only over the version with this ETag.
+    IfMatch(&'a str),
+    /// Only where no object exists yet.
+    IfAbsent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// Someone else wrote first: read again and redo the change.
+    Conflict,
+}
+
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Object>>;
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        condition: WriteCondition<'_>,
+    ) -> Result<WriteOutcome>;
+}
+
+/// One environment in the state table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentItem {
+    pub profile: String,
+    pub name: String,
+    pub endpoint: String,
+    /// Epoch seconds.
+    pub last_updated: i64,
+}
+
+#[async_trait]
+pub trait StateTable: Send + Sync {
+    /// Creates the table in eden's schema when it is missing, and waits until it is ACTIVE.
+    /// Returns true when it had to create it.
+    async fn ensure_table(&self, table: &str) -> Result<bool>;
+    async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()>;
+    async fn delete_environment(&self, table: &str, profile: &str, name: &str) -> Result<()>;
+    /// One profile's environments, or every profile's.
+    async fn environments(&self, table: &str, profile: Option<&str>) -> Result<Vec<EnvironmentItem>>;
+    async fn put_profile(&self, table: &str, name: &str, json: &str) -> Result<()>;
+    async fn profile(&self, table: &str, name: &str) -> Result<Option<String>>;
+    /// Returns false when there was no such profile.
+    async fn delete_profile(&self, table: &str, name: &str) -> Result<bool>;
+    async fn profiles(&self, table: &str) -> Result<Vec<String>>;
+}
+
+#[async_trait]
+pub trait Registry: Send + Sync {
+    /// Whether the ECR image exists; only called for ECR URIs.
+    async fn image_exists(&self, image: &ImageUri) -> Result<bool>;
+}
+
+/// Every AWS service eden uses, as the core sees them.
+#[derive(Clone)]
+pub struct Cloud {
+    pub ecs: Arc<dyn Ecs>,
+    pub elb: Arc<dyn Elb>,
+    pub dns: Arc<dyn Dns>,
+    pub store: Arc<dyn ObjectStore>,
+    pub table: Arc<dyn StateTable>,
+    pub registry: Arc<dyn Registry>,
+}

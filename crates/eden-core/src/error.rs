@@ -1,0 +1,163 @@
+//! Every way eden can fail, each rendered as one line that says what failed and what to do.
+
+/// What kind of AWS failure it was, which decides the advice a user gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsFailure {
+    /// The credentials may not make this call.
+    Denied,
+    /// No credentials were found, or they expired.
+    Credentials,
+    /// The endpoint did not answer or the connection failed.
+    Unreachable,
+    /// AWS kept throttling after the SDK's retries.
+    Throttled,
+    /// Anything else AWS answered.
+    Other,
+}
+
+impl AwsFailure {
+    fn hint(self) -> &'static str {
+        match self {
+            AwsFailure::Denied => "check the IAM permissions of your AWS credentials",
+            AwsFailure::Credentials => {
+                "set AWS credentials (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID)"
+            }
+            AwsFailure::Unreachable => "check your network and AWS_ENDPOINT_URL, then retry",
+            AwsFailure::Throttled => "AWS is throttling this account; retry in a minute",
+            AwsFailure::Other => "fix the cause above and run the command again",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid --name {name:?}: nothing is left after making it DNS-safe; use letters, digits and '-'")]
+    InvalidName { name: String },
+
+    #[error("invalid --image-uri {uri:?}: {why}; expected [REGISTRY/]REPOSITORY[:TAG|@sha256:DIGEST]")]
+    InvalidImageUri { uri: String, why: String },
+
+    #[error("image {uri} not found in ECR: push it first or fix --image-uri")]
+    ImageNotFound { uri: String },
+
+    #[error("config file {path} cannot be used: {why}")]
+    ConfigFile { path: String, why: String },
+
+    #[error("profile {profile} not found in {path}: create it with `eden config setup -p {profile} ...` or pass its keys as flags")]
+    UnknownProfile { profile: String, path: String },
+
+    #[error("remote profile {profile} not found in DynamoDB table {table}: push it with `eden config push -p {profile}`")]
+    UnknownRemoteProfile { profile: String, table: String },
+
+    #[error("profile {profile}: {problem}; fix it with `eden config setup -p {profile}` or a flag")]
+    InvalidProfile { profile: String, problem: String },
+
+    #[error("{key} {value:?} is malformed, expected {expected}")]
+    InvalidProfileValue {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+
+    #[error("remote profile {profile} is corrupt ({why}): push it again with `eden config push -p {profile}`")]
+    CorruptRemoteProfile { profile: String, why: String },
+
+    #[error("{what} {id} not found: {hint}")]
+    Missing {
+        what: &'static str,
+        id: String,
+        hint: String,
+    },
+
+    #[error("environments file s3://{bucket}/{key} is not usable ({why}); eden will not overwrite it: fix or restore the file")]
+    CorruptEnvironmentsFile {
+        bucket: String,
+        key: String,
+        why: String,
+    },
+
+    #[error("DynamoDB table {table} {why}")]
+    StateTable { table: String, why: String },
+
+    #[error("{what} is busy: {why}; retry in a moment")]
+    Busy { what: String, why: String },
+
+    #[error("{action} {resource} failed: {message}; {}", .failure.hint())]
+    Aws {
+        action: String,
+        resource: String,
+        message: String,
+        failure: AwsFailure,
+    },
+
+    #[error("{cause}{}", undo_note(.leftovers, .cleanup))]
+    RolledBack {
+        cause: Box<Error>,
+        /// What could not be undone.
+        leftovers: Vec<String>,
+        /// The command that removes the leftovers.
+        cleanup: String,
+    },
+}
+
+fn undo_note(leftovers: &[String], cleanup: &str) -> String {
+    if leftovers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (and could not undo: {}; run `{cleanup}` to remove them)",
+            leftovers.join(", ")
+        )
+    }
+}
+
+impl Error {
+    pub fn aws(
+        action: impl Into<String>,
+        resource: impl Into<String>,
+        message: impl Into<String>,
+        failure: AwsFailure,
+    ) -> Self {
+        Error::Aws {
+            action: action.into(),
+            resource: resource.into(),
+            message: message.into(),
+            failure,
+        }
+    }
+
+    pub fn missing(what: &'static str, id: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Missing {
+            what,
+            id: id.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_one_line_with_advice() {
+        let e = Error::aws(
+            "create target group",
+            "dev-dynamic-foo",
+            "AccessDenied: not authorized",
+            AwsFailure::Denied,
+        );
+        assert_eq!(
+            e.to_string(),
+            "create target group dev-dynamic-foo failed: AccessDenied: not authorized; check the IAM permissions of your AWS credentials"
+        );
+        let rolled = Error::RolledBack {
+            cause: Box::new(e),
+            leftovers: vec!["target group x".into()],
+            cleanup: "eden delete -p api --name foo".into(),
+        };
+        let line = rolled.to_string();
+        assert!(line.contains("could not undo: target group x; run `eden delete -p api --name foo`"));
+        assert!(!line.contains('\n'));
+    }
+}

@@ -1,0 +1,457 @@
+//! `eden create`: make an environment, or deploy a new image to an existing one.
+//!
+//! Order of calls, each line waiting only for what it needs:
+//! 1. checks, all at once: the image, the reference service, the shared ALB and its rules, the
+//!    zone and existing records, the environments file, an existing service and target group;
+//! 2. task definition, target group and DNS records, at once;
+//! 3. the listener rule (AWS wants the target group on the ALB before a service uses it);
+//! 4. the service, created or deployed to;
+//! 5. the environments file and the state item, at once.
+
+use std::collections::BTreeSet;
+
+use tracing::{debug, info};
+
+use super::journal::{Journal, Undo};
+use super::{environments, priority, SharedAlb};
+use crate::cloud::{
+    ownership_tags, AliasRecord, Cloud, EnvironmentItem, NewRule, NewService, Object,
+    RecordType, RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy,
+};
+use crate::envfile::{Change, EnvironmentsFile};
+use crate::error::Error;
+use crate::image::ImageUri;
+use crate::names::{EnvName, Names};
+use crate::profile::Settings;
+
+/// How many times a listener rule is tried on other priorities after losing one to a race.
+const RULE_ATTEMPTS: u32 = 20;
+
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    pub name: EnvName,
+    pub image: ImageUri,
+    /// The DynamoDB state table.
+    pub table: String,
+}
+
+/// What create made or changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub profile: String,
+    pub name: String,
+    pub endpoint: String,
+    pub image: String,
+    pub task_definition: String,
+    /// True when the environment existed and got a new image.
+    pub deployed: bool,
+    pub last_updated: i64,
+}
+
+/// Everything read before the first write.
+struct World {
+    names: Names,
+    fqdn: String,
+    reference: ServiceInfo,
+    reference_target_group: String,
+    container: String,
+    container_port: i32,
+    shared: SharedAlb,
+    records: Vec<AliasRecord>,
+    file: (Option<Object>, EnvironmentsFile),
+    service: Option<ServiceInfo>,
+    target_group: Option<TargetGroup>,
+}
+
+pub async fn create(cloud: &Cloud, s: &Settings, req: &CreateRequest) -> Result<Created, Error> {
+    let world = look(cloud, s, req).await?;
+    let journal = Journal::default();
+    match make(cloud, s, req, &world, &journal).await {
+        Ok(created) => {
+            info!("Successfully finished creating environment {}", world.names.resource);
+            Ok(created)
+        }
+        Err(cause) => Err(journal
+            .roll_back(cloud, cause, super::cleanup_command(s, req.name.as_str()))
+            .await),
+    }
+}
+
+/// Step 1: every check and read, at once; nothing is written.
+async fn look(cloud: &Cloud, s: &Settings, req: &CreateRequest) -> Result<World, Error> {
+    let names = Names::new(
+        req.name.clone(),
+        &s.name_prefix,
+        &s.domain_name_prefix,
+        &s.config_name_prefix,
+    );
+    let image = check_image(cloud, &req.image);
+    let reference = reference_service(cloud, s);
+    let shared = super::shared_alb(cloud, s);
+    let dns = async {
+        let zone = super::zone_name(cloud, s).await?;
+        let fqdn = names.fqdn(&zone);
+        let records = cloud.dns.alias_records(&s.zone_id, &fqdn).await?;
+        Ok::<_, Error>((fqdn, records))
+    };
+    let file = environments::read(cloud, &s.bucket, &s.key);
+    let service = cloud.ecs.service(&s.target_cluster, &names.resource);
+    let target_group = cloud.elb.target_group(&names.target_group);
+    let ((), (reference, tg, container, port), shared, (fqdn, records), file, service, target_group) =
+        futures::try_join!(image, reference, shared, dns, file, service, target_group)?;
+    if let Some(service) = service.as_ref().filter(|svc| svc.status == "DRAINING") {
+        return Err(Error::Busy {
+            what: format!("service {}", service.name),
+            why: "it is still being deleted".into(),
+        });
+    }
+    Ok(World {
+        names,
+        fqdn,
+        reference,
+        reference_target_group: tg,
+        container: s.container.clone().unwrap_or(container),
+        container_port: port,
+        shared,
+        records,
+        file,
+        service: service.filter(ServiceInfo::is_active),
+        target_group,
+    })
+}
+
+async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
+    if image.ecr.is_none() {
+        debug!("{} is not in ECR, not checked", image.uri);
+        return Ok(());
+    }
+    info!("Checking if image {} exists", image.uri);
+    if cloud.registry.image_exists(image).await? {
+        info!("Image exists");
+        Ok(())
+    } else {
+        Err(Error::ImageNotFound {
+            uri: image.uri.clone(),
+        })
+    }
+}
+
+/// The reference service, its target group, container name and port.
+async fn reference_service(
+    cloud: &Cloud,
+    s: &Settings,
+) -> Result<(ServiceInfo, String, String, i32), Error> {
+    let arn = &s.reference.arn;
+    let service = cloud
+        .ecs
+        .service(s.reference_cluster(), &s.reference.service)
+        .await?
+        .filter(ServiceInfo::is_active)
+        .ok_or_else(|| {
+            Error::missing("reference service", arn, "check reference_service_arn in the profile")
+        })?;
+    let lb = service
+        .load_balancers
+        .iter()
+        .find(|lb| lb.target_group_arn.is_some())
+        .ok_or_else(|| {
+            Error::missing(
+                "target group of reference service",
+                arn,
+                "attach the reference service to an ALB target group",
+            )
+        })?;
+    let tg = lb.target_group_arn.clone().unwrap_or_default();
+    let container = lb.container_name.clone().unwrap_or_default();
+    let port = lb.container_port.unwrap_or(80);
+    info!("Retrieved reference service {arn}");
+    Ok((service, tg, container, port))
+}
+
+/// Steps 2 to 5, recording each change in the journal as soon as it is made.
+async fn make(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+    w: &World,
+    journal: &Journal,
+) -> Result<Created, Error> {
+    let tags = ownership_tags(&s.profile, req.name.as_str());
+
+    // Step 2. `join`, not `try_join`: a failure must not drop a call that may still succeed,
+    // or what it made would be missing from the journal.
+    let (task_definition, target_group, records) = futures::join!(
+        task_definition(cloud, w, req, &tags, journal),
+        target_group(cloud, w, &tags, journal),
+        records(cloud, s, w, journal),
+    );
+    let (task_definition, target_group, ()) = (task_definition?, target_group?, records?);
+
+    // Step 3.
+    rule(cloud, w, &target_group, &tags, journal).await?;
+
+    // Step 4.
+    let deployed = service(cloud, s, w, &task_definition, &target_group, &tags, journal).await?;
+
+    // Step 5.
+    let last_updated = super::now();
+    let item = EnvironmentItem {
+        profile: s.profile.clone(),
+        name: w.names.resource.clone(),
+        endpoint: w.fqdn.clone(),
+        last_updated,
+    };
+    let (file, state) = futures::join!(
+        file_entry(cloud, s, w, journal),
+        state_item(cloud, &req.table, &item, deployed, journal)
+    );
+    file?;
+    state?;
+
+    Ok(Created {
+        profile: s.profile.clone(),
+        name: w.names.resource.clone(),
+        endpoint: w.fqdn.clone(),
+        image: req.image.uri.clone(),
+        task_definition,
+        deployed,
+        last_updated,
+    })
+}
+
+async fn task_definition(
+    cloud: &Cloud,
+    w: &World,
+    req: &CreateRequest,
+    tags: &[(String, String)],
+    journal: &Journal,
+) -> Result<String, Error> {
+    let copy = TaskDefinitionCopy {
+        reference: w.reference.task_definition.clone(),
+        family: w.names.resource.clone(),
+        container: w.container.clone(),
+        image: req.image.uri.clone(),
+        tags: tags.to_vec(),
+    };
+    info!("Retrieved reference task definition from {}", copy.reference);
+    let arn = cloud.ecs.copy_task_definition(&copy).await?;
+    journal.record(Undo::TaskDefinition(arn.clone()));
+    info!("Registered new task definition: {arn}");
+    Ok(arn)
+}
+
+async fn target_group(
+    cloud: &Cloud,
+    w: &World,
+    tags: &[(String, String)],
+    journal: &Journal,
+) -> Result<String, Error> {
+    if let Some(existing) = &w.target_group {
+        info!("Target group {} already exists, reusing it", existing.name);
+        return Ok(existing.arn.clone());
+    }
+    info!("Retrieved reference target group: {}", w.reference_target_group);
+    let arn = cloud
+        .elb
+        .copy_target_group(&w.reference_target_group, &w.names.target_group, tags)
+        .await?;
+    journal.record(Undo::TargetGroup(arn.clone()));
+    info!("Created target group {arn}");
+    Ok(arn)
+}
+
+async fn records(cloud: &Cloud, s: &Settings, w: &World, journal: &Journal) -> Result<(), Error> {
+    let alb = &w.shared.alb;
+    let mut wanted = vec![RecordType::A];
+    if alb.dualstack {
+        wanted.push(RecordType::Aaaa);
+    }
+    let wanted: Vec<AliasRecord> = wanted
+        .into_iter()
+        .map(|record_type| AliasRecord {
+            name: w.fqdn.clone(),
+            record_type,
+            target_dns: alb.dns_name.clone(),
+            target_zone: alb.canonical_zone_id.clone(),
+        })
+        .collect();
+    if wanted.iter().all(|r| w.records.iter().any(|e| same_alias(e, r))) {
+        info!("Record {} already points at {}", w.fqdn, alb.dns_name);
+        return Ok(());
+    }
+    cloud.dns.upsert(&s.zone_id, &wanted).await?;
+    // A record that existed before this run, pointing elsewhere, is not ours to remove.
+    if w.records.is_empty() {
+        journal.record(Undo::Records {
+            zone_id: s.zone_id.clone(),
+            records: wanted,
+        });
+    }
+    info!("Successfully created ALIAS: {} -> {}", w.fqdn, alb.dns_name);
+    Ok(())
+}
+
+/// Route 53 returns alias targets with a trailing dot and in any case.
+fn same_alias(a: &AliasRecord, b: &AliasRecord) -> bool {
+    let norm = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
+    a.record_type == b.record_type
+        && norm(&a.name) == norm(&b.name)
+        && norm(&a.target_dns) == norm(&b.target_dns)
+}
+
+async fn rule(
+    cloud: &Cloud,
+    w: &World,
+    target_group: &str,
+    tags: &[(String, String)],
+    journal: &Journal,
+) -> Result<(), Error> {
+    let host_rule = |rules: &[crate::cloud::ListenerRule]| {
+        rules
+            .iter()
+            .find(|r| r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&w.fqdn)))
+            .cloned()
+    };
+    if let Some(existing) = host_rule(&w.shared.rules) {
+        if existing.target_groups.iter().any(|tg| tg == target_group) {
+            info!("ELBv2 listener rule for host {} already exists, reusing it", w.fqdn);
+            return Ok(());
+        }
+        return Err(Error::Busy {
+            what: format!("host {}", w.fqdn),
+            why: format!("listener rule {} sends it to another target group", existing.arn),
+        });
+    }
+    let mut rules = w.shared.rules.clone();
+    let mut tried = BTreeSet::new();
+    for attempt in 1..=RULE_ATTEMPTS {
+        let Some(priority) = priority::free_priority(&w.fqdn, &rules, &tried) else {
+            return Err(Error::Busy {
+                what: format!("listener {}", w.shared.listener),
+                why: "every rule priority is taken".into(),
+            });
+        };
+        let new = NewRule {
+            listener: w.shared.listener.clone(),
+            priority,
+            host: w.fqdn.clone(),
+            target_group_arn: target_group.to_string(),
+            tags: tags.to_vec(),
+        };
+        match cloud.elb.create_rule(&new).await? {
+            RuleCreation::Created(arn) => {
+                journal.record(Undo::Rule(arn.clone()));
+                info!("Created ELBv2 listener rule {arn}: host {} -> {target_group} (priority {priority})", w.fqdn);
+                return Ok(());
+            }
+            RuleCreation::PriorityInUse => {
+                debug!("priority {priority} was taken first (attempt {attempt}), trying another");
+                tried.insert(priority);
+                tokio::time::sleep(super::backoff(attempt)).await;
+                rules = cloud.elb.rules(&w.shared.listener).await?;
+                if host_rule(&rules).is_some() {
+                    return Err(Error::Busy {
+                        what: format!("host {}", w.fqdn),
+                        why: "another eden run is creating this environment".into(),
+                    });
+                }
+            }
+        }
+    }
+    Err(Error::Busy {
+        what: format!("listener {}", w.shared.listener),
+        why: format!("{RULE_ATTEMPTS} rule priorities in a row were taken by other writers"),
+    })
+}
+
+/// Creates the service, or deploys to it when it exists. Returns true for a deploy.
+#[allow(clippy::too_many_arguments)]
+async fn service(
+    cloud: &Cloud,
+    s: &Settings,
+    w: &World,
+    task_definition: &str,
+    target_group: &str,
+    tags: &[(String, String)],
+    journal: &Journal,
+) -> Result<bool, Error> {
+    let name = &w.names.resource;
+    if let Some(existing) = &w.service {
+        info!("ECS Service {name} already exists, will deploy {task_definition}");
+        cloud.ecs.deploy(&s.target_cluster, name, task_definition).await?;
+        journal.record(Undo::Redeploy {
+            cluster: s.target_cluster.clone(),
+            name: name.clone(),
+            task_definition: existing.task_definition.clone(),
+        });
+        info!("Successfully deployed task definition {task_definition} to service {name} in cluster {}", s.target_cluster);
+        return Ok(true);
+    }
+    info!("ECS Service {name} does not exist, will create new service");
+    let new = NewService {
+        cluster: s.target_cluster.clone(),
+        name: name.clone(),
+        task_definition: task_definition.to_string(),
+        target_group_arn: target_group.to_string(),
+        container_name: w.container.clone(),
+        container_port: w.container_port,
+        settings: w.reference.settings.clone(),
+        tags: tags.to_vec(),
+    };
+    let arn = cloud.ecs.create_service(&new).await?;
+    journal.record(Undo::Service {
+        cluster: s.target_cluster.clone(),
+        name: name.clone(),
+    });
+    info!("Created service {arn}");
+    Ok(false)
+}
+
+async fn file_entry(cloud: &Cloud, s: &Settings, w: &World, journal: &Journal) -> Result<(), Error> {
+    let entry = &w.names.file_entry;
+    info!(
+        "Updating config file s3://{}/{}, environment {entry}: {} -> {}",
+        s.bucket, s.key, s.update_key, w.fqdn
+    );
+    let had_endpoint = w.file.1.endpoint(entry, &s.update_key).is_some();
+    let change = environments::update(cloud, &s.bucket, &s.key, Some(w.file.clone()), |file| {
+        file.set_endpoint(entry, &s.env_type, &s.update_key, &w.fqdn)
+    })
+    .await?;
+    match change {
+        Change::Unchanged => info!("Config file already lists {}", w.fqdn),
+        Change::Added => info!("Existing environment not found, adding new"),
+        _ => info!("Existing environment found, updating in-place"),
+    }
+    if !had_endpoint && change != Change::Unchanged {
+        journal.record(Undo::FileEntry {
+            bucket: s.bucket.clone(),
+            key: s.key.clone(),
+            entry: entry.clone(),
+            update_key: s.update_key.clone(),
+        });
+    }
+    if change != Change::Unchanged {
+        info!("Successfully updated config file");
+    }
+    Ok(())
+}
+
+async fn state_item(
+    cloud: &Cloud,
+    table: &str,
+    item: &EnvironmentItem,
+    deployed: bool,
+    journal: &Journal,
+) -> Result<(), Error> {
+    cloud.table.put_environment(table, item).await?;
+    if !deployed {
+        journal.record(Undo::StateItem {
+            table: table.to_string(),
+            profile: item.profile.clone(),
+            name: item.name.clone(),
+        });
+    }
+    debug!("state item {} written to table {table}", item.name);
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! `eden delete`: remove an environment in the reverse order of its creation. Every step skips
+//! what is already gone, so a delete that failed part-way is finished by running it again.
+//!
+//! Order of calls:
+//! 1. reads, all at once: zone and records, the shared ALB's rules, the service, the target
+//!    group, the task definition revisions, the environments file;
+//! 2. the environments file entry and the state item, at once, so clients stop using it first;
+//! 3. the DNS records, the listener rule and the service, at once;
+//! 4. the target group and every task definition revision, at once.
+
+use tracing::info;
+
+use super::environments;
+use crate::cloud::{AliasRecord, Cloud, ServiceInfo, TargetGroup};
+use crate::envfile::Change;
+use crate::error::Error;
+use crate::names::{EnvName, Names};
+use crate::profile::Settings;
+
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    pub name: EnvName,
+    pub table: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub profile: String,
+    pub name: String,
+    pub endpoint: String,
+    /// What was there and is now gone.
+    pub removed: Vec<String>,
+}
+
+pub async fn delete(cloud: &Cloud, s: &Settings, req: &DeleteRequest) -> Result<Deleted, Error> {
+    let names = Names::new(
+        req.name.clone(),
+        &s.name_prefix,
+        &s.domain_name_prefix,
+        &s.config_name_prefix,
+    );
+
+    // Step 1.
+    let dns = async {
+        let zone = super::zone_name(cloud, s).await?;
+        let fqdn = names.fqdn(&zone);
+        let records = cloud.dns.alias_records(&s.zone_id, &fqdn).await?;
+        Ok::<_, Error>((fqdn, records))
+    };
+    let (file, (fqdn, records), shared, service, target_group, revisions) = futures::try_join!(
+        environments::read(cloud, &s.bucket, &s.key),
+        dns,
+        super::shared_alb(cloud, s),
+        cloud.ecs.service(&s.target_cluster, &names.resource),
+        cloud.elb.target_group(&names.target_group),
+        cloud.ecs.task_definitions(&names.resource),
+    )?;
+    let rules: Vec<String> = shared
+        .rules
+        .iter()
+        .filter(|r| {
+            r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&fqdn))
+                || target_group
+                    .as_ref()
+                    .is_some_and(|tg| r.target_groups.contains(&tg.arn))
+        })
+        .map(|r| r.arn.clone())
+        .collect();
+    let mut removed = Vec::new();
+
+    // Step 2.
+    let entry = &names.file_entry;
+    info!(
+        "Updating config file s3://{}/{}, delete environment {entry}: {} -> {fqdn}",
+        s.bucket, s.key, s.update_key
+    );
+    let (file, state) = futures::join!(
+        environments::update(cloud, &s.bucket, &s.key, Some(file), |f| f
+            .remove_endpoint(entry, &s.update_key)),
+        cloud.table.delete_environment(&req.table, &s.profile, &names.resource),
+    );
+    match file? {
+        Change::Unchanged => info!("Config file has no {} for {entry}, skipping", s.update_key),
+        Change::Removed => {
+            info!("Existing environment found, and the only optional key is {}, deleting environment", s.update_key);
+            removed.push(format!("config entry {entry}"));
+        }
+        _ => {
+            info!("Existing environment found, removing {} in-place", s.update_key);
+            removed.push(format!("config key {} of {entry}", s.update_key));
+        }
+    }
+    state?;
+
+    // Step 3.
+    let (records_gone, rules_gone, service_gone) = futures::join!(
+        delete_records(cloud, s, &fqdn, &records),
+        delete_rules(cloud, &fqdn, &rules),
+        delete_service(cloud, s, &names, service.as_ref()),
+    );
+    removed.extend(records_gone?);
+    removed.extend(rules_gone?);
+    removed.extend(service_gone?);
+
+    // Step 4.
+    let (tg_gone, tds_gone) = futures::join!(
+        delete_target_group(cloud, &names, target_group.as_ref()),
+        delete_task_definitions(cloud, &names, &revisions),
+    );
+    removed.extend(tg_gone?);
+    removed.extend(tds_gone?);
+
+    info!("Successfully finished deleting environment {}", names.resource);
+    Ok(Deleted {
+        profile: s.profile.clone(),
+        name: names.resource,
+        endpoint: fqdn,
+        removed,
+    })
+}
+
+async fn delete_records(
+    cloud: &Cloud,
+    s: &Settings,
+    fqdn: &str,
+    records: &[AliasRecord],
+) -> Result<Option<String>, Error> {
+    info!("Checking if record {fqdn}. exists in zone {}", s.zone_id);
+    if records.is_empty() {
+        info!("Record for {fqdn} does not exist, skipping deletion");
+        return Ok(None);
+    }
+    info!("Found existing record {fqdn}. in zone {}", s.zone_id);
+    cloud.dns.delete(&s.zone_id, records).await?;
+    info!("Successfully removed ALIAS record {fqdn}");
+    Ok(Some(format!("record {fqdn}")))
+}
+
+async fn delete_rules(cloud: &Cloud, fqdn: &str, rules: &[String]) -> Result<Vec<String>, Error> {
+    if rules.is_empty() {
+        info!("ELBv2 listener rule for host {fqdn} does not exist, skipping deletion");
+    }
+    let deletions = rules.iter().map(|arn| async move {
+        info!("ELBv2 listener rule for host {fqdn} found, will delete");
+        cloud.elb.delete_rule(arn).await?;
+        Ok::<_, Error>(format!("listener rule {arn}"))
+    });
+    futures::future::join_all(deletions).await.into_iter().collect()
+}
+
+async fn delete_service(
+    cloud: &Cloud,
+    s: &Settings,
+    names: &Names,
+    service: Option<&ServiceInfo>,
+) -> Result<Option<String>, Error> {
+    let name = &names.resource;
+    match service {
+        Some(svc) if svc.is_active() => {
+            info!("ECS Service {name} exists, will delete");
+            cloud.ecs.delete_service(&s.target_cluster, name).await?;
+            info!("Successfully deleted service {name} from cluster {}", s.target_cluster);
+            Ok(Some(format!("service {name}")))
+        }
+        _ => {
+            info!("ECS Service {name} not found, skipping deletion");
+            Ok(None)
+        }
+    }
+}
+
+async fn delete_target_group(
+    cloud: &Cloud,
+    names: &Names,
+    target_group: Option<&TargetGroup>,
+) -> Result<Option<String>, Error> {
+    let Some(tg) = target_group else {
+        info!("Target group {} not found, skipping deletion", names.target_group);
+        return Ok(None);
+    };
+    cloud.elb.delete_target_group(&tg.arn).await?;
+    info!("Deleted target group {}", tg.arn);
+    Ok(Some(format!("target group {}", tg.name)))
+}
+
+async fn delete_task_definitions(
+    cloud: &Cloud,
+    names: &Names,
+    revisions: &[String],
+) -> Result<Vec<String>, Error> {
+    let deletions = revisions.iter().map(|arn| async move {
+        cloud.ecs.deregister_task_definition(arn).await?;
+        Ok::<_, Error>(format!("task definition {arn}"))
+    });
+    let gone: Vec<String> = futures::future::join_all(deletions)
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    info!(
+        "Deleted all task definitions for family: {}, {} tasks deleted total",
+        names.resource,
+        gone.len()
+    );
+    Ok(gone)
+}

@@ -1,0 +1,82 @@
+//! The plans that create and delete an environment: what is read first, which calls can run at
+//! once, and what is undone when a step fails.
+
+mod create;
+mod delete;
+mod environments;
+mod journal;
+mod priority;
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+pub use create::{create, CreateRequest, Created};
+pub use delete::{delete, DeleteRequest, Deleted};
+
+use crate::cloud::{Cloud, ListenerRule, LoadBalancer};
+use crate::error::Error;
+use crate::profile::Settings;
+
+/// The shared ALB as create and delete need it.
+struct SharedAlb {
+    alb: LoadBalancer,
+    listener: String,
+    rules: Vec<ListenerRule>,
+}
+
+/// Reads the shared ALB, its HTTPS:443 listener and that listener's rules.
+async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
+    let (alb, listener) = futures::try_join!(
+        cloud.elb.load_balancer(&s.master_alb_arn),
+        cloud.elb.https_listener(&s.master_alb_arn)
+    )?;
+    let alb = alb.ok_or_else(|| {
+        Error::missing(
+            "shared ALB",
+            &s.master_alb_arn,
+            "check master_alb_arn in the profile",
+        )
+    })?;
+    let listener = listener.ok_or_else(|| {
+        Error::missing(
+            "HTTPS:443 listener on shared ALB",
+            &s.master_alb_arn,
+            "add an HTTPS listener on port 443 with a wildcard certificate for the dynamic zone",
+        )
+    })?;
+    let rules = cloud.elb.rules(&listener).await?;
+    Ok(SharedAlb {
+        alb,
+        listener,
+        rules,
+    })
+}
+
+/// The dynamic zone's name, which also proves the zone exists.
+async fn zone_name(cloud: &Cloud, s: &Settings) -> Result<String, Error> {
+    cloud.dns.zone_name(&s.zone_id).await?.ok_or_else(|| {
+        Error::missing(
+            "Route 53 hosted zone",
+            &s.zone_id,
+            "check dynamic_zone_id in the profile",
+        )
+    })
+}
+
+/// The command that cleans up after a failure eden could not undo.
+fn cleanup_command(s: &Settings, name: &str) -> String {
+    format!("eden delete -p {} --name {name}", s.profile)
+}
+
+/// A short, jittered wait before retrying a lost race, so that racing writers spread out.
+fn backoff(attempt: u32) -> Duration {
+    let base = 20u64 << attempt.min(5);
+    let mut random = std::collections::hash_map::RandomState::new().build_hasher();
+    random.write_u32(attempt);
+    Duration::from_millis(base / 2 + random.finish() % base)
+}
+
+/// Epoch seconds now.
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
