@@ -1,1 +1,51 @@
+//! The only crate that talks to AWS: the core's [`eden_core::cloud`] traits implemented with the
+//! official SDK, one module per service, SDK errors mapped to one-line core errors.
 
+mod dynamodb;
+mod ecr;
+mod ecs;
+mod elb;
+mod error;
+mod route53;
+mod s3;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use eden_core::cloud::Cloud;
+
+/// Builds the clients from the standard chain: `AWS_PROFILE`, SSO, environment credentials,
+/// `AWS_REGION`, `AWS_ENDPOINT_URL`...
+pub async fn connect() -> Cloud {
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        // The SDK's standard retry mode backs off with jitter on throttling, 5xx and
+        // connection errors; five attempts ride out a burst of Route 53 throttling.
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        // An endpoint that does not answer fails in seconds instead of hanging.
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .load()
+        .await;
+    // Custom endpoints (moto, LocalStack, MinIO) serve buckets by path, not by host name.
+    let custom_endpoint =
+        sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+        .force_path_style(custom_endpoint)
+        .build();
+    Cloud {
+        ecs: Arc::new(ecs::Ecs(aws_sdk_ecs::Client::new(&sdk))),
+        elb: Arc::new(elb::Elb(aws_sdk_elasticloadbalancingv2::Client::new(&sdk))),
+        dns: Arc::new(route53::Route53(aws_sdk_route53::Client::new(&sdk))),
+        store: Arc::new(s3::S3(aws_sdk_s3::Client::from_conf(s3))),
+        table: Arc::new(dynamodb::DynamoDb(aws_sdk_dynamodb::Client::new(&sdk))),
+        registry: Arc::new(ecr::Ecr::new(sdk)),
+    }
+}

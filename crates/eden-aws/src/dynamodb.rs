@@ -1,0 +1,325 @@
+//! DynamoDB: the state table, in the original's later schema (hash `type`, range `name`, GSI
+//! `kind_last_updated_gsi`), holding pushed profiles and the environments `eden ls` lists.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType, TableStatus,
+};
+use aws_sdk_dynamodb::Client;
+use eden_core::cloud::{self, EnvironmentItem, Result};
+use eden_core::error::AwsFailure;
+use eden_core::Error;
+
+use crate::error::{aws, code};
+
+const PROFILE_TYPE: &str = "_profile";
+const KIND_INDEX: &str = "kind_last_updated_gsi";
+/// How long to wait for a new table to become ACTIVE.
+const ACTIVE_WAIT: Duration = Duration::from_secs(120);
+
+pub struct DynamoDb(pub Client);
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn text<'a>(item: &'a Item, field: &str) -> Option<&'a str> {
+    item.get(field).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// The error a table in the 0.1.x schema gives, with how to move on.
+fn legacy(table: &str) -> Error {
+    Error::StateTable {
+        table: table.to_string(),
+        why: "uses the eden 0.1.x schema (hash key env_name); push your profiles to a new table \
+              with `eden config push --remote-table-name NEW` and use that name, or delete the old table"
+            .into(),
+    }
+}
+
+#[async_trait]
+impl cloud::StateTable for DynamoDb {
+    async fn ensure_table(&self, table: &str) -> Result<bool> {
+        let created = match self.0.describe_table().table_name(table).send().await {
+            Ok(out) => {
+                let desc = out.table();
+                let hash = desc
+                    .and_then(|t| t.key_schema().iter().find(|k| k.key_type() == &KeyType::Hash))
+                    .map(|k| k.attribute_name().to_string());
+                if hash.as_deref() != Some("type") {
+                    return Err(legacy(table));
+                }
+                false
+            }
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                self.create_table(table).await?;
+                true
+            }
+            Err(e) => return Err(aws("describe table", table, e)),
+        };
+        self.wait_active(table).await?;
+        Ok(created)
+    }
+
+    async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()> {
+        let put = || {
+            self.0
+                .put_item()
+                .table_name(table)
+                .item("type", s(&item.profile))
+                .item("name", s(&item.name))
+                .item("endpoint", s(&item.endpoint))
+                .item("last_updated", AttributeValue::N(item.last_updated.to_string()))
+                .item("kind", s("environment"))
+                .send()
+        };
+        match put().await {
+            Ok(_) => Ok(()),
+            // create and delete make the table when it is missing, as the original does.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                self.ensure_table(table).await?;
+                put().await.map_err(|e| aws("record environment in table", table, e))?;
+                Ok(())
+            }
+            Err(e) if code(&e) == Some("ValidationException") => {
+                self.ensure_table(table).await?;
+                Err(aws("record environment in table", table, e))
+            }
+            Err(e) => Err(aws("record environment in table", table, e)),
+        }
+    }
+
+    async fn delete_environment(&self, table: &str, profile: &str, name: &str) -> Result<()> {
+        match self
+            .0
+            .delete_item()
+            .table_name(table)
+            .key("type", s(profile))
+            .key("name", s(name))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(()),
+            Err(e) if code(&e) == Some("ValidationException") => Err(legacy(table)),
+            Err(e) => Err(aws("remove environment from table", table, e)),
+        }
+    }
+
+    async fn environments(&self, table: &str, profile: Option<&str>) -> Result<Vec<EnvironmentItem>> {
+        // One profile is one partition; all profiles are one index partition. Never a scan.
+        let query = match profile {
+            Some(p) => self
+                .0
+                .query()
+                .table_name(table)
+                .key_condition_expression("#t = :v")
+                .expression_attribute_names("#t", "type")
+                .expression_attribute_values(":v", s(p)),
+            None => self
+                .0
+                .query()
+                .table_name(table)
+                .index_name(KIND_INDEX)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", "kind")
+                .expression_attribute_values(":v", s("environment")),
+        };
+        let items = match self.query_all(query, table).await {
+            Err(Error::Aws { message, .. }) if message.starts_with("ResourceNotFoundException") => {
+                return Ok(Vec::new())
+            }
+            other => other?,
+        };
+        Ok(items
+            .iter()
+            .filter(|i| text(i, "kind") == Some("environment") || text(i, "endpoint").is_some())
+            .filter(|i| text(i, "type") != Some(PROFILE_TYPE))
+            .map(|i| EnvironmentItem {
+                profile: text(i, "type").unwrap_or_default().to_string(),
+                name: text(i, "name").unwrap_or_default().to_string(),
+                endpoint: text(i, "endpoint").unwrap_or_default().to_string(),
+                last_updated: i
+                    .get("last_updated")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.split('.').next()?.parse().ok())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn put_profile(&self, table: &str, name: &str, json: &str) -> Result<()> {
+        self.0
+            .put_item()
+            .table_name(table)
+            .item("type", s(PROFILE_TYPE))
+            .item("name", s(name))
+            .item("profile", s(json))
+            .item("kind", s("profile"))
+            .send()
+            .await
+            .map_err(|e| aws("push profile to table", table, e))?;
+        Ok(())
+    }
+
+    async fn profile(&self, table: &str, name: &str) -> Result<Option<String>> {
+        let out = match self
+            .0
+            .get_item()
+            .table_name(table)
+            .key("type", s(PROFILE_TYPE))
+            .key("name", s(name))
+            .consistent_read(true)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => return Ok(None),
+            Err(e) if code(&e) == Some("ValidationException") => return Err(legacy(table)),
+            Err(e) => return Err(aws("read profile from table", table, e)),
+        };
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        match text(item, "profile") {
+            Some(json) => Ok(Some(json.to_string())),
+            None => Err(Error::CorruptRemoteProfile {
+                profile: name.to_string(),
+                why: "the item has no profile string".into(),
+            }),
+        }
+    }
+
+    async fn delete_profile(&self, table: &str, name: &str) -> Result<bool> {
+        let out = match self
+            .0
+            .delete_item()
+            .table_name(table)
+            .key("type", s(PROFILE_TYPE))
+            .key("name", s(name))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => return Ok(false),
+            Err(e) if code(&e) == Some("ValidationException") => return Err(legacy(table)),
+            Err(e) => return Err(aws("remove profile from table", table, e)),
+        };
+        Ok(out.attributes().is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn profiles(&self, table: &str) -> Result<Vec<String>> {
+        let query = self
+            .0
+            .query()
+            .table_name(table)
+            .key_condition_expression("#t = :v")
+            .expression_attribute_names("#t", "type")
+            .expression_attribute_values(":v", s(PROFILE_TYPE));
+        let items = match self.query_all(query, table).await {
+            Err(Error::Aws { message, .. }) if message.starts_with("ResourceNotFoundException") => {
+                return Ok(Vec::new())
+            }
+            other => other?,
+        };
+        Ok(items.iter().filter_map(|i| text(i, "name")).map(str::to_string).collect())
+    }
+}
+
+impl DynamoDb {
+    async fn query_all(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        table: &str,
+    ) -> Result<Vec<Item>> {
+        let mut pages = query.into_paginator().send();
+        let mut items = Vec::new();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => items.extend(page.items().iter().cloned()),
+                Err(e) if code(&e) == Some("ValidationException") => return Err(legacy(table)),
+                Err(e) => return Err(aws("query table", table, e)),
+            }
+        }
+        Ok(items)
+    }
+
+    async fn create_table(&self, table: &str) -> Result<()> {
+        let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
+            Error::aws("build table definition", table, e.to_string(), AwsFailure::Other)
+        };
+        let attr = |name: &str, kind: ScalarAttributeType| {
+            AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build().map_err(invalid)
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(invalid)
+        };
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(KIND_INDEX)
+            .key_schema(key("kind", KeyType::Hash)?)
+            .key_schema(key("last_updated", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(invalid)?;
+        let created = self
+            .0
+            .create_table()
+            .table_name(table)
+            .attribute_definitions(attr("type", ScalarAttributeType::S)?)
+            .attribute_definitions(attr("name", ScalarAttributeType::S)?)
+            .attribute_definitions(attr("kind", ScalarAttributeType::S)?)
+            .attribute_definitions(attr("last_updated", ScalarAttributeType::N)?)
+            .key_schema(key("type", KeyType::Hash)?)
+            .key_schema(key("name", KeyType::Range)?)
+            .global_secondary_indexes(index)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // Another eden created it at the same moment.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => Ok(()),
+            Err(e) => Err(aws("create table", table, e)),
+        }
+    }
+
+    async fn wait_active(&self, table: &str) -> Result<()> {
+        let started = std::time::Instant::now();
+        let mut announced = false;
+        loop {
+            let out = self
+                .0
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|e| aws("describe table", table, e))?;
+            match out.table().and_then(|t| t.table_status()) {
+                Some(TableStatus::Active) => return Ok(()),
+                Some(TableStatus::Creating | TableStatus::Updating) if started.elapsed() < ACTIVE_WAIT => {
+                    if !announced {
+                        tracing::info!("Waiting for table creation...");
+                        announced = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                status => {
+                    return Err(Error::StateTable {
+                        table: table.to_string(),
+                        why: format!(
+                            "is {}; retry when it is ACTIVE",
+                            status.map(|s| s.as_str().to_string()).unwrap_or_else(|| "unknown".into())
+                        ),
+                    })
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! ECS: services and task definitions.
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
+    DeploymentConfiguration, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags,
+    SchedulingStrategy, Service, Tag, TaskDefinitionStatus,
+};
+use aws_sdk_ecs::Client;
+use eden_core::cloud::{
+    self, AwsVpcNetwork, CapacityProvider, DeploymentSettings, NewService, Result, ServiceInfo,
+    ServiceLoadBalancer, ServiceSettings, TaskDefinitionCopy,
+};
+use eden_core::Error;
+
+use crate::error::{aws, code};
+
+pub struct Ecs(pub Client);
+
+#[async_trait]
+impl cloud::Ecs for Ecs {
+    async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>> {
+        let out = match self.0.describe_services().cluster(cluster).services(service).send().await {
+            Ok(out) => out,
+            Err(e) if code(&e) == Some("ClusterNotFoundException") => return Ok(None),
+            Err(e) => return Err(aws("describe service", service, e)),
+        };
+        Ok(out.services().first().map(service_info))
+    }
+
+    async fn copy_task_definition(&self, copy: &TaskDefinitionCopy) -> Result<String> {
+        let reference = self
+            .0
+            .describe_task_definition()
+            .task_definition(&copy.reference)
+            .send()
+            .await
+            .map_err(|e| aws("describe task definition", &copy.reference, e))?
+            .task_definition
+            .ok_or_else(|| Error::missing("task definition", &copy.reference, "check the reference service"))?;
+        let mut containers = reference.container_definitions().to_vec();
+        let target = containers
+            .iter_mut()
+            .find(|c| c.name() == Some(copy.container.as_str()))
+            .ok_or_else(|| {
+                Error::missing(
+                    "container",
+                    format!("{} in {}", copy.container, copy.reference),
+                    "set target_container_name to a container of the reference task definition",
+                )
+            })?;
+        target.image = Some(copy.image.clone());
+        let out = self
+            .0
+            .register_task_definition()
+            .family(&copy.family)
+            .set_container_definitions(Some(containers))
+            .set_task_role_arn(reference.task_role_arn)
+            .set_execution_role_arn(reference.execution_role_arn)
+            .set_network_mode(reference.network_mode)
+            .set_volumes(reference.volumes)
+            .set_placement_constraints(reference.placement_constraints)
+            .set_requires_compatibilities(reference.requires_compatibilities)
+            .set_cpu(reference.cpu)
+            .set_memory(reference.memory)
+            .set_pid_mode(reference.pid_mode)
+            .set_ipc_mode(reference.ipc_mode)
+            .set_proxy_configuration(reference.proxy_configuration)
+            .set_ephemeral_storage(reference.ephemeral_storage)
+            .set_runtime_platform(reference.runtime_platform)
+            .set_enable_fault_injection(reference.enable_fault_injection)
+            .set_tags(Some(tags(&copy.tags)))
+            .send()
+            .await
+            .map_err(|e| aws("register task definition", &copy.family, e))?;
+        out.task_definition
+            .and_then(|td| td.task_definition_arn)
+            .ok_or_else(|| no_arn("register task definition", &copy.family))
+    }
+
+    async fn create_service(&self, new: &NewService) -> Result<String> {
+        let s = &new.settings;
+        let lb = LoadBalancer::builder()
+            .target_group_arn(&new.target_group_arn)
+            .container_name(&new.container_name)
+            .container_port(new.container_port)
+            .build();
+        let strategy = s
+            .capacity_provider_strategy
+            .iter()
+            .map(|c| {
+                CapacityProviderStrategyItem::builder()
+                    .capacity_provider(&c.provider)
+                    .weight(c.weight)
+                    .base(c.base)
+                    .build()
+                    .map_err(|e| build_error(&new.name, e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // A capacity provider strategy and a launch type exclude each other.
+        let launch_type = if strategy.is_empty() {
+            s.launch_type.as_deref().map(LaunchType::from)
+        } else {
+            None
+        };
+        let network = match &s.network {
+            Some(n) => Some(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .set_subnets(Some(n.subnets.clone()))
+                            .set_security_groups(Some(n.security_groups.clone()))
+                            .assign_public_ip(if n.assign_public_ip {
+                                AssignPublicIp::Enabled
+                            } else {
+                                AssignPublicIp::Disabled
+                            })
+                            .build()
+                            .map_err(|e| build_error(&new.name, e))?,
+                    )
+                    .build(),
+            ),
+            None => None,
+        };
+        let deployment = match &s.deployment {
+            Some(d) => {
+                let breaker = d.circuit_breaker.map(|(enable, rollback)| {
+                    DeploymentCircuitBreaker::builder()
+                        .enable(enable)
+                        .rollback(rollback)
+                        .build()
+                });
+                Some(
+                    DeploymentConfiguration::builder()
+                        .set_maximum_percent(d.maximum_percent)
+                        .set_minimum_healthy_percent(d.minimum_healthy_percent)
+                        .set_deployment_circuit_breaker(breaker)
+                        .build(),
+                )
+            }
+            None => None,
+        };
+        // describe-services shows NONE, which create-service does not accept.
+        let propagate = s
+            .propagate_tags
+            .as_deref()
+            .filter(|p| *p != "NONE")
+            .map(PropagateTags::from);
+        let out = self
+            .0
+            .create_service()
+            .cluster(&new.cluster)
+            .service_name(&new.name)
+            .task_definition(&new.task_definition)
+            .desired_count(s.desired_count)
+            .load_balancers(lb)
+            .set_launch_type(launch_type)
+            .set_capacity_provider_strategy((!strategy.is_empty()).then_some(strategy))
+            .set_platform_version(s.platform_version.clone())
+            .set_network_configuration(network)
+            .set_deployment_configuration(deployment)
+            .set_health_check_grace_period_seconds(s.health_check_grace_period)
+            .enable_execute_command(s.enable_execute_command)
+            .set_scheduling_strategy(s.scheduling_strategy.as_deref().map(SchedulingStrategy::from))
+            .set_propagate_tags(propagate)
+            .enable_ecs_managed_tags(s.enable_ecs_managed_tags)
+            .set_tags(Some(tags(&new.tags)))
+            .send()
+            .await
+            .map_err(|e| aws("create service", &new.name, e))?;
+        out.service
+            .and_then(|svc| svc.service_arn)
+            .ok_or_else(|| no_arn("create service", &new.name))
+    }
+
+    async fn deploy(&self, cluster: &str, service: &str, task_definition: &str) -> Result<()> {
+        self.0
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| aws("deploy to service", service, e))?;
+        Ok(())
+    }
+
+    async fn delete_service(&self, cluster: &str, service: &str) -> Result<()> {
+        match self.0.delete_service().cluster(cluster).service(service).force(true).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(code(&e), Some("ServiceNotFoundException" | "ServiceNotActiveException")) => Ok(()),
+            Err(e) => Err(aws("delete service", service, e)),
+        }
+    }
+
+    async fn task_definitions(&self, family: &str) -> Result<Vec<String>> {
+        let mut pages = self
+            .0
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(TaskDefinitionStatus::Active)
+            .into_paginator()
+            .send();
+        let mut arns = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws("list task definitions", family, e))?;
+            // The filter is a prefix in some implementations: keep this family only.
+            arns.extend(
+                page.task_definition_arns()
+                    .iter()
+                    .filter(|arn| family_of(arn) == Some(family))
+                    .cloned(),
+            );
+        }
+        Ok(arns)
+    }
+
+    async fn deregister_task_definition(&self, arn: &str) -> Result<()> {
+        self.0
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| aws("deregister task definition", arn, e))?;
+        Ok(())
+    }
+}
+
+/// `arn:...:task-definition/FAMILY:REVISION` -> FAMILY
+fn family_of(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.rsplit_once("task-definition/")?;
+    rest.rsplit_once(':').map(|(family, _)| family)
+}
+
+fn tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn no_arn(action: &str, resource: &str) -> Error {
+    Error::aws(action, resource, "AWS answered without an ARN", eden_core::error::AwsFailure::Other)
+}
+
+fn build_error(resource: &str, e: impl std::fmt::Display) -> Error {
+    Error::aws(
+        "copy settings of reference service to",
+        resource,
+        e.to_string(),
+        eden_core::error::AwsFailure::Other,
+    )
+}
+
+fn service_info(s: &Service) -> ServiceInfo {
+    let network = s
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|v| AwsVpcNetwork {
+            subnets: v.subnets().to_vec(),
+            security_groups: v.security_groups().to_vec(),
+            assign_public_ip: v.assign_public_ip() == Some(&AssignPublicIp::Enabled),
+        });
+    let deployment = s.deployment_configuration().map(|d| DeploymentSettings {
+        maximum_percent: d.maximum_percent(),
+        minimum_healthy_percent: d.minimum_healthy_percent(),
+        circuit_breaker: d
+            .deployment_circuit_breaker()
+            .map(|b| (b.enable(), b.rollback())),
+    });
+    ServiceInfo {
+        arn: s.service_arn().unwrap_or_default().to_string(),
+        name: s.service_name().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or_default().to_string(),
+        task_definition: s.task_definition().unwrap_or_default().to_string(),
+        load_balancers: s
+            .load_balancers()
+            .iter()
+            .map(|lb| ServiceLoadBalancer {
+                target_group_arn: lb.target_group_arn().map(str::to_string),
+                container_name: lb.container_name().map(str::to_string),
+                container_port: lb.container_port(),
+            })
+            .collect(),
+        settings: ServiceSettings {
+            desired_count: s.desired_count(),
+            launch_type: s.launch_type().map(|l| l.as_str().to_string()),
+            capacity_provider_strategy: s
+                .capacity_provider_strategy()
+                .iter()
+                .map(|c| CapacityProvider {
+                    provider: c.capacity_provider().to_string(),
+                    weight: c.weight(),
+                    base: c.base(),
+                })
+                .collect(),
+            platform_version: s.platform_version().map(str::to_string),
+            network,
+            deployment,
+            health_check_grace_period: s.health_check_grace_period_seconds(),
+            enable_execute_command: s.enable_execute_command(),
+            scheduling_strategy: s.scheduling_strategy().map(|x| x.as_str().to_string()),
+            propagate_tags: s.propagate_tags().map(|p| p.as_str().to_string()),
+            enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_is_read_exactly_from_the_arn() {
+        let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/dev-dynamic-foo:3";
+        assert_eq!(family_of(arn), Some("dev-dynamic-foo"));
+        assert_ne!(family_of("arn:aws:ecs:us-east-1:1:task-definition/dev-dynamic-foo-bar:1"), Some("dev-dynamic-foo"));
+        assert_eq!(family_of("nonsense"), None);
+    }
+}

@@ -1,0 +1,260 @@
+//! Elastic Load Balancing v2: the shared ALB, its listener rules, and target groups.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, HostHeaderConditionConfig, IpAddressType, ProtocolEnum, Rule,
+    RuleCondition, Tag, TargetGroupAttribute,
+};
+use aws_sdk_elasticloadbalancingv2::Client;
+use eden_core::cloud::{self, ListenerRule, LoadBalancer, NewRule, Result, RuleCreation, TargetGroup};
+use eden_core::Error;
+
+use crate::error::aws;
+
+/// Target group attributes a copy takes over: the ones that do not depend on the load balancer.
+const COPIED_ATTRIBUTES: [&str; 4] = [
+    "deregistration_delay.",
+    "stickiness.",
+    "load_balancing.",
+    "slow_start.",
+];
+
+/// AWS may still see a just-deleted rule using the target group for a moment.
+const IN_USE_ATTEMPTS: u32 = 5;
+
+pub struct Elb(pub Client);
+
+#[async_trait]
+impl cloud::Elb for Elb {
+    async fn load_balancer(&self, arn: &str) -> Result<Option<LoadBalancer>> {
+        let out = match self.0.describe_load_balancers().load_balancer_arns(arn).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_load_balancer_not_found_exception()) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(aws("describe load balancer", arn, e)),
+        };
+        Ok(out.load_balancers().first().map(|lb| LoadBalancer {
+            arn: lb.load_balancer_arn().unwrap_or(arn).to_string(),
+            dns_name: lb.dns_name().unwrap_or_default().to_string(),
+            canonical_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+            dualstack: matches!(
+                lb.ip_address_type(),
+                Some(IpAddressType::Dualstack | IpAddressType::DualstackWithoutPublicIpv4)
+            ),
+        }))
+    }
+
+    async fn https_listener(&self, load_balancer: &str) -> Result<Option<String>> {
+        let mut pages = self
+            .0
+            .describe_listeners()
+            .load_balancer_arn(load_balancer)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_load_balancer_not_found_exception()) => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(aws("describe listeners of", load_balancer, e)),
+            };
+            let https = page
+                .listeners()
+                .iter()
+                .find(|l| l.port() == Some(443) && l.protocol() == Some(&ProtocolEnum::Https));
+            if let Some(listener) = https {
+                return Ok(listener.listener_arn().map(str::to_string));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn rules(&self, listener: &str) -> Result<Vec<ListenerRule>> {
+        let mut pages = self
+            .0
+            .describe_rules()
+            .listener_arn(listener)
+            .page_size(400)
+            .into_paginator()
+            .send();
+        let mut rules = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws("describe rules of listener", listener, e))?;
+            rules.extend(page.rules().iter().map(listener_rule));
+        }
+        Ok(rules)
+    }
+
+    async fn create_rule(&self, rule: &NewRule) -> Result<RuleCreation> {
+        let condition = RuleCondition::builder()
+            .field("host-header")
+            .host_header_config(HostHeaderConditionConfig::builder().values(&rule.host).build())
+            .build();
+        let action = Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(&rule.target_group_arn)
+            .build();
+        let sent = self
+            .0
+            .create_rule()
+            .listener_arn(&rule.listener)
+            .priority(rule.priority as i32)
+            .conditions(condition)
+            .actions(action)
+            .set_tags(Some(tags(&rule.tags)))
+            .send()
+            .await;
+        match sent {
+            Ok(out) => {
+                let arn = out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default();
+                Ok(RuleCreation::Created(arn.to_string()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_priority_in_use_exception()) => {
+                Ok(RuleCreation::PriorityInUse)
+            }
+            Err(e) => Err(aws("create listener rule for", &rule.host, e)),
+        }
+    }
+
+    async fn delete_rule(&self, arn: &str) -> Result<()> {
+        match self.0.delete_rule().rule_arn(arn).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_rule_not_found_exception()) => Ok(()),
+            Err(e) => Err(aws("delete listener rule", arn, e)),
+        }
+    }
+
+    async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
+        let out = match self.0.describe_target_groups().names(name).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_target_group_not_found_exception()) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(aws("describe target group", name, e)),
+        };
+        Ok(out.target_groups().first().map(|tg| TargetGroup {
+            arn: tg.target_group_arn().unwrap_or_default().to_string(),
+            name: tg.target_group_name().unwrap_or(name).to_string(),
+            load_balancers: tg.load_balancer_arns().to_vec(),
+        }))
+    }
+
+    async fn copy_target_group(&self, reference: &str, name: &str, tags_: &[(String, String)]) -> Result<String> {
+        let (described, attributes) = futures::join!(
+            self.0.describe_target_groups().target_group_arns(reference).send(),
+            self.0.describe_target_group_attributes().target_group_arn(reference).send(),
+        );
+        let described = described.map_err(|e| aws("describe reference target group", reference, e))?;
+        let attributes = attributes.map_err(|e| aws("describe attributes of target group", reference, e))?;
+        let r = described.target_groups().first().ok_or_else(|| {
+            Error::missing("reference target group", reference, "attach the reference service to a target group")
+        })?;
+        let created = self
+            .0
+            .create_target_group()
+            .name(name)
+            .set_protocol(r.protocol().cloned())
+            .set_protocol_version(r.protocol_version().map(str::to_string))
+            .set_port(r.port())
+            .set_vpc_id(r.vpc_id().map(str::to_string))
+            .set_target_type(r.target_type().cloned())
+            .set_ip_address_type(r.ip_address_type().cloned())
+            .set_health_check_enabled(r.health_check_enabled())
+            .set_health_check_protocol(r.health_check_protocol().cloned())
+            .set_health_check_port(r.health_check_port().map(str::to_string))
+            .set_health_check_path(r.health_check_path().map(str::to_string))
+            .set_health_check_interval_seconds(r.health_check_interval_seconds())
+            .set_health_check_timeout_seconds(r.health_check_timeout_seconds())
+            .set_healthy_threshold_count(r.healthy_threshold_count())
+            .set_unhealthy_threshold_count(r.unhealthy_threshold_count())
+            .set_matcher(r.matcher().cloned())
+            .set_tags(Some(tags(tags_)))
+            .send()
+            .await
+            .map_err(|e| aws("create target group", name, e))?;
+        let arn = created
+            .target_groups()
+            .first()
+            .and_then(|tg| tg.target_group_arn())
+            .unwrap_or_default()
+            .to_string();
+        let copied: Vec<TargetGroupAttribute> = attributes
+            .attributes()
+            .iter()
+            .filter(|a| a.key().is_some_and(|k| COPIED_ATTRIBUTES.iter().any(|p| k.starts_with(p))))
+            .cloned()
+            .collect();
+        if !copied.is_empty() {
+            let modified = self
+                .0
+                .modify_target_group_attributes()
+                .target_group_arn(&arn)
+                .set_attributes(Some(copied))
+                .send()
+                .await;
+            if let Err(e) = modified {
+                // The group exists but is not a faithful copy: remove it rather than leave it.
+                let _ = self.0.delete_target_group().target_group_arn(&arn).send().await;
+                return Err(aws("copy attributes to target group", name, e));
+            }
+        }
+        Ok(arn)
+    }
+
+    async fn delete_target_group(&self, arn: &str) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.0.delete_target_group().target_group_arn(arn).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception())
+                    && attempt < IN_USE_ATTEMPTS =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+                Err(e) if crate::error::code(&e) == Some("TargetGroupNotFound") => return Ok(()),
+                Err(e) => return Err(aws("delete target group", arn, e)),
+            }
+        }
+    }
+}
+
+fn listener_rule(r: &Rule) -> ListenerRule {
+    let hosts = r
+        .conditions()
+        .iter()
+        .filter(|c| c.field() == Some("host-header"))
+        .flat_map(|c| {
+            let configured = c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_default();
+            configured.into_iter().chain(c.values().iter().cloned())
+        })
+        .collect();
+    let target_groups = r
+        .actions()
+        .iter()
+        .filter(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+        .flat_map(|a| {
+            let weighted = a
+                .forward_config()
+                .map(|f| f.target_groups().iter().filter_map(|t| t.target_group_arn().map(str::to_string)).collect())
+                .unwrap_or_else(Vec::new);
+            a.target_group_arn().map(str::to_string).into_iter().chain(weighted)
+        })
+        .collect();
+    ListenerRule {
+        arn: r.rule_arn().unwrap_or_default().to_string(),
+        priority: r.priority().and_then(|p| p.parse().ok()),
+        hosts,
+        target_groups,
+    }
+}
+
+fn tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}

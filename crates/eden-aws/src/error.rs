@@ -1,0 +1,73 @@
+//! SDK errors turned into the core's one-line errors.
+
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use eden_core::error::{AwsFailure, Error};
+
+/// Maps any SDK error of `action` on `resource`.
+pub fn aws<E, R>(action: &str, resource: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let (message, failure) = match &err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("error");
+            let message = e.message().map(one_line).unwrap_or_default();
+            (format!("{code}: {message}"), classify(code))
+        }
+        SdkError::TimeoutError(_) => ("no answer in time".to_string(), AwsFailure::Unreachable),
+        _ => {
+            let text = one_line(&DisplayErrorContext(&err).to_string());
+            let failure = if text.contains("credentials") || text.contains("identity") {
+                AwsFailure::Credentials
+            } else {
+                AwsFailure::Unreachable
+            };
+            (text, failure)
+        }
+    };
+    Error::aws(action, resource, message, failure)
+}
+
+/// The error code of a service error, for the cases a caller handles itself.
+pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+fn classify(code: &str) -> AwsFailure {
+    match code {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
+        | "UnauthorizedAccess" | "Forbidden" => AwsFailure::Denied,
+        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId"
+        | "UnrecognizedClientException" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
+            AwsFailure::Credentials
+        }
+        c if c.contains("Throttl") || c.contains("TooManyRequests") || c == "SlowDown" => {
+            AwsFailure::Throttled
+        }
+        _ => AwsFailure::Other,
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_advice() {
+        assert_eq!(classify("AccessDeniedException"), AwsFailure::Denied);
+        assert_eq!(classify("ThrottlingException"), AwsFailure::Throttled);
+        assert_eq!(classify("Throttling"), AwsFailure::Throttled);
+        assert_eq!(classify("ExpiredToken"), AwsFailure::Credentials);
+        assert_eq!(classify("ValidationError"), AwsFailure::Other);
+        assert_eq!(one_line("a\n  b\tc"), "a b c");
+    }
+}

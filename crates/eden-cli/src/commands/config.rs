@@ -1,0 +1,127 @@
+//! `eden config`: the local profile file and the remote profiles in DynamoDB.
+
+use eden_core::profile::ConfigFile;
+use eden_core::{remote, Error};
+use tracing::{info, warn};
+
+use crate::args::{CheckArgs, ConfigLsArgs, RemoteArgs, SetupArgs};
+
+pub fn setup(args: SetupArgs) -> Result<(), Error> {
+    let path = args.common.config_file();
+    let profile = &args.profile.profile;
+    let overrides = args.keys.overrides();
+    if overrides.is_empty() {
+        return Err(Error::ConfigFile {
+            path: path.display().to_string(),
+            why: "no parameters to update were given; pass at least one --KEY VALUE (see `eden config setup -h`)".into(),
+        });
+    }
+    let mut file = ConfigFile::load(&path)?;
+    for (key, value) in &overrides {
+        info!("Setting {key} to {value} in profile {profile}");
+        file.set(profile, *key, value);
+    }
+    file.save()?;
+    info!("Saved profile {profile} to {}", path.display());
+    Ok(())
+}
+
+pub fn check(args: CheckArgs) -> Result<(), Error> {
+    let path = args.common.config_file();
+    if !path.exists() {
+        return Err(Error::ConfigFile {
+            path: path.display().to_string(),
+            why: "it does not exist; create it with `eden config setup`".into(),
+        });
+    }
+    let file = ConfigFile::load(&path)?;
+    let names = match args.profile {
+        Some(name) => vec![name],
+        None => file.profile_names(),
+    };
+    let mut errors = 0;
+    for name in &names {
+        let Some(profile) = file.profile(name) else {
+            println!("Profile {name} is not in config file {}", path.display());
+            errors += 1;
+            continue;
+        };
+        for unknown in file.unknown_keys(name) {
+            warn!("Profile {name}: unknown key {unknown} is ignored");
+        }
+        for problem in profile.problems() {
+            println!("Profile {name}: {problem}");
+            errors += 1;
+        }
+    }
+    if errors == 0 {
+        println!("No errors found");
+        Ok(())
+    } else {
+        Err(Error::ConfigFile {
+            path: path.display().to_string(),
+            why: format!("found {errors} errors; fix them with `eden config setup`"),
+        })
+    }
+}
+
+pub async fn push(args: RemoteArgs) -> Result<(), Error> {
+    let path = args.common.config_file();
+    let name = &args.profile.profile;
+    let profile = ConfigFile::load(&path)?
+        .profile(name)
+        .ok_or_else(|| Error::UnknownProfile {
+            profile: name.clone(),
+            path: path.display().to_string(),
+        })?;
+    // A profile that cannot work is not worth sharing with the API.
+    profile.settings(name)?;
+    let cloud = eden_aws::connect().await;
+    remote::push(&cloud, &args.table.remote_table_name, name, &profile).await
+}
+
+pub async fn pull(args: RemoteArgs) -> Result<(), Error> {
+    let path = args.common.config_file();
+    let name = &args.profile.profile;
+    let table = &args.table.remote_table_name;
+    let cloud = eden_aws::connect().await;
+    let profile = remote::pull(&cloud, table, name).await?;
+    let mut file = ConfigFile::load(&path)?;
+    for (key, value) in profile.iter() {
+        file.set(name, key, value);
+    }
+    file.save()?;
+    info!("Pulled profile {name} from DynamoDB table {table} into {}", path.display());
+    Ok(())
+}
+
+pub async fn ls(args: ConfigLsArgs) -> Result<(), Error> {
+    let path = args.common.config_file();
+    let table = &args.table.remote_table_name;
+    let file = ConfigFile::load(&path)?;
+    println!("Local profiles ({}):", path.display());
+    for name in file.profile_names() {
+        println!("{name}");
+    }
+    let cloud = eden_aws::connect().await;
+    let mut remote = cloud.table.profiles(table).await?;
+    remote.sort();
+    println!();
+    println!("Remote profiles (DynamoDB table {table}):");
+    for name in remote {
+        println!("{name}");
+    }
+    Ok(())
+}
+
+pub async fn remote_rm(args: RemoteArgs) -> Result<(), Error> {
+    let name = &args.profile.profile;
+    let table = &args.table.remote_table_name;
+    let cloud = eden_aws::connect().await;
+    if cloud.table.delete_profile(table, name).await? {
+        info!("Successfully removed profile {name} from DynamoDB table {table}");
+    } else {
+        info!("Profile {name} was not in DynamoDB table {table}, nothing to remove");
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+use eden_core::names::EnvName;
+use eden_core::plan::{self, DeleteRequest};
+use eden_core::Error;
+
+use crate::args::DeleteArgs;
+use crate::profiles;
+
+pub async fn run(args: DeleteArgs) -> Result<(), Error> {
+    let settings = profiles::settings(&args.common, &args.profile.profile, &args.keys)?;
+    let request = DeleteRequest {
+        name: EnvName::parse(&args.name)?,
+        table: args.table.remote_table_name,
+    };
+    let cloud = eden_aws::connect().await;
+    let deleted = plan::delete(&cloud, &settings, &request).await?;
+    if deleted.removed.is_empty() {
+        tracing::info!("Nothing of environment {} was left to delete", deleted.name);
+    }
+    println!("{}", deleted.name);
+    Ok(())
+}
