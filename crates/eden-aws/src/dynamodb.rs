@@ -30,7 +30,9 @@ fn s(v: &str) -> AttributeValue {
 }
 
 fn text<'a>(item: &'a Item, field: &str) -> Option<&'a str> {
-    item.get(field).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(field)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 /// The error a table in the 0.1.x schema gives, with how to move on.
@@ -50,14 +52,21 @@ impl cloud::StateTable for DynamoDb {
             Ok(out) => {
                 let desc = out.table();
                 let hash = desc
-                    .and_then(|t| t.key_schema().iter().find(|k| k.key_type() == &KeyType::Hash))
+                    .and_then(|t| {
+                        t.key_schema()
+                            .iter()
+                            .find(|k| k.key_type() == &KeyType::Hash)
+                    })
                     .map(|k| k.attribute_name().to_string());
                 if hash.as_deref() != Some("type") {
                     return Err(legacy(table));
                 }
                 false
             }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
                 self.create_table(table).await?;
                 true
             }
@@ -75,16 +84,24 @@ impl cloud::StateTable for DynamoDb {
                 .item("type", s(&item.profile))
                 .item("name", s(&item.name))
                 .item("endpoint", s(&item.endpoint))
-                .item("last_updated", AttributeValue::N(item.last_updated.to_string()))
+                .item(
+                    "last_updated",
+                    AttributeValue::N(item.last_updated.to_string()),
+                )
                 .item("kind", s("environment"))
                 .send()
         };
         match put().await {
             Ok(_) => Ok(()),
             // create and delete make the table when it is missing, as the original does.
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
                 self.ensure_table(table).await?;
-                put().await.map_err(|e| aws("record environment in table", table, e))?;
+                put()
+                    .await
+                    .map_err(|e| aws("record environment in table", table, e))?;
                 Ok(())
             }
             Err(e) if code(&e) == Some("ValidationException") => {
@@ -106,13 +123,22 @@ impl cloud::StateTable for DynamoDb {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) if code(&e) == Some("ValidationException") => Err(legacy(table)),
             Err(e) => Err(aws("remove environment from table", table, e)),
         }
     }
 
-    async fn environments(&self, table: &str, profile: Option<&str>) -> Result<Vec<EnvironmentItem>> {
+    async fn environments(
+        &self,
+        table: &str,
+        profile: Option<&str>,
+    ) -> Result<Vec<EnvironmentItem>> {
         // One profile is one partition; all profiles are one index partition. Never a scan.
         let query = match profile {
             Some(p) => self
@@ -180,7 +206,12 @@ impl cloud::StateTable for DynamoDb {
             .await
         {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => return Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(None)
+            }
             Err(e) if code(&e) == Some("ValidationException") => return Err(legacy(table)),
             Err(e) => return Err(aws("read profile from table", table, e)),
         };
@@ -208,7 +239,12 @@ impl cloud::StateTable for DynamoDb {
             .await
         {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => return Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(false)
+            }
             Err(e) if code(&e) == Some("ValidationException") => return Err(legacy(table)),
             Err(e) => return Err(aws("remove profile from table", table, e)),
         };
@@ -229,7 +265,11 @@ impl cloud::StateTable for DynamoDb {
             }
             other => other?,
         };
-        Ok(items.iter().filter_map(|i| text(i, "name")).map(str::to_string).collect())
+        Ok(items
+            .iter()
+            .filter_map(|i| text(i, "name"))
+            .map(str::to_string)
+            .collect())
     }
 }
 
@@ -253,19 +293,36 @@ impl DynamoDb {
 
     async fn create_table(&self, table: &str) -> Result<()> {
         let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
-            Error::aws("build table definition", table, e.to_string(), AwsFailure::Other)
+            Error::aws(
+                "build table definition",
+                table,
+                e.to_string(),
+                AwsFailure::Other,
+            )
         };
         let attr = |name: &str, kind: ScalarAttributeType| {
-            AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build().map_err(invalid)
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(kind)
+                .build()
+                .map_err(invalid)
         };
         let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(invalid)
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(invalid)
         };
         let index = GlobalSecondaryIndex::builder()
             .index_name(KIND_INDEX)
             .key_schema(key("kind", KeyType::Hash)?)
             .key_schema(key("last_updated", KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
             .build()
             .map_err(invalid)?;
         let created = self
@@ -285,7 +342,12 @@ impl DynamoDb {
         match created {
             Ok(_) => Ok(()),
             // Another eden created it at the same moment.
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(aws("create table", table, e)),
         }
     }
@@ -303,7 +365,9 @@ impl DynamoDb {
                 .map_err(|e| aws("describe table", table, e))?;
             match out.table().and_then(|t| t.table_status()) {
                 Some(TableStatus::Active) => return Ok(()),
-                Some(TableStatus::Creating | TableStatus::Updating) if started.elapsed() < ACTIVE_WAIT => {
+                Some(TableStatus::Creating | TableStatus::Updating)
+                    if started.elapsed() < ACTIVE_WAIT =>
+                {
                     if !announced {
                         tracing::info!("Waiting for table creation...");
                         announced = true;
@@ -315,7 +379,9 @@ impl DynamoDb {
                         table: table.to_string(),
                         why: format!(
                             "is {}; retry when it is ACTIVE",
-                            status.map(|s| s.as_str().to_string()).unwrap_or_else(|| "unknown".into())
+                            status
+                                .map(|s| s.as_str().to_string())
+                                .unwrap_or_else(|| "unknown".into())
                         ),
                     })
                 }

@@ -30,7 +30,9 @@ impl cloud::Registry for Ecr {
         let client = aws_sdk_ecr::Client::from_conf(config);
         let id = match &image.reference {
             ImageReference::Tag(tag) => ImageIdentifier::builder().image_tag(tag).build(),
-            ImageReference::Digest(digest) => ImageIdentifier::builder().image_digest(digest).build(),
+            ImageReference::Digest(digest) => {
+                ImageIdentifier::builder().image_digest(digest).build()
+            }
         };
         let sent = client
             .describe_images()
@@ -41,9 +43,13 @@ impl cloud::Registry for Ecr {
             .await;
         match sent {
             Ok(out) => Ok(!out.image_details().is_empty()),
-            Err(e) if e.as_service_error().is_some_and(|e| {
-                e.is_image_not_found_exception() || e.is_repository_not_found_exception()
-            }) => Ok(false),
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    e.is_image_not_found_exception() || e.is_repository_not_found_exception()
+                }) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(aws("check image", &image.uri, e)),
         }
     }

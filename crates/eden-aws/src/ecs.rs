@@ -20,7 +20,14 @@ pub struct Ecs(pub Client);
 #[async_trait]
 impl cloud::Ecs for Ecs {
     async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>> {
-        let out = match self.0.describe_services().cluster(cluster).services(service).send().await {
+        let out = match self
+            .0
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) if code(&e) == Some("ClusterNotFoundException") => return Ok(None),
             Err(e) => return Err(aws("describe service", service, e)),
@@ -37,7 +44,13 @@ impl cloud::Ecs for Ecs {
             .await
             .map_err(|e| aws("describe task definition", &copy.reference, e))?
             .task_definition
-            .ok_or_else(|| Error::missing("task definition", &copy.reference, "check the reference service"))?;
+            .ok_or_else(|| {
+                Error::missing(
+                    "task definition",
+                    &copy.reference,
+                    "check the reference service",
+                )
+            })?;
         let mut containers = reference.container_definitions().to_vec();
         let target = containers
             .iter_mut()
@@ -161,7 +174,11 @@ impl cloud::Ecs for Ecs {
             .set_deployment_configuration(deployment)
             .set_health_check_grace_period_seconds(s.health_check_grace_period)
             .enable_execute_command(s.enable_execute_command)
-            .set_scheduling_strategy(s.scheduling_strategy.as_deref().map(SchedulingStrategy::from))
+            .set_scheduling_strategy(
+                s.scheduling_strategy
+                    .as_deref()
+                    .map(SchedulingStrategy::from),
+            )
             .set_propagate_tags(propagate)
             .enable_ecs_managed_tags(s.enable_ecs_managed_tags)
             .set_tags(Some(tags(&new.tags)))
@@ -186,9 +203,24 @@ impl cloud::Ecs for Ecs {
     }
 
     async fn delete_service(&self, cluster: &str, service: &str) -> Result<()> {
-        match self.0.delete_service().cluster(cluster).service(service).force(true).send().await {
+        match self
+            .0
+            .delete_service()
+            .cluster(cluster)
+            .service(service)
+            .force(true)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
-            Err(e) if matches!(code(&e), Some("ServiceNotFoundException" | "ServiceNotActiveException")) => Ok(()),
+            Err(e)
+                if matches!(
+                    code(&e),
+                    Some("ServiceNotFoundException" | "ServiceNotActiveException")
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(aws("delete service", service, e)),
         }
     }
@@ -239,7 +271,12 @@ fn tags(tags: &[(String, String)]) -> Vec<Tag> {
 }
 
 fn no_arn(action: &str, resource: &str) -> Error {
-    Error::aws(action, resource, "AWS answered without an ARN", eden_core::error::AwsFailure::Other)
+    Error::aws(
+        action,
+        resource,
+        "AWS answered without an ARN",
+        eden_core::error::AwsFailure::Other,
+    )
 }
 
 fn build_error(resource: &str, e: impl std::fmt::Display) -> Error {
@@ -313,7 +350,10 @@ mod tests {
     fn family_is_read_exactly_from_the_arn() {
         let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/dev-dynamic-foo:3";
         assert_eq!(family_of(arn), Some("dev-dynamic-foo"));
-        assert_ne!(family_of("arn:aws:ecs:us-east-1:1:task-definition/dev-dynamic-foo-bar:1"), Some("dev-dynamic-foo"));
+        assert_ne!(
+            family_of("arn:aws:ecs:us-east-1:1:task-definition/dev-dynamic-foo-bar:1"),
+            Some("dev-dynamic-foo")
+        );
         assert_eq!(family_of("nonsense"), None);
     }
 }

@@ -8,7 +8,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
     RuleCondition, Tag, TargetGroupAttribute,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
-use eden_core::cloud::{self, ListenerRule, LoadBalancer, NewRule, Result, RuleCreation, TargetGroup};
+use eden_core::cloud::{
+    self, ListenerRule, LoadBalancer, NewRule, Result, RuleCreation, TargetGroup,
+};
 use eden_core::Error;
 
 use crate::error::aws;
@@ -29,9 +31,18 @@ pub struct Elb(pub Client);
 #[async_trait]
 impl cloud::Elb for Elb {
     async fn load_balancer(&self, arn: &str) -> Result<Option<LoadBalancer>> {
-        let out = match self.0.describe_load_balancers().load_balancer_arns(arn).send().await {
+        let out = match self
+            .0
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await
+        {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_load_balancer_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_load_balancer_not_found_exception()) =>
+            {
                 return Ok(None)
             }
             Err(e) => return Err(aws("describe load balancer", arn, e)),
@@ -39,7 +50,10 @@ impl cloud::Elb for Elb {
         Ok(out.load_balancers().first().map(|lb| LoadBalancer {
             arn: lb.load_balancer_arn().unwrap_or(arn).to_string(),
             dns_name: lb.dns_name().unwrap_or_default().to_string(),
-            canonical_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+            canonical_zone_id: lb
+                .canonical_hosted_zone_id()
+                .unwrap_or_default()
+                .to_string(),
             dualstack: matches!(
                 lb.ip_address_type(),
                 Some(IpAddressType::Dualstack | IpAddressType::DualstackWithoutPublicIpv4)
@@ -57,7 +71,10 @@ impl cloud::Elb for Elb {
         while let Some(page) = pages.next().await {
             let page = match page {
                 Ok(page) => page,
-                Err(e) if e.as_service_error().is_some_and(|e| e.is_load_balancer_not_found_exception()) => {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_load_balancer_not_found_exception()) =>
+                {
                     return Ok(None)
                 }
                 Err(e) => return Err(aws("describe listeners of", load_balancer, e)),
@@ -92,7 +109,11 @@ impl cloud::Elb for Elb {
     async fn create_rule(&self, rule: &NewRule) -> Result<RuleCreation> {
         let condition = RuleCondition::builder()
             .field("host-header")
-            .host_header_config(HostHeaderConditionConfig::builder().values(&rule.host).build())
+            .host_header_config(
+                HostHeaderConditionConfig::builder()
+                    .values(&rule.host)
+                    .build(),
+            )
             .build();
         let action = Action::builder()
             .r#type(ActionTypeEnum::Forward)
@@ -110,10 +131,17 @@ impl cloud::Elb for Elb {
             .await;
         match sent {
             Ok(out) => {
-                let arn = out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default();
+                let arn = out
+                    .rules()
+                    .first()
+                    .and_then(|r| r.rule_arn())
+                    .unwrap_or_default();
                 Ok(RuleCreation::Created(arn.to_string()))
             }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_priority_in_use_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_priority_in_use_exception()) =>
+            {
                 Ok(RuleCreation::PriorityInUse)
             }
             Err(e) => Err(aws("create listener rule for", &rule.host, e)),
@@ -123,7 +151,12 @@ impl cloud::Elb for Elb {
     async fn delete_rule(&self, arn: &str) -> Result<()> {
         match self.0.delete_rule().rule_arn(arn).send().await {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_rule_not_found_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_rule_not_found_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(aws("delete listener rule", arn, e)),
         }
     }
@@ -131,7 +164,10 @@ impl cloud::Elb for Elb {
     async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
         let out = match self.0.describe_target_groups().names(name).send().await {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_target_group_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_target_group_not_found_exception()) =>
+            {
                 return Ok(None)
             }
             Err(e) => return Err(aws("describe target group", name, e)),
@@ -143,15 +179,32 @@ impl cloud::Elb for Elb {
         }))
     }
 
-    async fn copy_target_group(&self, reference: &str, name: &str, tags_: &[(String, String)]) -> Result<String> {
+    async fn copy_target_group(
+        &self,
+        reference: &str,
+        name: &str,
+        tags_: &[(String, String)],
+    ) -> Result<String> {
         let (described, attributes) = futures::join!(
-            self.0.describe_target_groups().target_group_arns(reference).send(),
-            self.0.describe_target_group_attributes().target_group_arn(reference).send(),
+            self.0
+                .describe_target_groups()
+                .target_group_arns(reference)
+                .send(),
+            self.0
+                .describe_target_group_attributes()
+                .target_group_arn(reference)
+                .send(),
         );
-        let described = described.map_err(|e| aws("describe reference target group", reference, e))?;
-        let attributes = attributes.map_err(|e| aws("describe attributes of target group", reference, e))?;
+        let described =
+            described.map_err(|e| aws("describe reference target group", reference, e))?;
+        let attributes =
+            attributes.map_err(|e| aws("describe attributes of target group", reference, e))?;
         let r = described.target_groups().first().ok_or_else(|| {
-            Error::missing("reference target group", reference, "attach the reference service to a target group")
+            Error::missing(
+                "reference target group",
+                reference,
+                "attach the reference service to a target group",
+            )
         })?;
         let created = self
             .0
@@ -185,7 +238,10 @@ impl cloud::Elb for Elb {
         let copied: Vec<TargetGroupAttribute> = attributes
             .attributes()
             .iter()
-            .filter(|a| a.key().is_some_and(|k| COPIED_ATTRIBUTES.iter().any(|p| k.starts_with(p))))
+            .filter(|a| {
+                a.key()
+                    .is_some_and(|k| COPIED_ATTRIBUTES.iter().any(|p| k.starts_with(p)))
+            })
             .cloned()
             .collect();
         if !copied.is_empty() {
@@ -198,7 +254,12 @@ impl cloud::Elb for Elb {
                 .await;
             if let Err(e) = modified {
                 // The group exists but is not a faithful copy: remove it rather than leave it.
-                let _ = self.0.delete_target_group().target_group_arn(&arn).send().await;
+                let _ = self
+                    .0
+                    .delete_target_group()
+                    .target_group_arn(&arn)
+                    .send()
+                    .await;
                 return Err(aws("copy attributes to target group", name, e));
             }
         }
@@ -209,10 +270,18 @@ impl cloud::Elb for Elb {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.0.delete_target_group().target_group_arn(arn).send().await {
+            match self
+                .0
+                .delete_target_group()
+                .target_group_arn(arn)
+                .send()
+                .await
+            {
                 Ok(_) => return Ok(()),
-                Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception())
-                    && attempt < IN_USE_ATTEMPTS =>
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_resource_in_use_exception())
+                        && attempt < IN_USE_ATTEMPTS =>
                 {
                     tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
                 }
@@ -229,7 +298,10 @@ fn listener_rule(r: &Rule) -> ListenerRule {
         .iter()
         .filter(|c| c.field() == Some("host-header"))
         .flat_map(|c| {
-            let configured = c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_default();
+            let configured = c
+                .host_header_config()
+                .map(|h| h.values().to_vec())
+                .unwrap_or_default();
             configured.into_iter().chain(c.values().iter().cloned())
         })
         .collect();
@@ -240,9 +312,17 @@ fn listener_rule(r: &Rule) -> ListenerRule {
         .flat_map(|a| {
             let weighted = a
                 .forward_config()
-                .map(|f| f.target_groups().iter().filter_map(|t| t.target_group_arn().map(str::to_string)).collect())
+                .map(|f| {
+                    f.target_groups()
+                        .iter()
+                        .filter_map(|t| t.target_group_arn().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_else(Vec::new);
-            a.target_group_arn().map(str::to_string).into_iter().chain(weighted)
+            a.target_group_arn()
+                .map(str::to_string)
+                .into_iter()
+                .chain(weighted)
         })
         .collect();
     ListenerRule {

@@ -40,12 +40,17 @@ pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
 
 fn classify(code: &str) -> AwsFailure {
     match code {
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
-        | "UnauthorizedAccess" | "Forbidden" => AwsFailure::Denied,
-        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId"
-        | "UnrecognizedClientException" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
-            AwsFailure::Credentials
-        }
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "UnauthorizedAccess"
+        | "Forbidden" => AwsFailure::Denied,
+        "ExpiredToken"
+        | "ExpiredTokenException"
+        | "InvalidClientTokenId"
+        | "UnrecognizedClientException"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch" => AwsFailure::Credentials,
         c if c.contains("Throttl") || c.contains("TooManyRequests") || c == "SlowDown" => {
             AwsFailure::Throttled
         }

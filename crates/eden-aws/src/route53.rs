@@ -20,7 +20,10 @@ impl cloud::Dns for Route53 {
             Ok(out) => Ok(out
                 .hosted_zone()
                 .map(|z| z.name().trim_end_matches('.').to_string())),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_hosted_zone() || e.is_invalid_input()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_no_such_hosted_zone() || e.is_invalid_input()) =>
+            {
                 Ok(None)
             }
             Err(e) => Err(aws("get hosted zone", zone_id, e)),
@@ -74,7 +77,12 @@ impl cloud::Dns for Route53 {
 }
 
 impl Route53 {
-    async fn change(&self, zone_id: &str, action: ChangeAction, records: &[AliasRecord]) -> Result<()> {
+    async fn change(
+        &self,
+        zone_id: &str,
+        action: ChangeAction,
+        records: &[AliasRecord],
+    ) -> Result<()> {
         let name = records.first().map(|r| r.name.as_str()).unwrap_or_default();
         let invalid = |e: aws_sdk_route53::error::BuildError| {
             Error::aws("build record", name, e.to_string(), AwsFailure::Other)
@@ -96,14 +104,24 @@ impl Route53 {
                 .alias_target(alias)
                 .build()
                 .map_err(invalid)?;
-            changes.push(Change::builder().action(action.clone()).resource_record_set(set).build().map_err(invalid)?);
+            changes.push(
+                Change::builder()
+                    .action(action.clone())
+                    .resource_record_set(set)
+                    .build()
+                    .map_err(invalid)?,
+            );
         }
         let batch = ChangeBatch::builder()
             .comment("eden")
             .set_changes(Some(changes))
             .build()
             .map_err(invalid)?;
-        let verb = if action == ChangeAction::Delete { "delete record" } else { "upsert record" };
+        let verb = if action == ChangeAction::Delete {
+            "delete record"
+        } else {
+            "upsert record"
+        };
         self.0
             .change_resource_record_sets()
             .hosted_zone_id(zone_id)

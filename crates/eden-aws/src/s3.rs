@@ -18,7 +18,11 @@ impl cloud::ObjectStore for S3 {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
             Err(e) if code(&e) == Some("NoSuchBucket") => {
-                return Err(Error::missing("S3 bucket", bucket, "check config_bucket_name in the profile"))
+                return Err(Error::missing(
+                    "S3 bucket",
+                    bucket,
+                    "check config_bucket_name in the profile",
+                ))
             }
             Err(e) => return Err(aws("read", &path, e)),
         };
@@ -33,7 +37,13 @@ impl cloud::ObjectStore for S3 {
         Ok(Some(Object { body, etag }))
     }
 
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, condition: WriteCondition<'_>) -> Result<WriteOutcome> {
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        condition: WriteCondition<'_>,
+    ) -> Result<WriteOutcome> {
         let request = self
             .0
             .put_object()
@@ -48,7 +58,12 @@ impl cloud::ObjectStore for S3 {
         match request.send().await {
             Ok(_) => Ok(WriteOutcome::Written),
             // 412: someone wrote first; 409: a write to the same key is in flight.
-            Err(e) if matches!(code(&e), Some("PreconditionFailed" | "ConditionalRequestConflict")) => {
+            Err(e)
+                if matches!(
+                    code(&e),
+                    Some("PreconditionFailed" | "ConditionalRequestConflict")
+                ) =>
+            {
                 Ok(WriteOutcome::Conflict)
             }
             Err(e) => Err(aws("write", &format!("s3://{bucket}/{key}"), e)),

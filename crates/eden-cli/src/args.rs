@@ -49,7 +49,12 @@ pub enum ConfigCommand {
 #[derive(Debug, Args)]
 pub struct Common {
     /// eden configuration file path
-    #[arg(short = 'c', long, default_value = "~/.eden/config", env = "EDEN_CONFIG")]
+    #[arg(
+        short = 'c',
+        long,
+        default_value = "~/.eden/config",
+        env = "EDEN_CONFIG"
+    )]
     pub config_path: String,
     /// Per-call detail in the log
     #[arg(short, long)]
@@ -59,7 +64,10 @@ pub struct Common {
 impl Common {
     /// The config path with `~` expanded.
     pub fn config_file(&self) -> PathBuf {
-        match (self.config_path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        match (
+            self.config_path.strip_prefix("~/"),
+            std::env::var_os("HOME"),
+        ) {
             (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
             _ => PathBuf::from(&self.config_path),
         }
@@ -263,7 +271,10 @@ mod tests {
             let Command::Config(ConfigCommand::Setup(args)) = cli.command else {
                 panic!("parsed as another command");
             };
-            assert_eq!(args.keys.overrides(), [(Key::ConfigBucketName, "b".to_string())]);
+            assert_eq!(
+                args.keys.overrides(),
+                [(Key::ConfigBucketName, "b".to_string())]
+            );
             assert_eq!(args.profile.profile, "default");
         }
     }

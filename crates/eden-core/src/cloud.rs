@@ -259,7 +259,11 @@ pub trait StateTable: Send + Sync {
     async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()>;
     async fn delete_environment(&self, table: &str, profile: &str, name: &str) -> Result<()>;
     /// One profile's environments, or every profile's.
-    async fn environments(&self, table: &str, profile: Option<&str>) -> Result<Vec<EnvironmentItem>>;
+    async fn environments(
+        &self,
+        table: &str,
+        profile: Option<&str>,
+    ) -> Result<Vec<EnvironmentItem>>;
     async fn put_profile(&self, table: &str, name: &str, json: &str) -> Result<()>;
     async fn profile(&self, table: &str, name: &str) -> Result<Option<String>>;
     /// Returns false when there was no such profile.

@@ -40,7 +40,9 @@ impl EnvironmentsFile {
         };
         match doc.get("environments") {
             Some(Value::Array(items)) if items.iter().all(Value::is_object) => Ok(Self { doc }),
-            Some(Value::Array(_)) => Err("\"environments\" holds something that is not an object".into()),
+            Some(Value::Array(_)) => {
+                Err("\"environments\" holds something that is not an object".into())
+            }
             Some(_) => Err("\"environments\" is not an array".into()),
             None => Err("it has no \"environments\" array".into()),
         }
@@ -78,7 +80,13 @@ impl EnvironmentsFile {
     }
 
     /// Records `fqdn` under `update_key` in the object named `entry`, adding the object if needed.
-    pub fn set_endpoint(&mut self, entry: &str, env_type: &str, update_key: &str, fqdn: &str) -> Change {
+    pub fn set_endpoint(
+        &mut self,
+        entry: &str,
+        env_type: &str,
+        update_key: &str,
+        fqdn: &str,
+    ) -> Change {
         let items = self.items_mut();
         let mut found = false;
         let mut changed = false;
@@ -92,7 +100,11 @@ impl EnvironmentsFile {
             }
         }
         if found {
-            return if changed { Change::Updated } else { Change::Unchanged };
+            return if changed {
+                Change::Updated
+            } else {
+                Change::Unchanged
+            };
         }
         let mut object = Map::new();
         object.insert("env".into(), env_type.into());
@@ -117,7 +129,11 @@ impl EnvironmentsFile {
                 return true;
             }
             let bare = object.keys().all(|k| k == "env" || k == "name");
-            change = if bare { Change::Removed } else { Change::Updated };
+            change = if bare {
+                Change::Removed
+            } else {
+                Change::Updated
+            };
             !bare
         });
         change
@@ -139,17 +155,50 @@ mod tests {
     #[test]
     fn three_profiles_share_one_object_and_leave_it_in_turn() {
         let mut f = EnvironmentsFile::empty();
-        assert_eq!(f.set_endpoint("svc-dev-foo", "dev", "api_endpoint", "api-foo.dev.example.com"), Change::Added);
-        assert_eq!(f.set_endpoint("svc-dev-foo", "dev", "admin_endpoint", "admin-foo.dev.example.com"), Change::Updated);
-        assert_eq!(f.set_endpoint("svc-dev-foo", "dev", "admin_endpoint", "admin-foo.dev.example.com"), Change::Unchanged);
+        assert_eq!(
+            f.set_endpoint(
+                "svc-dev-foo",
+                "dev",
+                "api_endpoint",
+                "api-foo.dev.example.com"
+            ),
+            Change::Added
+        );
+        assert_eq!(
+            f.set_endpoint(
+                "svc-dev-foo",
+                "dev",
+                "admin_endpoint",
+                "admin-foo.dev.example.com"
+            ),
+            Change::Updated
+        );
+        assert_eq!(
+            f.set_endpoint(
+                "svc-dev-foo",
+                "dev",
+                "admin_endpoint",
+                "admin-foo.dev.example.com"
+            ),
+            Change::Unchanged
+        );
         assert_eq!(
             json(&f),
             serde_json::json!({"environments": [{"env": "dev", "name": "svc-dev-foo",
                 "api_endpoint": "api-foo.dev.example.com", "admin_endpoint": "admin-foo.dev.example.com"}]})
         );
-        assert_eq!(f.remove_endpoint("svc-dev-foo", "api_endpoint"), Change::Updated);
-        assert_eq!(f.remove_endpoint("svc-dev-foo", "api_endpoint"), Change::Unchanged);
-        assert_eq!(f.remove_endpoint("svc-dev-foo", "admin_endpoint"), Change::Removed);
+        assert_eq!(
+            f.remove_endpoint("svc-dev-foo", "api_endpoint"),
+            Change::Updated
+        );
+        assert_eq!(
+            f.remove_endpoint("svc-dev-foo", "api_endpoint"),
+            Change::Unchanged
+        );
+        assert_eq!(
+            f.remove_endpoint("svc-dev-foo", "admin_endpoint"),
+            Change::Removed
+        );
         assert_eq!(json(&f), serde_json::json!({"environments": []}));
     }
 
@@ -164,10 +213,17 @@ mod tests {
         let text = String::from_utf8(f.to_bytes()).unwrap();
         assert!(text.find("\"version\"").unwrap() < text.find("\"environments\"").unwrap());
         assert!(text.find("\"zeta\"").unwrap() < text.find("\"new\"").unwrap());
-        assert_eq!(f.remove_endpoint("mine", "api_endpoint"), Change::Updated, "zeta keeps it");
+        assert_eq!(
+            f.remove_endpoint("mine", "api_endpoint"),
+            Change::Updated,
+            "zeta keeps it"
+        );
         let v = json(&f);
         assert_eq!(v["environments"][0]["owner"], "team-a");
-        assert_eq!(v["environments"][1], serde_json::json!({"name": "mine", "env": "dev", "zeta": 1}));
+        assert_eq!(
+            v["environments"][1],
+            serde_json::json!({"name": "mine", "env": "dev", "zeta": 1})
+        );
         assert_eq!(v["version"], 3);
     }
 
@@ -189,7 +245,10 @@ mod tests {
     fn endpoint_reads_what_was_set() {
         let mut f = EnvironmentsFile::empty();
         f.set_endpoint("a", "dev", "api_endpoint", "api-a.dev.example.com");
-        assert_eq!(f.endpoint("a", "api_endpoint"), Some("api-a.dev.example.com"));
+        assert_eq!(
+            f.endpoint("a", "api_endpoint"),
+            Some("api-a.dev.example.com")
+        );
         assert_eq!(f.endpoint("a", "admin_endpoint"), None);
     }
 }

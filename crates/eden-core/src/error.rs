@@ -34,7 +34,9 @@ pub enum Error {
     #[error("invalid --name {name:?}: nothing is left after making it DNS-safe; use letters, digits and '-'")]
     InvalidName { name: String },
 
-    #[error("invalid --image-uri {uri:?}: {why}; expected [REGISTRY/]REPOSITORY[:TAG|@sha256:DIGEST]")]
+    #[error(
+        "invalid --image-uri {uri:?}: {why}; expected [REGISTRY/]REPOSITORY[:TAG|@sha256:DIGEST]"
+    )]
     InvalidImageUri { uri: String, why: String },
 
     #[error("image {uri} not found in ECR: push it first or fix --image-uri")]
@@ -49,7 +51,9 @@ pub enum Error {
     #[error("remote profile {profile} not found in DynamoDB table {table}: push it with `eden config push -p {profile}`")]
     UnknownRemoteProfile { profile: String, table: String },
 
-    #[error("profile {profile}: {problem}; fix it with `eden config setup -p {profile}` or a flag")]
+    #[error(
+        "profile {profile}: {problem}; fix it with `eden config setup -p {profile}` or a flag"
+    )]
     InvalidProfile { profile: String, problem: String },
 
     #[error("{key} {value:?} is malformed, expected {expected}")]
@@ -157,7 +161,9 @@ mod tests {
             cleanup: "eden delete -p api --name foo".into(),
         };
         let line = rolled.to_string();
-        assert!(line.contains("could not undo: target group x; run `eden delete -p api --name foo`"));
+        assert!(
+            line.contains("could not undo: target group x; run `eden delete -p api --name foo`")
+        );
         assert!(!line.contains('\n'));
     }
 }

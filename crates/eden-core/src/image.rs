@@ -49,7 +49,9 @@ impl ImageUri {
             _ => (None, path),
         };
         if !repository.split('/').all(is_path_component) {
-            return Err(bad("the repository must be lowercase letters, digits and . _ - separated by /"));
+            return Err(bad(
+                "the repository must be lowercase letters, digits and . _ - separated by /",
+            ));
         }
         let reference = match (tag, digest) {
             (_, Some(d)) if is_digest(d) => ImageReference::Digest(d.to_string()),
@@ -95,7 +97,8 @@ fn is_path_component(s: &str) -> bool {
 
 fn is_tag(s: &str) -> bool {
     (1..=128).contains(&s.len())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
         && !s.starts_with(['.', '-'])
 }
 
@@ -119,7 +122,10 @@ mod tests {
         assert_eq!(i.repository, "team/api");
         assert_eq!(i.reference, ImageReference::Tag("v1.2".into()));
         let ecr = i.ecr.unwrap();
-        assert_eq!((ecr.account.as_str(), ecr.region.as_str()), ("123456789012", "ap-northeast-1"));
+        assert_eq!(
+            (ecr.account.as_str(), ecr.region.as_str()),
+            ("123456789012", "ap-northeast-1")
+        );
     }
 
     #[test]
@@ -134,12 +140,24 @@ mod tests {
             assert_eq!(i.repository, repo, "{uri}");
             assert!(i.ecr.is_none(), "{uri}");
         }
-        assert_eq!(ImageUri::parse("nginx").unwrap().reference, ImageReference::Tag("latest".into()));
+        assert_eq!(
+            ImageUri::parse("nginx").unwrap().reference,
+            ImageReference::Tag("latest".into())
+        );
     }
 
     #[test]
     fn malformed_uris_are_rejected() {
-        for bad in ["", "has space:1", "UPPER/case:1", "repo:", "repo:tag:extra", "repo@md5", "a//b:1", "-x:1"] {
+        for bad in [
+            "",
+            "has space:1",
+            "UPPER/case:1",
+            "repo:",
+            "repo:tag:extra",
+            "repo@md5",
+            "a//b:1",
+            "-x:1",
+        ] {
             assert!(ImageUri::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -63,7 +63,12 @@ pub struct Names {
 }
 
 impl Names {
-    pub fn new(env: EnvName, name_prefix: &str, domain_name_prefix: &str, config_name_prefix: &str) -> Self {
+    pub fn new(
+        env: EnvName,
+        name_prefix: &str,
+        domain_name_prefix: &str,
+        config_name_prefix: &str,
+    ) -> Self {
         let resource = join(name_prefix, env.as_str());
         Self {
             target_group: shorten(&resource, TARGET_GROUP_MAX),
@@ -133,7 +138,12 @@ mod tests {
     }
 
     fn names(env: &str) -> Names {
-        Names::new(EnvName::parse(env).unwrap(), "dev-dynamic", "api", "servicename-dev")
+        Names::new(
+            EnvName::parse(env).unwrap(),
+            "dev-dynamic",
+            "api",
+            "servicename-dev",
+        )
     }
 
     #[test]
@@ -156,7 +166,10 @@ mod tests {
         let a = names("a-very-long-branch-name-for-a-feature-one");
         let b = names("a-very-long-branch-name-for-a-feature-two");
         assert!(a.target_group.len() <= 32, "{}", a.target_group);
-        assert_eq!(a.target_group, names("a-very-long-branch-name-for-a-feature-one").target_group);
+        assert_eq!(
+            a.target_group,
+            names("a-very-long-branch-name-for-a-feature-one").target_group
+        );
         assert_ne!(a.target_group, b.target_group);
         assert!(!a.target_group.contains("--"));
     }

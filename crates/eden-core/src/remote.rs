@@ -14,21 +14,25 @@ pub async fn push(cloud: &Cloud, table: &str, name: &str, profile: &Profile) -> 
     if cloud.table.ensure_table(table).await? {
         info!("Created DynamoDB table {table}");
     }
-    cloud.table.put_profile(table, name, &profile.to_remote_json()).await?;
+    cloud
+        .table
+        .put_profile(table, name, &profile.to_remote_json())
+        .await?;
     info!("Successfully pushed profile {name} to DynamoDB table {table}");
     Ok(())
 }
 
 /// The remote profile, or a clear error when it was never pushed or is corrupt.
 pub async fn pull(cloud: &Cloud, table: &str, name: &str) -> Result<Profile, Error> {
-    let json = cloud
-        .table
-        .profile(table, name)
-        .await?
-        .ok_or_else(|| Error::UnknownRemoteProfile {
-            profile: name.to_string(),
-            table: table.to_string(),
-        })?;
+    let json =
+        cloud
+            .table
+            .profile(table, name)
+            .await?
+            .ok_or_else(|| Error::UnknownRemoteProfile {
+                profile: name.to_string(),
+                table: table.to_string(),
+            })?;
     Profile::from_remote_json(name, &json)
 }
 

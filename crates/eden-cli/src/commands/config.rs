@@ -60,7 +60,7 @@ pub fn check(args: CheckArgs) -> Result<(), Error> {
     } else {
         Err(Error::ConfigFile {
             path: path.display().to_string(),
-            why: format!("found {errors} errors; fix them with `eden config setup`"),
+            why: format!("found {errors} error(s); fix them with `eden config setup`"),
         })
     }
 }
@@ -91,7 +91,10 @@ pub async fn pull(args: RemoteArgs) -> Result<(), Error> {
         file.set(name, key, value);
     }
     file.save()?;
-    info!("Pulled profile {name} from DynamoDB table {table} into {}", path.display());
+    info!(
+        "Pulled profile {name} from DynamoDB table {table} into {}",
+        path.display()
+    );
     Ok(())
 }
 

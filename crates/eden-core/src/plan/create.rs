@@ -15,8 +15,8 @@ use tracing::{debug, info};
 use super::journal::{Journal, Undo};
 use super::{environments, priority, SharedAlb};
 use crate::cloud::{
-    ownership_tags, AliasRecord, Cloud, EnvironmentItem, NewRule, NewService, Object,
-    RecordType, RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy,
+    ownership_tags, AliasRecord, Cloud, EnvironmentItem, NewRule, NewService, Object, RecordType,
+    RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy,
 };
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
@@ -68,7 +68,10 @@ pub async fn create(cloud: &Cloud, s: &Settings, req: &CreateRequest) -> Result<
     let journal = Journal::default();
     match make(cloud, s, req, &world, &journal).await {
         Ok(created) => {
-            info!("Successfully finished creating environment {}", world.names.resource);
+            info!(
+                "Successfully finished creating environment {}",
+                world.names.resource
+            );
             Ok(created)
         }
         Err(cause) => Err(journal
@@ -97,8 +100,15 @@ async fn look(cloud: &Cloud, s: &Settings, req: &CreateRequest) -> Result<World,
     let file = environments::read(cloud, &s.bucket, &s.key);
     let service = cloud.ecs.service(&s.target_cluster, &names.resource);
     let target_group = cloud.elb.target_group(&names.target_group);
-    let ((), (reference, tg, container, port), shared, (fqdn, records), file, service, target_group) =
-        futures::try_join!(image, reference, shared, dns, file, service, target_group)?;
+    let (
+        (),
+        (reference, tg, container, port),
+        shared,
+        (fqdn, records),
+        file,
+        service,
+        target_group,
+    ) = futures::try_join!(image, reference, shared, dns, file, service, target_group)?;
     if let Some(service) = service.as_ref().filter(|svc| svc.status == "DRAINING") {
         return Err(Error::Busy {
             what: format!("service {}", service.name),
@@ -148,7 +158,11 @@ async fn reference_service(
         .await?
         .filter(ServiceInfo::is_active)
         .ok_or_else(|| {
-            Error::missing("reference service", arn, "check reference_service_arn in the profile")
+            Error::missing(
+                "reference service",
+                arn,
+                "check reference_service_arn in the profile",
+            )
         })?;
     let lb = service
         .load_balancers
@@ -233,7 +247,10 @@ async fn task_definition(
         image: req.image.uri.clone(),
         tags: tags.to_vec(),
     };
-    info!("Retrieved reference task definition from {}", copy.reference);
+    info!(
+        "Retrieved reference task definition from {}",
+        copy.reference
+    );
     let arn = cloud.ecs.copy_task_definition(&copy).await?;
     journal.record(Undo::TaskDefinition(arn.clone()));
     info!("Registered new task definition: {arn}");
@@ -250,7 +267,10 @@ async fn target_group(
         info!("Target group {} already exists, reusing it", existing.name);
         return Ok(existing.arn.clone());
     }
-    info!("Retrieved reference target group: {}", w.reference_target_group);
+    info!(
+        "Retrieved reference target group: {}",
+        w.reference_target_group
+    );
     let arn = cloud
         .elb
         .copy_target_group(&w.reference_target_group, &w.names.target_group, tags)
@@ -275,7 +295,10 @@ async fn records(cloud: &Cloud, s: &Settings, w: &World, journal: &Journal) -> R
             target_zone: alb.canonical_zone_id.clone(),
         })
         .collect();
-    if wanted.iter().all(|r| w.records.iter().any(|e| same_alias(e, r))) {
+    if wanted
+        .iter()
+        .all(|r| w.records.iter().any(|e| same_alias(e, r)))
+    {
         info!("Record {} already points at {}", w.fqdn, alb.dns_name);
         return Ok(());
     }
@@ -314,12 +337,18 @@ async fn rule(
     };
     if let Some(existing) = host_rule(&w.shared.rules) {
         if existing.target_groups.iter().any(|tg| tg == target_group) {
-            info!("ELBv2 listener rule for host {} already exists, reusing it", w.fqdn);
+            info!(
+                "ELBv2 listener rule for host {} already exists, reusing it",
+                w.fqdn
+            );
             return Ok(());
         }
         return Err(Error::Busy {
             what: format!("host {}", w.fqdn),
-            why: format!("listener rule {} sends it to another target group", existing.arn),
+            why: format!(
+                "listener rule {} sends it to another target group",
+                existing.arn
+            ),
         });
     }
     let mut rules = w.shared.rules.clone();
@@ -378,7 +407,10 @@ async fn service(
     let name = &w.names.resource;
     if let Some(existing) = &w.service {
         info!("ECS Service {name} already exists, will deploy {task_definition}");
-        cloud.ecs.deploy(&s.target_cluster, name, task_definition).await?;
+        cloud
+            .ecs
+            .deploy(&s.target_cluster, name, task_definition)
+            .await?;
         journal.record(Undo::Redeploy {
             cluster: s.target_cluster.clone(),
             name: name.clone(),
@@ -407,7 +439,12 @@ async fn service(
     Ok(false)
 }
 
-async fn file_entry(cloud: &Cloud, s: &Settings, w: &World, journal: &Journal) -> Result<(), Error> {
+async fn file_entry(
+    cloud: &Cloud,
+    s: &Settings,
+    w: &World,
+    journal: &Journal,
+) -> Result<(), Error> {
     let entry = &w.names.file_entry;
     info!(
         "Updating config file s3://{}/{}, environment {entry}: {} -> {}",

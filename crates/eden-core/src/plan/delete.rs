@@ -77,16 +77,24 @@ pub async fn delete(cloud: &Cloud, s: &Settings, req: &DeleteRequest) -> Result<
     let (file, state) = futures::join!(
         environments::update(cloud, &s.bucket, &s.key, Some(file), |f| f
             .remove_endpoint(entry, &s.update_key)),
-        cloud.table.delete_environment(&req.table, &s.profile, &names.resource),
+        cloud
+            .table
+            .delete_environment(&req.table, &s.profile, &names.resource),
     );
     match file? {
         Change::Unchanged => info!("Config file has no {} for {entry}, skipping", s.update_key),
         Change::Removed => {
-            info!("Existing environment found, and the only optional key is {}, deleting environment", s.update_key);
+            info!(
+                "Existing environment found, and the only optional key is {}, deleting environment",
+                s.update_key
+            );
             removed.push(format!("config entry {entry}"));
         }
         _ => {
-            info!("Existing environment found, removing {} in-place", s.update_key);
+            info!(
+                "Existing environment found, removing {} in-place",
+                s.update_key
+            );
             removed.push(format!("config key {} of {entry}", s.update_key));
         }
     }
@@ -110,7 +118,10 @@ pub async fn delete(cloud: &Cloud, s: &Settings, req: &DeleteRequest) -> Result<
     removed.extend(tg_gone?);
     removed.extend(tds_gone?);
 
-    info!("Successfully finished deleting environment {}", names.resource);
+    info!(
+        "Successfully finished deleting environment {}",
+        names.resource
+    );
     Ok(Deleted {
         profile: s.profile.clone(),
         name: names.resource,
@@ -145,7 +156,10 @@ async fn delete_rules(cloud: &Cloud, fqdn: &str, rules: &[String]) -> Result<Vec
         cloud.elb.delete_rule(arn).await?;
         Ok::<_, Error>(format!("listener rule {arn}"))
     });
-    futures::future::join_all(deletions).await.into_iter().collect()
+    futures::future::join_all(deletions)
+        .await
+        .into_iter()
+        .collect()
 }
 
 async fn delete_service(
@@ -159,7 +173,10 @@ async fn delete_service(
         Some(svc) if svc.is_active() => {
             info!("ECS Service {name} exists, will delete");
             cloud.ecs.delete_service(&s.target_cluster, name).await?;
-            info!("Successfully deleted service {name} from cluster {}", s.target_cluster);
+            info!(
+                "Successfully deleted service {name} from cluster {}",
+                s.target_cluster
+            );
             Ok(Some(format!("service {name}")))
         }
         _ => {
@@ -175,7 +192,10 @@ async fn delete_target_group(
     target_group: Option<&TargetGroup>,
 ) -> Result<Option<String>, Error> {
     let Some(tg) = target_group else {
-        info!("Target group {} not found, skipping deletion", names.target_group);
+        info!(
+            "Target group {} not found, skipping deletion",
+            names.target_group
+        );
         return Ok(None);
     };
     cloud.elb.delete_target_group(&tg.arn).await?;

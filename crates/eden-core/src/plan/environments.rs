@@ -19,11 +19,13 @@ pub async fn read(
 ) -> Result<(Option<Object>, EnvironmentsFile), Error> {
     let object = cloud.store.get(bucket, key).await?;
     let file = match &object {
-        Some(o) => EnvironmentsFile::parse(&o.body).map_err(|why| Error::CorruptEnvironmentsFile {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            why,
-        })?,
+        Some(o) => {
+            EnvironmentsFile::parse(&o.body).map_err(|why| Error::CorruptEnvironmentsFile {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                why,
+            })?
+        }
         None => EnvironmentsFile::empty(),
     };
     Ok((object, file))
@@ -52,10 +54,16 @@ pub async fn update(
             Some(o) => WriteCondition::IfMatch(&o.etag),
             None => WriteCondition::IfAbsent,
         };
-        match cloud.store.put(bucket, key, file.to_bytes(), condition).await? {
+        match cloud
+            .store
+            .put(bucket, key, file.to_bytes(), condition)
+            .await?
+        {
             WriteOutcome::Written => return Ok(outcome),
             WriteOutcome::Conflict => {
-                debug!("s3://{bucket}/{key} changed under us (attempt {attempt}), reading it again");
+                debug!(
+                    "s3://{bucket}/{key} changed under us (attempt {attempt}), reading it again"
+                );
                 tokio::time::sleep(super::backoff(attempt)).await;
             }
         }

@@ -53,10 +53,16 @@ impl Undo {
                 records.first().map(|r| r.name.as_str()).unwrap_or_default()
             ),
             Undo::Service { name, .. } => format!("service {name}"),
-            Undo::Redeploy { name, task_definition, .. } => {
+            Undo::Redeploy {
+                name,
+                task_definition,
+                ..
+            } => {
                 format!("deploy of service {name} (back to {task_definition})")
             }
-            Undo::FileEntry { bucket, key, entry, .. } => {
+            Undo::FileEntry {
+                bucket, key, entry, ..
+            } => {
                 format!("entry {entry} in s3://{bucket}/{key}")
             }
             Undo::StateItem { table, name, .. } => format!("state item {name} in table {table}"),
@@ -70,19 +76,26 @@ impl Undo {
             Undo::Rule(arn) => cloud.elb.delete_rule(arn).await,
             Undo::Records { zone_id, records } => cloud.dns.delete(zone_id, records).await,
             Undo::Service { cluster, name } => cloud.ecs.delete_service(cluster, name).await,
-            Undo::Redeploy { cluster, name, task_definition } => {
-                cloud.ecs.deploy(cluster, name, task_definition).await
-            }
-            Undo::FileEntry { bucket, key, entry, update_key } => {
-                environments::update(cloud, bucket, key, None, |file| {
-                    file.remove_endpoint(entry, update_key)
-                })
-                .await
-                .map(|_| ())
-            }
-            Undo::StateItem { table, profile, name } => {
-                cloud.table.delete_environment(table, profile, name).await
-            }
+            Undo::Redeploy {
+                cluster,
+                name,
+                task_definition,
+            } => cloud.ecs.deploy(cluster, name, task_definition).await,
+            Undo::FileEntry {
+                bucket,
+                key,
+                entry,
+                update_key,
+            } => environments::update(cloud, bucket, key, None, |file| {
+                file.remove_endpoint(entry, update_key)
+            })
+            .await
+            .map(|_| ()),
+            Undo::StateItem {
+                table,
+                profile,
+                name,
+            } => cloud.table.delete_environment(table, profile, name).await,
         }
     }
 }
@@ -100,7 +113,9 @@ impl Journal {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Undo>> {
         // A step that panicked cannot leave the list half-written: push is the only change.
-        self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.done
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Undoes everything in reverse order and returns `cause`, with whatever could not be undone.

@@ -13,7 +13,11 @@ const MAX_PRIORITY: u32 = 50_000;
 
 /// The first free priority at or after the host's starting point, wrapping around; None when
 /// every priority is taken.
-pub fn free_priority(host: &str, rules: &[ListenerRule], also_taken: &BTreeSet<u32>) -> Option<u32> {
+pub fn free_priority(
+    host: &str,
+    rules: &[ListenerRule],
+    also_taken: &BTreeSet<u32>,
+) -> Option<u32> {
     let taken: BTreeSet<u32> = rules
         .iter()
         .filter_map(|r| r.priority)
@@ -46,9 +50,18 @@ mod tests {
 
     #[test]
     fn the_starting_point_is_stable_and_spread() {
-        assert_eq!(starting_priority("api-foo.dev.example.com"), starting_priority("api-foo.dev.example.com"));
-        let starts: BTreeSet<u32> = (0..50).map(|i| starting_priority(&format!("api-{i}.dev"))).collect();
-        assert!(starts.len() >= 49, "50 hosts should start apart, got {}", starts.len());
+        assert_eq!(
+            starting_priority("api-foo.dev.example.com"),
+            starting_priority("api-foo.dev.example.com")
+        );
+        let starts: BTreeSet<u32> = (0..50)
+            .map(|i| starting_priority(&format!("api-{i}.dev")))
+            .collect();
+        assert!(
+            starts.len() >= 49,
+            "50 hosts should start apart, got {}",
+            starts.len()
+        );
     }
 
     #[test]

@@ -81,7 +81,10 @@ impl ConfigFile {
 
     /// Sets a key in place, keeping the spelling the file already uses for it.
     pub fn set(&mut self, profile: &str, key: Key, value: &str) {
-        let section = self.ini.entry(Some(profile.to_string())).or_insert_with(Default::default);
+        let section = self
+            .ini
+            .entry(Some(profile.to_string()))
+            .or_insert_with(Default::default);
         let existing = section
             .iter()
             .map(|(f, _)| f.to_string())

@@ -94,11 +94,16 @@ impl Key {
         matches!(self, Key::DynamicZoneName | Key::TargetContainerName)
     }
 
+    /// The seed's frontend profile has no domain name prefix: its hosts are the bare names.
+    pub fn may_be_empty(self) -> bool {
+        self == Key::DomainNamePrefix
+    }
+
     /// Reads any of the three spellings.
     pub fn from_any(name: &str) -> Option<Key> {
-        Key::ALL.into_iter().find(|k| {
-            k.file_name() == name || k.later_name() == Some(name) || k.env_name() == name
-        })
+        Key::ALL
+            .into_iter()
+            .find(|k| k.file_name() == name || k.later_name() == Some(name) || k.env_name() == name)
     }
 }
 

@@ -23,11 +23,12 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The value, when set; an empty value counts as unset unless the key may be empty.
     pub fn get(&self, key: Key) -> Option<&str> {
         self.values
             .get(&key)
             .map(String::as_str)
-            .filter(|v| !v.trim().is_empty())
+            .filter(|v| key.may_be_empty() || !v.trim().is_empty())
     }
 
     pub fn set(&mut self, key: Key, value: impl Into<String>) {
@@ -107,7 +108,11 @@ impl Profile {
                 ));
             }
         }
-        for key in [Key::NamePrefix, Key::DomainNamePrefix, Key::ConfigNamePrefix] {
+        for key in [
+            Key::NamePrefix,
+            Key::DomainNamePrefix,
+            Key::ConfigNamePrefix,
+        ] {
             if let Some(v) = self.get(key) {
                 if !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                     problems.push(format!(
@@ -152,7 +157,10 @@ impl Profile {
 
 fn is_zone_id(id: &str) -> bool {
     let id = id.trim_start_matches("/hostedzone/");
-    !id.is_empty() && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// A complete, checked profile: what create and delete run on.
@@ -258,6 +266,15 @@ pub(crate) mod tests {
             let err = Profile::from_remote_json("api", corrupt).unwrap_err();
             assert!(err.to_string().contains("remote profile api"), "{err}");
         }
+    }
+
+    #[test]
+    fn only_the_domain_prefix_may_be_empty() {
+        let mut p = seed_profile();
+        p.set(Key::DomainNamePrefix, "");
+        assert!(p.problems().is_empty(), "{:?}", p.problems());
+        p.set(Key::NamePrefix, " ");
+        assert_eq!(p.problems(), ["missing key name_prefix"]);
     }
 
     #[test]
