@@ -1,0 +1,344 @@
+//! create, deploy, ls and delete against moto, checked by the AWS state they leave.
+
+mod support;
+
+use serde_json::json;
+use support::World;
+
+#[tokio::test]
+async fn the_seeds_three_profiles_share_one_environment_and_delete_leaves_nothing() {
+    let world = World::new();
+    let aws = world.aws().await;
+
+    let api = world.create("api", "foo", "v1");
+    assert_eq!(api.stdout.trim(), "api-foo.dev.example.com");
+    for line in [
+        "Checking if image 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v1 exists",
+        "Image exists",
+        "Registered new task definition: arn:aws:ecs:us-east-1:123456789012:task-definition/dev-dynamic-api-foo:1",
+        "Successfully finished creating environment dev-dynamic-api-foo",
+    ] {
+        assert!(api.stderr.contains(line), "missing {line:?} in:\n{}", api.stderr);
+    }
+    world.create("admin", "foo", "v1");
+    assert_eq!(
+        world.create("frontend", "foo", "v1").stdout.trim(),
+        "foo.dev.example.com"
+    );
+
+    assert_eq!(
+        aws.file().await,
+        json!({"environments": [{"env": "dev", "name": "servicename-dev-foo",
+            "api_endpoint": "api-foo.dev.example.com",
+            "admin_endpoint": "admin-foo.dev.example.com",
+            "frontend_endpoint": "foo.dev.example.com"}]})
+    );
+    assert_eq!(aws.services("dev-dynamic-").await.len(), 3);
+    assert_eq!(aws.target_groups("dev-dynamic-").await.len(), 3);
+    assert_eq!(aws.rules().await.len(), 3);
+    let mut records = aws.records().await;
+    records.sort();
+    assert_eq!(
+        records,
+        [
+            ("admin-foo.dev.example.com".to_string(), "A".to_string()),
+            ("api-foo.dev.example.com".to_string(), "A".to_string()),
+            ("foo.dev.example.com".to_string(), "A".to_string()),
+        ]
+    );
+
+    let ls = world.eden(&["ls"]).success();
+    let lines: Vec<&str> = ls.stdout.lines().collect();
+    assert_eq!(lines[0], "Profile admin:");
+    assert!(
+        lines[1].starts_with("dev-dynamic-admin-foo admin-foo.dev.example.com (last updated: 20"),
+        "{}",
+        ls.stdout
+    );
+    assert!(ls
+        .stdout
+        .contains("Profile frontend:\ndev-dynamic-frontend-foo foo.dev.example.com"));
+    let only_api = world.eden(&["ls", "-p", "api"]).success();
+    assert!(only_api
+        .stdout
+        .starts_with("Profile api:\ndev-dynamic-api-foo api-foo.dev.example.com"));
+    assert!(!only_api.stdout.contains("admin"));
+
+    // Deleting one profile's endpoint keeps the shared object for the others.
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    let file = aws.file().await;
+    assert_eq!(file["environments"][0].get("api_endpoint"), None);
+    assert_eq!(
+        file["environments"][0]["admin_endpoint"],
+        "admin-foo.dev.example.com"
+    );
+
+    for profile in ["admin", "frontend"] {
+        world
+            .eden(&["delete", "-p", profile, "--name", "foo"])
+            .success();
+    }
+    assert_eq!(aws.file().await, json!({"environments": []}));
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "foo").await,
+        Vec::<String>::new()
+    );
+    for family in [
+        "dev-dynamic-api-foo",
+        "dev-dynamic-admin-foo",
+        "dev-dynamic-frontend-foo",
+    ] {
+        assert_eq!(
+            aws.task_definitions(family).await,
+            Vec::<String>::new(),
+            "{family}"
+        );
+    }
+    assert_eq!(aws.state_items("eden").await.len(), 0);
+    assert_eq!(
+        world.eden(&["ls"]).success().stdout.trim(),
+        "No environments available"
+    );
+
+    // delete is idempotent: nothing left is not an error.
+    let again = world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert!(again
+        .stderr
+        .contains("Nothing of environment dev-dynamic-api-foo was left to delete"));
+}
+
+#[tokio::test]
+async fn create_on_an_existing_environment_deploys_revision_2_without_duplicates() {
+    let world = World::new();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    let deploy = world.create("api", "foo", "v2");
+    assert!(deploy.stderr.contains("will deploy"), "{}", deploy.stderr);
+
+    let services = aws.services("dev-dynamic-api-foo").await;
+    assert_eq!(services.len(), 1);
+    let td = services[0].task_definition().unwrap();
+    assert!(
+        td.ends_with("task-definition/dev-dynamic-api-foo:2"),
+        "{td}"
+    );
+    let described = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(td)
+        .send()
+        .await
+        .unwrap();
+    let image = described.task_definition().unwrap().container_definitions()[0]
+        .image()
+        .unwrap()
+        .to_string();
+    assert_eq!(image, world.image("api", "v2"));
+    assert_eq!(aws.target_groups("dev-dynamic-api").await.len(), 1);
+    assert_eq!(aws.rules().await.len(), 1);
+    assert_eq!(aws.records().await.len(), 1);
+    assert_eq!(aws.task_definitions("dev-dynamic-api-foo").await.len(), 2);
+
+    // delete removes every revision of the family.
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert_eq!(
+        aws.task_definitions("dev-dynamic-api-foo").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "foo").await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn copies_are_faithful_to_the_reference_and_tagged() {
+    let world = World::new();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+
+    let reference = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(world.profile("api", "reference_task_definition_arn"))
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap();
+    let copy = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition("dev-dynamic-api-foo")
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(String, String)> = copy
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect();
+    assert!(
+        tags.contains(&("eden:managed-by".into(), "eden".into())),
+        "{tags:?}"
+    );
+    assert!(tags.contains(&("eden:profile".into(), "api".into())));
+    assert!(tags.contains(&("eden:name".into(), "foo".into())));
+    let copy = copy.task_definition.unwrap();
+    assert_eq!(copy.container_definitions().len(), 2);
+    let (main, sidecar) = (
+        &copy.container_definitions()[0],
+        &copy.container_definitions()[1],
+    );
+    assert_eq!(main.image(), Some(world.image("api", "v1").as_str()));
+    assert_eq!(
+        main.environment(),
+        reference.container_definitions()[0].environment()
+    );
+    assert_eq!(
+        main.secrets(),
+        reference.container_definitions()[0].secrets()
+    );
+    assert_eq!(sidecar, &reference.container_definitions()[1]);
+    assert_eq!(copy.task_role_arn(), reference.task_role_arn());
+    assert_eq!(copy.execution_role_arn(), reference.execution_role_arn());
+    assert_eq!((copy.cpu(), copy.memory()), (Some("256"), Some("512")));
+    assert_eq!(copy.network_mode(), reference.network_mode());
+    assert_eq!(copy.volumes(), reference.volumes());
+    assert_eq!(
+        copy.requires_compatibilities(),
+        reference.requires_compatibilities()
+    );
+
+    let tg = &aws.target_groups("dev-dynamic-api-foo").await[0];
+    assert_eq!(
+        (tg.port(), tg.health_check_path()),
+        (Some(8080), Some("/health"))
+    );
+    assert_eq!(tg.health_check_interval_seconds(), Some(15));
+    assert_eq!(tg.matcher().and_then(|m| m.http_code()), Some("200-299"));
+    assert_eq!(tg.target_type().map(|t| t.as_str()), Some("ip"));
+    let attributes = aws
+        .elb
+        .describe_target_group_attributes()
+        .target_group_arn(tg.target_group_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let delay = attributes
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+        .and_then(|a| a.value());
+    assert_eq!(delay, Some("5"));
+
+    let service = &aws.services("dev-dynamic-api-foo").await[0];
+    assert_eq!(service.launch_type().map(|l| l.as_str()), Some("FARGATE"));
+    assert_eq!(service.desired_count(), 1);
+    assert_eq!(service.platform_version(), Some("1.4.0"));
+    let network = service
+        .network_configuration()
+        .unwrap()
+        .awsvpc_configuration()
+        .unwrap();
+    assert_eq!(network.subnets().len(), 2);
+    assert_eq!(network.security_groups().len(), 1);
+    let lb = &service.load_balancers()[0];
+    assert_eq!(lb.target_group_arn(), tg.target_group_arn());
+    assert_eq!(
+        (lb.container_name(), lb.container_port()),
+        (Some("api"), Some(8080))
+    );
+
+    let rule = &aws.rules().await[0];
+    let hosts = rule.conditions()[0]
+        .host_header_config()
+        .unwrap()
+        .values()
+        .to_vec();
+    assert_eq!(hosts, ["api-foo.dev.example.com"]);
+    assert_eq!(rule.actions()[0].target_group_arn(), tg.target_group_arn());
+}
+
+#[tokio::test]
+async fn other_objects_and_unknown_fields_of_the_file_survive() {
+    let world = World::new();
+    let aws = world.aws().await;
+    let before = br#"{"schema": 2, "environments": [
+        {"env": "prod", "name": "servicename-prod", "api_endpoint": "api.example.com", "owner": "ops"},
+        {"env": "dev", "name": "servicename-dev-foo", "notes": "keep me"}]}"#;
+    aws.put_file(before).await;
+
+    world.create("api", "foo", "v1");
+    let file = aws.file().await;
+    assert_eq!(file["schema"], 2);
+    assert_eq!(file["environments"][0]["owner"], "ops");
+    assert_eq!(
+        file["environments"][1],
+        json!({"env": "dev", "name": "servicename-dev-foo", "notes": "keep me", "api_endpoint": "api-foo.dev.example.com"})
+    );
+
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    let file = aws.file().await;
+    assert_eq!(
+        file["environments"].as_array().unwrap().len(),
+        2,
+        "notes keep the object: {file}"
+    );
+    assert_eq!(
+        file["environments"][1],
+        json!({"env": "dev", "name": "servicename-dev-foo", "notes": "keep me"})
+    );
+    assert_eq!(file["environments"][0]["api_endpoint"], "api.example.com");
+}
+
+#[tokio::test]
+async fn awkward_names_become_valid_distinct_dns_names() {
+    let world = World::new();
+    let aws = world.aws().await;
+
+    let branch = world.create("api", "feature/ABC_1", "v1");
+    assert_eq!(branch.stdout.trim(), "api-feature-abc-1.dev.example.com");
+    assert_eq!(aws.services("dev-dynamic-api-feature-abc-1").await.len(), 1);
+
+    // Two 60-character branch names that share their first 40 characters.
+    let long_a = format!("{}-alpha-{}", "x".repeat(40), "a".repeat(13));
+    let long_b = format!("{}-bravo-{}", "x".repeat(40), "b".repeat(13));
+    world.create("api", &long_a, "v1");
+    world.create("api", &long_b, "v1");
+    let groups = aws.target_groups("dev-dynamic-api-x").await;
+    assert_eq!(groups.len(), 2);
+    for tg in &groups {
+        assert!(tg.target_group_name().unwrap().len() <= 32);
+    }
+    assert_ne!(groups[0].target_group_name(), groups[1].target_group_name());
+    for (name, _) in aws.records().await {
+        let label = name.split('.').next().unwrap();
+        assert!(
+            label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{name}"
+        );
+    }
+
+    for name in ["feature/ABC_1", &long_a, &long_b] {
+        world
+            .eden(&["delete", "-p", "api", "--name", name])
+            .success();
+    }
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "dev.example.com").await,
+        Vec::<String>::new()
+    );
+}

@@ -1,0 +1,465 @@
+//! The integration test harness: a private moto server on a free loopback port, seeded with the
+//! world eden expects, the real `eden` binary run against it, and SDK clients to read the AWS
+//! state that results.
+
+#![allow(dead_code)] // each test file uses its own part of the harness
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const REGION: &str = "us-east-1";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The project's venv (made by `scripts/setup`), or `EDEN_VENV`.
+fn venv_bin(tool: &str) -> PathBuf {
+    let venv = std::env::var_os("EDEN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv"));
+    let path = venv.join("bin").join(tool);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup first (it installs moto into .venv)",
+        path.display()
+    );
+    path
+}
+
+/// A moto server of this test's own, stopped when dropped.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let child = Command::new(venv_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start in 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A seeded emulated AWS, a home folder with the seed's config file, and the world's ids.
+pub struct World {
+    pub moto: Moto,
+    pub home: tempfile::TempDir,
+    pub config: PathBuf,
+    pub ids: Value,
+}
+
+impl World {
+    pub fn new() -> Self {
+        Self::with_moto(Moto::start())
+    }
+
+    pub fn with_moto(moto: Moto) -> Self {
+        let home = tempfile::tempdir().expect("a temp home");
+        let config = home.path().join(".eden/config");
+        let out = Command::new(venv_bin("python"))
+            .arg(workspace().join("scripts/seed_world.py"))
+            .args(["--endpoint", &moto.endpoint, "--config"])
+            .arg(&config)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .expect("the seed script runs");
+        assert!(
+            out.status.success(),
+            "seeding failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ids = serde_json::from_slice(&out.stdout).expect("the seed script prints JSON");
+        Self {
+            moto,
+            home,
+            config,
+            ids,
+        }
+    }
+
+    /// `eden ARGS` against this world, with the config file in place.
+    pub fn eden(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("eden runs");
+        Run::from(out)
+    }
+
+    /// The command, for tests that start several at once.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eden"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn profile(&self, profile: &str, field: &str) -> String {
+        self.ids["profiles"][profile][field]
+            .as_str()
+            .unwrap_or_else(|| panic!("world has no {profile}.{field}"))
+            .to_string()
+    }
+
+    pub fn id(&self, field: &str) -> String {
+        self.ids[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("world has no {field}"))
+            .to_string()
+    }
+
+    pub fn image(&self, profile: &str, version: &str) -> String {
+        self.profile(profile, &format!("image_{version}"))
+    }
+
+    /// `eden create -p PROFILE --name NAME --image-uri IMAGE`, which must succeed.
+    pub fn create(&self, profile: &str, name: &str, version: &str) -> Run {
+        let image = self.image(profile, version);
+        self.eden(&[
+            "create",
+            "-p",
+            profile,
+            "--name",
+            name,
+            "--image-uri",
+            &image,
+        ])
+        .success()
+    }
+
+    pub async fn aws(&self) -> Aws {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.moto.endpoint)
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await;
+        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build();
+        Aws {
+            ecs: aws_sdk_ecs::Client::new(&sdk),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+            r53: aws_sdk_route53::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            ddb: aws_sdk_dynamodb::Client::new(&sdk),
+            cluster: self.id("cluster"),
+            zone_id: self.id("zone_id"),
+            bucket: self.id("bucket"),
+            key: self.id("key"),
+            shared_alb: self.id("shared_alb_arn"),
+        }
+    }
+}
+
+/// A finished eden run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn success(self) -> Self {
+        assert_eq!(self.code, Some(0), "eden failed:\n{}", self.stderr);
+        self
+    }
+
+    /// A failure reported as one `error:` line that contains `needle`, with no panic or dump.
+    pub fn failure(self, needle: &str) -> Self {
+        assert_ne!(
+            self.code,
+            Some(0),
+            "eden should have failed:\n{}",
+            self.stderr
+        );
+        let errors: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "want one error line:\n{}", self.stderr);
+        assert!(
+            errors[0].contains(needle),
+            "error line lacks {needle:?}: {}",
+            errors[0]
+        );
+        for bad in ["panicked", "RUST_BACKTRACE", "Error {", "Some("] {
+            assert!(
+                !self.stderr.contains(bad),
+                "stderr has {bad:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+}
+
+/// SDK clients on the emulated AWS, to read what eden left there.
+pub struct Aws {
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub r53: aws_sdk_route53::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub cluster: String,
+    pub zone_id: String,
+    pub bucket: String,
+    pub key: String,
+    pub shared_alb: String,
+}
+
+impl Aws {
+    pub async fn file_bytes(&self) -> Vec<u8> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .send()
+            .await
+            .unwrap();
+        out.body.collect().await.unwrap().into_bytes().to_vec()
+    }
+
+    pub async fn file(&self) -> Value {
+        serde_json::from_slice(&self.file_bytes().await).unwrap()
+    }
+
+    pub async fn put_file(&self, body: &[u8]) {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .body(body.to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// ACTIVE services of the cluster whose names start with `prefix`, with their task definitions.
+    pub async fn services(&self, prefix: &str) -> Vec<aws_sdk_ecs::types::Service> {
+        let arns = self
+            .ecs
+            .list_services()
+            .cluster(&self.cluster)
+            .max_results(100)
+            .send()
+            .await
+            .unwrap();
+        let names: Vec<String> = arns
+            .service_arns()
+            .iter()
+            .filter_map(|a| a.rsplit('/').next())
+            .filter(|n| n.starts_with(prefix))
+            .map(str::to_string)
+            .collect();
+        let mut services = Vec::new();
+        for chunk in names.chunks(10) {
+            let out = self
+                .ecs
+                .describe_services()
+                .cluster(&self.cluster)
+                .set_services(Some(chunk.to_vec()))
+                .send()
+                .await
+                .unwrap();
+            services.extend(
+                out.services()
+                    .iter()
+                    .filter(|s| s.status() == Some("ACTIVE"))
+                    .cloned(),
+            );
+        }
+        services
+    }
+
+    pub async fn target_groups(
+        &self,
+        prefix: &str,
+    ) -> Vec<aws_sdk_elasticloadbalancingv2::types::TargetGroup> {
+        let out = self.elb.describe_target_groups().send().await.unwrap();
+        out.target_groups()
+            .iter()
+            .filter(|t| {
+                t.target_group_name()
+                    .unwrap_or_default()
+                    .starts_with(prefix)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The shared listener's non-default rules.
+    pub async fn rules(&self) -> Vec<aws_sdk_elasticloadbalancingv2::types::Rule> {
+        let listeners = self
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(&self.shared_alb)
+            .send()
+            .await
+            .unwrap();
+        let listener = listeners.listeners()[0].listener_arn().unwrap().to_string();
+        let out = self
+            .elb
+            .describe_rules()
+            .listener_arn(listener)
+            .send()
+            .await
+            .unwrap();
+        out.rules()
+            .iter()
+            .filter(|r| r.is_default() != Some(true))
+            .cloned()
+            .collect()
+    }
+
+    /// Names and types of the zone's A and AAAA records.
+    pub async fn records(&self) -> Vec<(String, String)> {
+        let out = self
+            .r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&self.zone_id)
+            .send()
+            .await
+            .unwrap();
+        out.resource_record_sets()
+            .iter()
+            .filter(|r| matches!(r.r#type().as_str(), "A" | "AAAA"))
+            .map(|r| {
+                (
+                    r.name().trim_end_matches('.').to_string(),
+                    r.r#type().as_str().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// ACTIVE revisions of exactly this family.
+    pub async fn task_definitions(&self, family: &str) -> Vec<String> {
+        let out = self
+            .ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .send()
+            .await
+            .unwrap();
+        out.task_definition_arns()
+            .iter()
+            .filter(|a| a.rsplit_once('/').unwrap().1.rsplit_once(':').unwrap().0 == family)
+            .cloned()
+            .collect()
+    }
+
+    /// Every item of the state table (a scan is fine in a test).
+    pub async fn state_items(
+        &self,
+        table: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        match self.ddb.scan().table_name(table).send().await {
+            Ok(out) => out.items().to_vec(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Everything eden made under `prefix` that is still there, described for an assertion.
+    pub async fn leftovers(&self, prefix: &str, host_part: &str) -> Vec<String> {
+        let mut left = Vec::new();
+        left.extend(
+            self.services(prefix)
+                .await
+                .iter()
+                .map(|s| format!("service {}", s.service_name().unwrap())),
+        );
+        left.extend(
+            self.target_groups(prefix)
+                .await
+                .iter()
+                .map(|t| format!("target group {}", t.target_group_name().unwrap())),
+        );
+        for rule in self.rules().await {
+            let hosts: Vec<String> = rule
+                .conditions()
+                .iter()
+                .flat_map(|c| {
+                    c.host_header_config()
+                        .map(|h| h.values().to_vec())
+                        .unwrap_or_default()
+                })
+                .collect();
+            if hosts.iter().any(|h| h.contains(host_part)) {
+                left.push(format!("rule {hosts:?}"));
+            }
+        }
+        left.extend(
+            self.records()
+                .await
+                .into_iter()
+                .filter(|(n, _)| n.contains(host_part))
+                .map(|(n, t)| format!("record {n} {t}")),
+        );
+        let file = self.file().await;
+        for env in file["environments"].as_array().into_iter().flatten() {
+            if env.to_string().contains(host_part) {
+                left.push(format!("file entry {env}"));
+            }
+        }
+        left
+    }
+}
