@@ -175,6 +175,7 @@ def seed(endpoint, config_path):
         world["profiles"][profile] = {
             "reference_service_arn": service,
             "reference_target_group_arn": tg,
+            "reference_alb_arn": ref_alb_arn,
             "reference_task_definition_arn": td,
             "container": container,
             "image_v1": f"{repo}:v1",

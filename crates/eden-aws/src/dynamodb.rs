@@ -7,7 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType, TableStatus,
+    KeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType, TableDescription,
+    TableStatus,
 };
 use aws_sdk_dynamodb::Client;
 use eden_core::cloud::{self, EnvironmentItem, Result};
@@ -45,21 +46,33 @@ fn legacy(table: &str) -> Error {
     }
 }
 
+/// What keeps eden from using an existing table: the 0.1.x schema, or no `kind` index.
+fn schema_problem(table: &str, desc: &TableDescription) -> Option<Error> {
+    let hash = desc
+        .key_schema()
+        .iter()
+        .find(|k| k.key_type() == &KeyType::Hash)
+        .map(|k| k.attribute_name());
+    if hash != Some("type") {
+        return Some(legacy(table));
+    }
+    let indexed = desc
+        .global_secondary_indexes()
+        .iter()
+        .any(|i| i.index_name() == Some(KIND_INDEX));
+    (!indexed).then(|| Error::StateTable {
+        table: table.to_string(),
+        why: format!("has no index {KIND_INDEX}; add it (hash kind S, range last_updated N) or use a new table"),
+    })
+}
+
 #[async_trait]
 impl cloud::StateTable for DynamoDb {
     async fn ensure_table(&self, table: &str) -> Result<bool> {
         let created = match self.0.describe_table().table_name(table).send().await {
             Ok(out) => {
-                let desc = out.table();
-                let hash = desc
-                    .and_then(|t| {
-                        t.key_schema()
-                            .iter()
-                            .find(|k| k.key_type() == &KeyType::Hash)
-                    })
-                    .map(|k| k.attribute_name().to_string());
-                if hash.as_deref() != Some("type") {
-                    return Err(legacy(table));
+                if let Some(problem) = out.table().and_then(|t| schema_problem(table, t)) {
+                    return Err(problem);
                 }
                 false
             }
@@ -158,8 +171,12 @@ impl cloud::StateTable for DynamoDb {
                 .expression_attribute_values(":v", s("environment")),
         };
         let items = match self.query_all(query, table).await {
+            // No table, or a table without eden's index: say which.
             Err(Error::Aws { message, .. }) if message.starts_with("ResourceNotFoundException") => {
-                return Ok(Vec::new())
+                return match self.schema_problem(table).await? {
+                    Some(problem) => Err(problem),
+                    None => Ok(Vec::new()),
+                };
             }
             other => other?,
         };
@@ -289,6 +306,20 @@ impl DynamoDb {
             }
         }
         Ok(items)
+    }
+
+    /// The problem with an existing table, or None when it is missing or fine.
+    async fn schema_problem(&self, table: &str) -> Result<Option<Error>> {
+        match self.0.describe_table().table_name(table).send().await {
+            Ok(out) => Ok(out.table().and_then(|t| schema_problem(table, t))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws("describe table", table, e)),
+        }
     }
 
     async fn create_table(&self, table: &str) -> Result<()> {

@@ -1,6 +1,6 @@
 //! SDK errors turned into the core's one-line errors.
 
-use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use eden_core::error::{AwsFailure, Error};
 
 /// Maps any SDK error of `action` on `resource`.
@@ -18,13 +18,15 @@ where
         }
         SdkError::TimeoutError(_) => ("no answer in time".to_string(), AwsFailure::Unreachable),
         _ => {
-            let text = one_line(&DisplayErrorContext(&err).to_string());
-            let failure = if text.contains("credentials") || text.contains("identity") {
-                AwsFailure::Credentials
+            let text = causes(&err);
+            if text.contains("credential") {
+                (
+                    "no AWS credentials were found".to_string(),
+                    AwsFailure::Credentials,
+                )
             } else {
-                AwsFailure::Unreachable
-            };
-            (text, failure)
+                (text, AwsFailure::Unreachable)
+            }
         }
     };
     Error::aws(action, resource, message, failure)
@@ -56,6 +58,20 @@ fn classify(code: &str) -> AwsFailure {
         }
         _ => AwsFailure::Other,
     }
+}
+
+/// The error and its causes, by their messages only (never a Debug dump), without repeats.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = one_line(&e.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 fn one_line(text: &str) -> String {

@@ -21,9 +21,15 @@ use eden_core::cloud::Cloud;
 /// `AWS_REGION`, `AWS_ENDPOINT_URL`...
 pub async fn connect() -> Cloud {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
-        // The SDK's standard retry mode backs off with jitter on throttling, 5xx and
-        // connection errors; five attempts ride out a burst of Route 53 throttling.
-        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        // The SDK's standard retry mode backs off exponentially with jitter on throttling, 5xx
+        // and connection errors: five attempts within about four seconds ride out a burst of
+        // throttling, and a dead endpoint still fails well within ten seconds.
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(5)
+                .with_initial_backoff(Duration::from_millis(250))
+                .with_max_backoff(Duration::from_secs(2)),
+        )
         // An endpoint that does not answer fails in seconds instead of hanging.
         .timeout_config(
             TimeoutConfig::builder()

@@ -1,5 +1,8 @@
 //! create, deploy, ls and delete against moto, checked by the AWS state they leave.
 
+// A test stops at the first surprise.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use serde_json::json;

@@ -2,7 +2,8 @@
 //! world eden expects, the real `eden` binary run against it, and SDK clients to read the AWS
 //! state that results.
 
-#![allow(dead_code)] // each test file uses its own part of the harness
+// Each test file uses its own part of the harness.
+#![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -416,6 +417,32 @@ impl Aws {
             Ok(out) => out.items().to_vec(),
             Err(_) => Vec::new(),
         }
+    }
+
+    /// A table in the original 0.1.x schema (hash key `env_name`).
+    pub async fn legacy_table(&self, name: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let attribute = AttributeDefinition::builder()
+            .attribute_name("env_name")
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap();
+        let key = KeySchemaElement::builder()
+            .attribute_name("env_name")
+            .key_type(KeyType::Hash)
+            .build()
+            .unwrap();
+        self.ddb
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(attribute)
+            .key_schema(key)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
     }
 
     /// Everything eden made under `prefix` that is still there, described for an assertion.

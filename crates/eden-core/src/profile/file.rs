@@ -31,7 +31,12 @@ impl ConfigFile {
                     ..ParseOption::default()
                 },
             )
-            .map_err(|e| unreadable(e.to_string()))?,
+            .map_err(|e| {
+                unreadable(format!(
+                    "line {} is not INI (want \"[profile]\" or \"key = value\")",
+                    e.line
+                ))
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ini::new(),
             Err(e) => return Err(unreadable(e.to_string())),
         };
@@ -152,14 +157,16 @@ endpoint_s3_bucket_name = other-config
 typo_key = 1
 ";
 
-    fn temp_path(tag: &str) -> PathBuf {
-        std::env::temp_dir().join(format!("eden-test-{}-{tag}/config", std::process::id()))
+    /// A config path in a fresh folder, removed with the returned guard.
+    fn temp_path() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        (dir, path)
     }
 
     #[test]
     fn both_spellings_are_read() {
-        let path = temp_path("read");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let (_dir, path) = temp_path();
         std::fs::write(&path, SEED).unwrap();
         let file = ConfigFile::load(&path).unwrap();
         assert_eq!(file.profile_names(), ["api", "admin"]);
@@ -173,8 +180,7 @@ typo_key = 1
 
     #[test]
     fn setting_keeps_spelling_and_other_sections_and_is_private() {
-        let path = temp_path("write");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let (_dir, path) = temp_path();
         std::fs::write(&path, SEED).unwrap();
         let mut file = ConfigFile::load(&path).unwrap();
         file.set("admin", Key::ConfigBucketName, "renamed");
@@ -199,10 +205,9 @@ typo_key = 1
         let file = ConfigFile::load(Path::new("/nonexistent/eden/config")).unwrap();
         assert!(file.profile_names().is_empty());
 
-        let path = temp_path("broken");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let (_dir, path) = temp_path();
         std::fs::write(&path, "[api\nname_prefix = x\n").unwrap();
-        let err = ConfigFile::load(&path).unwrap_err();
-        assert!(err.to_string().contains("config"), "{err}");
+        let err = ConfigFile::load(&path).unwrap_err().to_string();
+        assert!(err.contains("is not INI"), "{err}");
     }
 }

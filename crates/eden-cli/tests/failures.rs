@@ -1,0 +1,345 @@
+//! Failures: bad input, missing prerequisites and faults part-way. Each is one clear error line
+//! and a non-zero exit, and leaves AWS and the environments file as they were.
+
+// A test stops at the first surprise.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Aws, World};
+
+/// Nothing of any api environment exists.
+async fn assert_nothing_made(aws: &Aws) {
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "dev.example.com").await,
+        Vec::<String>::new()
+    );
+    let families = aws
+        .ecs
+        .list_task_definition_families()
+        .family_prefix("dev-dynamic")
+        .send()
+        .await
+        .unwrap();
+    for family in families.families() {
+        assert_eq!(
+            aws.task_definitions(family).await,
+            Vec::<String>::new(),
+            "{family}"
+        );
+    }
+    assert_eq!(aws.state_items("eden").await.len(), 0);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_anything_is_made() {
+    let world = World::new();
+    let aws = world.aws().await;
+    let image = world.image("api", "v1");
+    let missing_tag = image.replace(":v1", ":v9");
+    let missing_repo = image.replace("/api:", "/nothing:");
+    let no_service = world
+        .profile("api", "reference_service_arn")
+        .replace("dev01-api", "nope");
+    let plain_alb = world.profile("api", "reference_alb_arn");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--name", "", "--image-uri", &image], "invalid --name"),
+        (
+            vec!["--name", "...", "--image-uri", &image],
+            "invalid --name",
+        ),
+        (
+            vec!["--name", "日本語", "--image-uri", &image],
+            "invalid --name",
+        ),
+        (
+            vec!["--name", "foo", "--image-uri", "Bad Image:1"],
+            "invalid --image-uri",
+        ),
+        (
+            vec!["--name", "foo", "--image-uri", &missing_tag],
+            "not found in ECR",
+        ),
+        (
+            vec!["--name", "foo", "--image-uri", &missing_repo],
+            "not found in ECR",
+        ),
+        (
+            vec!["--name", "foo", "--image-uri", &image, "-p", "nope"],
+            "profile nope not found",
+        ),
+        (
+            vec![
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+                "--reference-service-arn",
+                &no_service,
+            ],
+            "reference service",
+        ),
+        (
+            vec![
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+                "--reference-service-arn",
+                "dev01-api",
+            ],
+            "reference_service_arn",
+        ),
+        (
+            vec![
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+                "--master-alb-arn",
+                &plain_alb,
+            ],
+            "HTTPS:443 listener",
+        ),
+        (
+            vec![
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+                "--dynamic-zone-id",
+                "ZNOSUCHZONE",
+            ],
+            "hosted zone",
+        ),
+        (
+            vec![
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+                "--config-bucket-name",
+                "no-such-bucket",
+            ],
+            "S3 bucket",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut full = vec!["create"];
+        if !args.contains(&"-p") {
+            full.extend(["-p", "api"]);
+        }
+        full.extend(args.iter().copied());
+        world.eden(&full).failure(needle);
+    }
+    assert_nothing_made(&aws).await;
+}
+
+#[tokio::test]
+async fn broken_config_files_and_incomplete_profiles_are_named() {
+    let world = World::new();
+    let image = world.image("api", "v1");
+    let broken = world.home.path().join("broken");
+    std::fs::write(&broken, "[api\nname_prefix = x\n").unwrap();
+    let broken = broken.to_string_lossy().into_owned();
+    world
+        .eden(&[
+            "create",
+            "-c",
+            &broken,
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &image,
+        ])
+        .failure("config file");
+    let partial = world.home.path().join("partial");
+    std::fs::write(&partial, "[api]\nname_prefix = dev-dynamic-api\n").unwrap();
+    let partial = partial.to_string_lossy().into_owned();
+    world
+        .eden(&[
+            "create",
+            "-c",
+            &partial,
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &image,
+        ])
+        .failure("missing key reference_service_arn");
+}
+
+#[tokio::test]
+async fn a_corrupt_environments_file_is_never_overwritten() {
+    let world = World::new();
+    let aws = world.aws().await;
+    for (body, why) in [
+        (&b"{\"environments\": [ {\"name\": "[..], "not valid JSON"),
+        (&b"{\"environments\": {}}"[..], "not an array"),
+    ] {
+        aws.put_file(body).await;
+        let image = world.image("api", "v1");
+        world
+            .eden(&[
+                "create",
+                "-p",
+                "api",
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+            ])
+            .failure(why);
+        world
+            .eden(&["delete", "-p", "api", "--name", "foo"])
+            .failure(why);
+        assert_eq!(aws.file_bytes().await, body, "the file was changed");
+    }
+    aws.put_file(br#"{"environments": []}"#).await;
+    assert_nothing_made(&aws).await;
+}
+
+#[tokio::test]
+async fn a_failure_part_way_undoes_everything_this_run_made() {
+    let world = World::new();
+    let aws = world.aws().await;
+    let image = world.image("api", "v1");
+    // moto rejects a service in a cluster that does not exist: the fourth step fails after the
+    // task definition, target group, record and rule were made.
+    let run = world
+        .eden(&[
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &image,
+            "--target-cluster",
+            "nowhere",
+        ])
+        .failure("create service dev-dynamic-api-foo failed");
+    assert!(
+        run.stderr.contains("Undoing what this run made"),
+        "{}",
+        run.stderr
+    );
+    for undone in [
+        "task definition",
+        "target group",
+        "listener rule",
+        "record api-foo.dev.example.com",
+    ] {
+        assert!(
+            run.stderr.contains(&format!("Undone: {undone}")),
+            "{undone} not undone:\n{}",
+            run.stderr
+        );
+    }
+    assert_nothing_made(&aws).await;
+    assert_eq!(aws.file().await, serde_json::json!({"environments": []}));
+}
+
+#[tokio::test]
+async fn a_failed_deploy_leaves_the_running_environment_as_it_was() {
+    let world = World::new();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    let file_before = aws.file_bytes().await;
+
+    // A state table in the 0.1.x schema makes the last step fail, after the service was deployed.
+    aws.legacy_table("old-eden").await;
+    let image = world.image("api", "v2");
+    world
+        .eden(&[
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &image,
+            "--remote-table-name",
+            "old-eden",
+        ])
+        .failure("0.1.x schema");
+
+    let service = &aws.services("dev-dynamic-api-foo").await[0];
+    assert!(service
+        .task_definition()
+        .unwrap()
+        .ends_with("dev-dynamic-api-foo:1"));
+    assert_eq!(
+        aws.task_definitions("dev-dynamic-api-foo").await.len(),
+        1,
+        "revision 2 was not removed"
+    );
+    assert_eq!(aws.file_bytes().await, file_before);
+    assert_eq!(aws.target_groups("dev-dynamic-api-foo").await.len(), 1);
+    assert_eq!(aws.rules().await.len(), 1);
+    assert_eq!(aws.records().await.len(), 1);
+}
+
+#[tokio::test]
+async fn delete_finishes_a_half_deleted_environment() {
+    let world = World::new();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    // Remove the service and the record by hand, as a crashed delete might have.
+    aws.ecs
+        .delete_service()
+        .cluster("dev")
+        .service("dev-dynamic-api-foo")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let run = world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert!(
+        run.stderr
+            .contains("ECS Service dev-dynamic-api-foo not found, skipping deletion"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "foo").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        aws.task_definitions("dev-dynamic-api-foo").await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn no_credentials_and_a_dead_endpoint_fail_fast_with_advice() {
+    let world = World::new();
+    let mut no_creds = world.command(&["ls"]);
+    no_creds
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    support::Run::from(no_creds.output().unwrap()).failure("AWS credentials");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut dead = world.command(&["ls"]);
+    dead.env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"));
+    let started = Instant::now();
+    support::Run::from(dead.output().unwrap()).failure("check your network");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
