@@ -345,3 +345,30 @@ async fn awkward_names_become_valid_distinct_dns_names() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test]
+async fn a_dual_stack_alb_gets_an_aaaa_alias_too() {
+    let world = World::new();
+    let aws = world.aws().await;
+    aws.elb
+        .set_ip_address_type()
+        .load_balancer_arn(&aws.shared_alb)
+        .ip_address_type(aws_sdk_elasticloadbalancingv2::types::IpAddressType::Dualstack)
+        .send()
+        .await
+        .unwrap();
+    world.create("api", "foo", "v1");
+    let mut records = aws.records().await;
+    records.sort();
+    assert_eq!(
+        records,
+        [
+            ("api-foo.dev.example.com".to_string(), "A".to_string()),
+            ("api-foo.dev.example.com".to_string(), "AAAA".to_string()),
+        ]
+    );
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert_eq!(aws.records().await, Vec::<(String, String)>::new());
+}

@@ -1,0 +1,106 @@
+//! Several eden runs at once on one shared ALB, environments file and state table.
+
+// A test stops at the first surprise.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::Child;
+
+use support::{Run, World};
+
+fn wait_all(children: Vec<Child>) -> Vec<Run> {
+    children
+        .into_iter()
+        .map(|c| Run::from(c.wait_with_output().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn concurrent_creates_and_deletes_of_different_names_all_succeed() {
+    const N: usize = 10;
+    let world = World::new();
+    let aws = world.aws().await;
+    let image = world.image("api", "v1");
+    let names: Vec<String> = (0..N).map(|i| format!("pr-{i}")).collect();
+
+    let creates = names
+        .iter()
+        .map(|n| {
+            world
+                .command(&["create", "-p", "api", "--name", n, "--image-uri", &image])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in wait_all(creates) {
+        run.success();
+    }
+    let file = aws.file().await;
+    let listed: BTreeSet<String> = file["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["api_endpoint"].as_str().unwrap().to_string())
+        .collect();
+    let wanted: BTreeSet<String> = names
+        .iter()
+        .map(|n| format!("api-{n}.dev.example.com"))
+        .collect();
+    assert_eq!(listed, wanted, "the file lost an endpoint");
+    let rules = aws.rules().await;
+    let priorities: BTreeSet<&str> = rules.iter().filter_map(|r| r.priority()).collect();
+    assert_eq!((rules.len(), priorities.len()), (N, N));
+    assert_eq!(aws.services("dev-dynamic-api-pr-").await.len(), N);
+    assert_eq!(aws.records().await.len(), N);
+
+    let deletes = names
+        .iter()
+        .map(|n| {
+            world
+                .command(&["delete", "-p", "api", "--name", n])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in wait_all(deletes) {
+        run.success();
+    }
+    assert_eq!(aws.file().await, serde_json::json!({"environments": []}));
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "dev.example.com").await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn the_seeds_three_profiles_at_once_fill_one_object() {
+    let world = World::new();
+    let aws = world.aws().await;
+    let runs: Vec<Child> = ["api", "admin", "frontend"]
+        .into_iter()
+        .map(|p| {
+            let image = world.image(p, "v1");
+            world
+                .command(&["create", "-p", p, "--name", "foo", "--image-uri", &image])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in wait_all(runs) {
+        run.success();
+    }
+    let file = aws.file().await;
+    let objects = file["environments"].as_array().unwrap();
+    assert_eq!(objects.len(), 1, "{file}");
+    for key in ["api_endpoint", "admin_endpoint", "frontend_endpoint"] {
+        assert!(objects[0].get(key).is_some(), "{key} lost: {file}");
+    }
+}
