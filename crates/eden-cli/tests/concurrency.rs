@@ -27,14 +27,7 @@ async fn concurrent_creates_and_deletes_of_different_names_all_succeed() {
 
     let creates = names
         .iter()
-        .map(|n| {
-            world
-                .command(&["create", "-p", "api", "--name", n, "--image-uri", &image])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|n| world.spawn(&["create", "-p", "api", "--name", n, "--image-uri", &image]))
         .collect();
     for run in wait_all(creates) {
         run.success();
@@ -59,14 +52,7 @@ async fn concurrent_creates_and_deletes_of_different_names_all_succeed() {
 
     let deletes = names
         .iter()
-        .map(|n| {
-            world
-                .command(&["delete", "-p", "api", "--name", n])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|n| world.spawn(&["delete", "-p", "api", "--name", n]))
         .collect();
     for run in wait_all(deletes) {
         run.success();
@@ -86,12 +72,7 @@ async fn the_seeds_three_profiles_at_once_fill_one_object() {
         .into_iter()
         .map(|p| {
             let image = world.image(p, "v1");
-            world
-                .command(&["create", "-p", p, "--name", "foo", "--image-uri", &image])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            world.spawn(&["create", "-p", p, "--name", "foo", "--image-uri", &image])
         })
         .collect();
     for run in wait_all(runs) {

@@ -140,39 +140,20 @@ async fn bad_input_is_refused_before_anything_is_made() {
 #[tokio::test]
 async fn broken_config_files_and_incomplete_profiles_are_named() {
     let world = World::new();
-    let image = world.image("api", "v1");
-    let broken = world.home.path().join("broken");
-    std::fs::write(&broken, "[api\nname_prefix = x\n").unwrap();
-    let broken = broken.to_string_lossy().into_owned();
-    world
-        .eden(&[
-            "create",
-            "-c",
-            &broken,
-            "-p",
-            "api",
-            "--name",
-            "foo",
-            "--image-uri",
-            &image,
-        ])
-        .failure("config file");
-    let partial = world.home.path().join("partial");
-    std::fs::write(&partial, "[api]\nname_prefix = dev-dynamic-api\n").unwrap();
-    let partial = partial.to_string_lossy().into_owned();
-    world
-        .eden(&[
-            "create",
-            "-c",
-            &partial,
-            "-p",
-            "api",
-            "--name",
-            "foo",
-            "--image-uri",
-            &image,
-        ])
-        .failure("missing key reference_service_arn");
+    for (text, why) in [
+        ("[api\nname_prefix = x\n", "config file"),
+        (
+            "[api]\nname_prefix = dev-dynamic-api\n",
+            "missing key reference_service_arn",
+        ),
+    ] {
+        let path = world.home.path().join("other-config");
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_string_lossy().into_owned();
+        world
+            .try_create("api", "foo", "v1", &["-c", &path])
+            .failure(why);
+    }
 }
 
 #[tokio::test]
@@ -184,18 +165,7 @@ async fn a_corrupt_environments_file_is_never_overwritten() {
         (&b"{\"environments\": {}}"[..], "not an array"),
     ] {
         aws.put_file(body).await;
-        let image = world.image("api", "v1");
-        world
-            .eden(&[
-                "create",
-                "-p",
-                "api",
-                "--name",
-                "foo",
-                "--image-uri",
-                &image,
-            ])
-            .failure(why);
+        world.try_create("api", "foo", "v1", &[]).failure(why);
         world
             .eden(&["delete", "-p", "api", "--name", "foo"])
             .failure(why);
@@ -209,21 +179,10 @@ async fn a_corrupt_environments_file_is_never_overwritten() {
 async fn a_failure_part_way_undoes_everything_this_run_made() {
     let world = World::new();
     let aws = world.aws().await;
-    let image = world.image("api", "v1");
     // moto rejects a service in a cluster that does not exist: the fourth step fails after the
     // task definition, target group, record and rule were made.
     let run = world
-        .eden(&[
-            "create",
-            "-p",
-            "api",
-            "--name",
-            "foo",
-            "--image-uri",
-            &image,
-            "--target-cluster",
-            "nowhere",
-        ])
+        .try_create("api", "foo", "v1", &["--target-cluster", "nowhere"])
         .failure("create service dev-dynamic-api-foo failed");
     assert!(
         run.stderr.contains("Undoing what this run made"),
@@ -255,19 +214,8 @@ async fn a_failed_deploy_leaves_the_running_environment_as_it_was() {
 
     // A state table in the 0.1.x schema makes the last step fail, after the service was deployed.
     aws.legacy_table("old-eden").await;
-    let image = world.image("api", "v2");
     world
-        .eden(&[
-            "create",
-            "-p",
-            "api",
-            "--name",
-            "foo",
-            "--image-uri",
-            &image,
-            "--remote-table-name",
-            "old-eden",
-        ])
+        .try_create("api", "foo", "v2", &["--remote-table-name", "old-eden"])
         .failure("0.1.x schema");
 
     let service = &aws.services("dev-dynamic-api-foo").await[0];

@@ -155,10 +155,10 @@ impl World {
         self.profile(profile, &format!("image_{version}"))
     }
 
-    /// `eden create -p PROFILE --name NAME --image-uri IMAGE`, which must succeed.
-    pub fn create(&self, profile: &str, name: &str, version: &str) -> Run {
+    /// `eden create -p PROFILE --name NAME --image-uri IMAGE EXTRA...`, whatever its outcome.
+    pub fn try_create(&self, profile: &str, name: &str, version: &str, extra: &[&str]) -> Run {
         let image = self.image(profile, version);
-        self.eden(&[
+        let mut args = vec![
             "create",
             "-p",
             profile,
@@ -166,8 +166,23 @@ impl World {
             name,
             "--image-uri",
             &image,
-        ])
-        .success()
+        ];
+        args.extend_from_slice(extra);
+        self.eden(&args)
+    }
+
+    /// `eden create -p PROFILE --name NAME --image-uri IMAGE`, which must succeed.
+    pub fn create(&self, profile: &str, name: &str, version: &str) -> Run {
+        self.try_create(profile, name, version, &[]).success()
+    }
+
+    /// Starts `eden ARGS` without waiting, its output captured.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("eden starts")
     }
 
     pub async fn aws(&self) -> Aws {
