@@ -44,10 +44,7 @@ impl Moto {
     }
 
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
+        let port = free_port();
         let child = Command::new(venv_bin("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .envs(env.iter().copied())
@@ -55,14 +52,7 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto did not start in 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for(port, "moto");
         Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
@@ -77,9 +67,96 @@ impl Drop for Moto {
     }
 }
 
+/// A free loopback port.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Waits until a server listens on the port.
+fn wait_for(port: u16, what: &str) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what} did not start in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `scripts/awsproxy.py` in front of moto: latency, throttling and faults per AWS operation.
+pub struct Proxy {
+    child: Child,
+    port: u16,
+    pub endpoint: String,
+}
+
+impl Proxy {
+    pub fn start(upstream: &str) -> Self {
+        let port = free_port();
+        let child = Command::new(venv_bin("python"))
+            .arg(workspace().join("scripts/awsproxy.py"))
+            .args(["--upstream", upstream, "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the proxy starts");
+        wait_for(port, "awsproxy");
+        Self {
+            child,
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Replaces the rules (see awsproxy.py) and resets the call counts.
+    pub fn rules(&self, rules: Value) {
+        self.call("POST", "/__proxy/rules", &rules.to_string());
+    }
+
+    /// How often eden called the AWS operation since the rules were last set.
+    pub fn calls(&self, operation: &str) -> u64 {
+        let stats: Value =
+            serde_json::from_str(&self.call("GET", "/__proxy/stats", "")).expect("stats are JSON");
+        stats[operation].as_u64().unwrap_or(0)
+    }
+
+    fn call(&self, method: &str, path: &str, body: &str) -> String {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("the proxy answers");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .expect("the proxy reads");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("the proxy answers");
+        answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A seeded emulated AWS, a home folder with the seed's config file, and the world's ids.
 pub struct World {
     pub moto: Moto,
+    /// When set, eden reaches moto through it.
+    pub proxy: Option<Proxy>,
     pub home: tempfile::TempDir,
     pub config: PathBuf,
     pub ids: Value,
@@ -88,6 +165,24 @@ pub struct World {
 impl World {
     pub fn new() -> Self {
         Self::with_moto(Moto::start())
+    }
+
+    /// A world that eden reaches through `scripts/awsproxy.py`.
+    pub fn behind_proxy() -> Self {
+        let mut world = Self::new();
+        world.proxy = Some(Proxy::start(&world.moto.endpoint));
+        world
+    }
+
+    pub fn proxy(&self) -> &Proxy {
+        self.proxy.as_ref().expect("a world behind the proxy")
+    }
+
+    /// Where eden sends its AWS calls.
+    pub fn endpoint(&self) -> &str {
+        self.proxy
+            .as_ref()
+            .map_or(&self.moto.endpoint, |p| &p.endpoint)
     }
 
     pub fn with_moto(moto: Moto) -> Self {
@@ -109,6 +204,7 @@ impl World {
         let ids = serde_json::from_slice(&out.stdout).expect("the seed script prints JSON");
         Self {
             moto,
+            proxy: None,
             home,
             config,
             ids,
@@ -128,7 +224,7 @@ impl World {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home.path())
-            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env("AWS_ENDPOINT_URL", self.endpoint())
             .env("AWS_REGION", REGION)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")

@@ -1,0 +1,203 @@
+"""A small fault and latency proxy for an emulated AWS endpoint (moto), for tests and benchmarks.
+
+moto answers every call at once and never fails or throttles; real AWS does all three. This proxy
+sits between eden and moto on loopback and can, per AWS operation:
+  - delay every request by a fixed number of milliseconds (--latency-ms);
+  - throttle an operation above a rate, as Route 53 does (rules "throttle");
+  - fail chosen calls with an AWS error, a 500 or a dropped connection (rules "faults");
+and counts the calls of each operation.
+
+Control API (on the proxy's own port):
+  GET  /__proxy/stats    -> {"OperationName": count, ...}
+  POST /__proxy/rules    <- {"latency_ms": 20,
+                             "throttle": [{"operation": "ChangeResourceRecordSets", "per_second": 5}],
+                             "faults": [{"operation": "CreateService", "error": "AccessDenied",
+                                         "skip": 0, "times": 1}]}
+                            (replaces the rules and resets the counts)
+
+Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
+"""
+
+import argparse
+import http.client
+import http.server
+import json
+import threading
+import time
+import urllib.parse
+
+# operation name -> protocol family, for the shape of an error answer
+JSON_TARGET_HEADER = "X-Amz-Target"
+
+
+class Rules:
+    def __init__(self, latency_ms=0):
+        self.lock = threading.Lock()
+        self.set({"latency_ms": latency_ms})
+
+    def set(self, rules):
+        with self.lock:
+            self.latency = rules.get("latency_ms", 0) / 1000.0
+            self.throttles = {t["operation"]: [t["per_second"], float(t["per_second"]), time.monotonic()]
+                              for t in rules.get("throttle", [])}
+            self.faults = [dict(f, seen=0) for f in rules.get("faults", [])]
+            self.stats = {}
+
+    def decide(self, operation):
+        """Counts the call and returns the fault to inject, or None."""
+        with self.lock:
+            self.stats[operation] = self.stats.get(operation, 0) + 1
+            for fault in self.faults:
+                if fault["operation"] != operation:
+                    continue
+                fault["seen"] += 1
+                skip, times = fault.get("skip", 0), fault.get("times", 1)
+                if skip < fault["seen"] <= skip + times:
+                    return fault["error"]
+            bucket = self.throttles.get(operation)
+            if bucket is not None:
+                rate, tokens, last = bucket
+                now = time.monotonic()
+                tokens = min(rate, tokens + (now - last) * rate)
+                if tokens < 1:
+                    bucket[1], bucket[2] = tokens, now
+                    self.stats["throttled"] = self.stats.get("throttled", 0) + 1
+                    return "Throttling"
+                bucket[1], bucket[2] = tokens - 1, now
+        return None
+
+
+def operation_of(method, path, headers, body):
+    target = headers.get(JSON_TARGET_HEADER)
+    if target:
+        return target.rsplit(".", 1)[-1], "json"
+    if method == "POST" and headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", ["Unknown"])[0]
+        return action, "query"
+    parsed = urllib.parse.urlparse(path)
+    if parsed.path.startswith("/2013-04-01/"):
+        parts = parsed.path.strip("/").split("/")
+        if parts[-1] == "rrset":
+            return ("ChangeResourceRecordSets" if method == "POST" else "ListResourceRecordSets"), "route53"
+        if parts[1] == "hostedzone" and len(parts) == 3 and method == "GET":
+            return "GetHostedZone", "route53"
+        return f"Route53{method}", "route53"
+    s3 = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
+    return s3.get(method, f"S3{method}"), "s3"
+
+
+def error_answer(protocol, error):
+    """Status, content type and body of an AWS error in the protocol's own shape."""
+    if error == "500":
+        code, status = "InternalError", 500
+    elif error == "Throttling":
+        code = {"json": "ThrottlingException", "s3": "SlowDown"}.get(protocol, "Throttling")
+        status = 503 if protocol == "s3" else 400
+    else:
+        code = {"json": "AccessDeniedException"}.get(protocol, error)
+        status = 403 if error == "AccessDenied" else 400
+    message = f"{error} injected by awsproxy"
+    if protocol == "json":
+        return status, "application/x-amz-json-1.1", json.dumps({"__type": code, "message": message}).encode()
+    if protocol == "s3":
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    else:
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                f"<Message>{message}</Message></Error><RequestId>awsproxy</RequestId></ErrorResponse>")
+    return status, "text/xml", body.encode()
+
+
+def make_handler(upstream, rules):
+    host, port = urllib.parse.urlparse(upstream).netloc.split(":")
+    local = threading.local()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def read_body(self):
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                chunks = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0], 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+            return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+
+        def answer(self, status, content_type, body):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def control(self, body):
+            if self.command == "POST" and self.path == "/__proxy/rules":
+                rules.set(json.loads(body or b"{}"))
+                return self.answer(200, "application/json", b"{}")
+            with rules.lock:
+                stats = dict(rules.stats)
+            return self.answer(200, "application/json", json.dumps(stats).encode())
+
+        def forward(self):
+            body = self.read_body()
+            if self.path.startswith("/__proxy/"):
+                return self.control(body)
+            operation, protocol = operation_of(self.command, self.path, self.headers, body)
+            fault = rules.decide(operation)
+            if rules.latency:
+                time.sleep(rules.latency)
+            if fault == "reset":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if fault:
+                return self.answer(*error_answer(protocol, fault))
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("transfer-encoding", "connection", "content-length")}
+            headers["Content-Length"] = str(len(body))
+            conn = getattr(local, "conn", None) or http.client.HTTPConnection(host, int(port), timeout=60)
+            try:
+                conn.request(self.command, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                conn = http.client.HTTPConnection(host, int(port), timeout=60)
+                conn.request(self.command, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            local.conn = conn
+            self.send_response(response.status)
+            for k, v in response.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=float, default=0)
+    args = parser.parse_args()
+    rules = Rules(args.latency_ms)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args.upstream, rules))
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
