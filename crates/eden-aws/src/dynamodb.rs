@@ -11,13 +11,14 @@ use aws_sdk_dynamodb::types::{
     TableStatus,
 };
 use aws_sdk_dynamodb::Client;
-use eden_core::cloud::{self, EnvironmentItem, Result};
+use eden_core::cloud::{self, EnvironmentItem, LeaseClaim, Result, StateTable as _};
 use eden_core::error::AwsFailure;
 use eden_core::Error;
 
 use crate::error::{aws, code};
 
 const PROFILE_TYPE: &str = "_profile";
+const LEASE_TYPE: &str = "_lease";
 const KIND_INDEX: &str = "kind_last_updated_gsi";
 /// How long to wait for a new table to become ACTIVE.
 const ACTIVE_WAIT: Duration = Duration::from_secs(120);
@@ -28,6 +29,10 @@ type Item = HashMap<String, AttributeValue>;
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
 }
 
 fn text<'a>(item: &'a Item, field: &str) -> Option<&'a str> {
@@ -87,6 +92,46 @@ impl cloud::StateTable for DynamoDb {
         };
         self.wait_active(table).await?;
         Ok(created)
+    }
+
+    async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<bool> {
+        match self.put_lease(table, claim).await? {
+            Some(taken) => Ok(taken),
+            // The first run against a new account makes the table, as the original does.
+            None => {
+                self.ensure_table(table).await?;
+                self.put_lease(table, claim)
+                    .await?
+                    .ok_or_else(|| Error::StateTable {
+                        table: table.to_string(),
+                        why: "disappeared right after it was created; retry".into(),
+                    })
+            }
+        }
+    }
+
+    async fn release_lease(&self, table: &str, key: &str, owner: &str) -> Result<()> {
+        let released = self
+            .0
+            .delete_item()
+            .table_name(table)
+            .key("type", s(LEASE_TYPE))
+            .key("name", s(key))
+            .condition_expression("#o = :me")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":me", s(owner))
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(aws("release lease in table", table, e)),
+        }
     }
 
     async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()> {
@@ -306,6 +351,46 @@ impl DynamoDb {
             }
         }
         Ok(items)
+    }
+
+    /// Whether the lease was taken, or None when the table does not exist.
+    async fn put_lease(&self, table: &str, claim: &LeaseClaim) -> Result<Option<bool>> {
+        let put = self
+            .0
+            .put_item()
+            .table_name(table)
+            .item("type", s(LEASE_TYPE))
+            .item("name", s(&claim.key))
+            .item("owner", s(&claim.owner))
+            .item("expires_at", n(claim.expires_at))
+            .item("kind", s("lease"))
+            .condition_expression("attribute_not_exists(#n) OR expires_at < :now OR #o = :me")
+            .expression_attribute_names("#n", "name")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":now", n(claim.now))
+            .expression_attribute_values(":me", s(&claim.owner))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Some(true)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Some(false))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) if code(&e) == Some("ValidationException") => {
+                self.ensure_table(table).await?;
+                Err(aws("take lease in table", table, e))
+            }
+            Err(e) => Err(aws("take lease in table", table, e)),
+        }
     }
 
     /// The problem with an existing table, or None when it is missing or fine.

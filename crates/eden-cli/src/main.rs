@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod logging;
 mod profiles;
+mod signals;
 
 use std::process::ExitCode;
 

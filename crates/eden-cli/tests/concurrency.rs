@@ -85,3 +85,42 @@ async fn the_seeds_three_profiles_at_once_fill_one_object() {
         assert!(objects[0].get(key).is_some(), "{key} lost: {file}");
     }
 }
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_make_one_environment() {
+    let world = World::new();
+    let aws = world.aws().await;
+    let image = world.image("api", "v1");
+    let runs: Vec<Child> = (0..5)
+        .map(|_| {
+            world.spawn(&[
+                "create",
+                "-p",
+                "api",
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+            ])
+        })
+        .collect();
+    let runs = wait_all(runs);
+    let created = runs
+        .iter()
+        .filter(|r| r.stderr.contains("will create new service"))
+        .count();
+    for run in runs {
+        run.success();
+    }
+    assert_eq!(created, 1, "exactly one run creates, the others deploy");
+    assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
+    assert_eq!(aws.target_groups("dev-dynamic-api-foo").await.len(), 1);
+    assert_eq!(aws.rules().await.len(), 1);
+    assert_eq!(aws.records().await.len(), 1);
+    assert_eq!(aws.task_definitions("dev-dynamic-api-foo").await.len(), 5);
+    assert_eq!(
+        aws.state_items("eden").await.len(),
+        1,
+        "the leases are gone"
+    );
+}

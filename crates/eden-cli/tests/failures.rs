@@ -206,35 +206,6 @@ async fn a_failure_part_way_undoes_everything_this_run_made() {
 }
 
 #[tokio::test]
-async fn a_failed_deploy_leaves_the_running_environment_as_it_was() {
-    let world = World::new();
-    let aws = world.aws().await;
-    world.create("api", "foo", "v1");
-    let file_before = aws.file_bytes().await;
-
-    // A state table in the 0.1.x schema makes the last step fail, after the service was deployed.
-    aws.legacy_table("old-eden").await;
-    world
-        .try_create("api", "foo", "v2", &["--remote-table-name", "old-eden"])
-        .failure("0.1.x schema");
-
-    let service = &aws.services("dev-dynamic-api-foo").await[0];
-    assert!(service
-        .task_definition()
-        .unwrap()
-        .ends_with("dev-dynamic-api-foo:1"));
-    assert_eq!(
-        aws.task_definitions("dev-dynamic-api-foo").await.len(),
-        1,
-        "revision 2 was not removed"
-    );
-    assert_eq!(aws.file_bytes().await, file_before);
-    assert_eq!(aws.target_groups("dev-dynamic-api-foo").await.len(), 1);
-    assert_eq!(aws.rules().await.len(), 1);
-    assert_eq!(aws.records().await.len(), 1);
-}
-
-#[tokio::test]
 async fn delete_finishes_a_half_deleted_environment() {
     let world = World::new();
     let aws = world.aws().await;

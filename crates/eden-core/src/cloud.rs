@@ -251,8 +251,26 @@ pub struct EnvironmentItem {
     pub last_updated: i64,
 }
 
+/// A lease on one environment, so that two runs never change it at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseClaim {
+    /// `{profile}/{resource name}`.
+    pub key: String,
+    /// Who holds it: unique per run.
+    pub owner: String,
+    /// Epoch seconds after which anyone may take it (its holder died).
+    pub expires_at: i64,
+    /// Epoch seconds now.
+    pub now: i64,
+}
+
 #[async_trait]
 pub trait StateTable: Send + Sync {
+    /// Takes or renews the lease when it is free, expired or already this owner's; false when
+    /// another owner holds it.
+    async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<bool>;
+    /// Gives the lease up, unless another owner took it over after it expired.
+    async fn release_lease(&self, table: &str, key: &str, owner: &str) -> Result<()>;
     /// Creates the table in eden's schema when it is missing, and waits until it is ACTIVE.
     /// Returns true when it had to create it.
     async fn ensure_table(&self, table: &str) -> Result<bool>;

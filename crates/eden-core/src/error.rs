@@ -86,6 +86,9 @@ pub enum Error {
     #[error("{what} is busy: {why}; retry in a moment")]
     Busy { what: String, why: String },
 
+    #[error("interrupted before the next step")]
+    Interrupted,
+
     #[error("{action} {resource} failed: {message}; {}", .failure.hint())]
     Aws {
         action: String,

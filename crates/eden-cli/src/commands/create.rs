@@ -15,7 +15,7 @@ pub async fn run(args: CreateArgs) -> Result<(), Error> {
         table: args.table.remote_table_name,
     };
     let cloud = eden_aws::connect().await;
-    let created = plan::create(&cloud, &settings, &request).await?;
+    let created = plan::create(&cloud, &settings, &request, &crate::signals::watch()).await?;
     println!("{}", created.endpoint);
     Ok(())
 }

@@ -12,7 +12,7 @@ pub async fn run(args: DeleteArgs) -> Result<(), Error> {
         table: args.table.remote_table_name,
     };
     let cloud = eden_aws::connect().await;
-    let deleted = plan::delete(&cloud, &settings, &request).await?;
+    let deleted = plan::delete(&cloud, &settings, &request, &crate::signals::watch()).await?;
     if deleted.removed.is_empty() {
         tracing::info!("Nothing of environment {} was left to delete", deleted.name);
     }

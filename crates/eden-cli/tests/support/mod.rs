@@ -124,6 +124,18 @@ impl Proxy {
         stats[operation].as_u64().unwrap_or(0)
     }
 
+    /// Waits until eden has called `operation` (the call may still be in flight).
+    pub fn wait_for_call(&self, operation: &str) {
+        let started = Instant::now();
+        while self.calls(operation) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no {operation} call in 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     fn call(&self, method: &str, path: &str, body: &str) -> String {
         use std::io::{Read, Write};
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("the proxy answers");

@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 use tracing::{debug, info};
 
 use super::journal::{Journal, Undo};
-use super::{environments, priority, SharedAlb};
+use super::lease::Lease;
+use super::{environments, priority, SharedAlb, Stop};
 use crate::cloud::{
     ownership_tags, AliasRecord, Cloud, EnvironmentItem, NewRule, NewService, Object, RecordType,
     RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy,
@@ -63,10 +64,34 @@ struct World {
     target_group: Option<TargetGroup>,
 }
 
-pub async fn create(cloud: &Cloud, s: &Settings, req: &CreateRequest) -> Result<Created, Error> {
-    let world = look(cloud, s, req).await?;
+pub async fn create(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+    stop: &Stop,
+) -> Result<Created, Error> {
+    let names = Names::new(
+        req.name.clone(),
+        &s.name_prefix,
+        &s.domain_name_prefix,
+        &s.config_name_prefix,
+    );
+    let lease = Lease::take(cloud, &req.table, &s.profile, &names.resource, stop).await?;
+    let created = look_and_make(cloud, s, req, names, stop).await;
+    lease.release().await;
+    created
+}
+
+async fn look_and_make(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+    names: Names,
+    stop: &Stop,
+) -> Result<Created, Error> {
+    let world = look(cloud, s, req, names).await?;
     let journal = Journal::default();
-    match make(cloud, s, req, &world, &journal).await {
+    match make(cloud, s, req, &world, &journal, stop).await {
         Ok(created) => {
             info!(
                 "Successfully finished creating environment {}",
@@ -81,13 +106,12 @@ pub async fn create(cloud: &Cloud, s: &Settings, req: &CreateRequest) -> Result<
 }
 
 /// Step 1: every check and read, at once; nothing is written.
-async fn look(cloud: &Cloud, s: &Settings, req: &CreateRequest) -> Result<World, Error> {
-    let names = Names::new(
-        req.name.clone(),
-        &s.name_prefix,
-        &s.domain_name_prefix,
-        &s.config_name_prefix,
-    );
+async fn look(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+    names: Names,
+) -> Result<World, Error> {
     let image = check_image(cloud, &req.image);
     let reference = reference_service(cloud, s);
     let shared = super::shared_alb(cloud, s);
@@ -189,8 +213,10 @@ async fn make(
     req: &CreateRequest,
     w: &World,
     journal: &Journal,
+    stop: &Stop,
 ) -> Result<Created, Error> {
     let tags = ownership_tags(&s.profile, req.name.as_str());
+    stop.check()?;
 
     // Step 2. `join`, not `try_join`: a failure must not drop a call that may still succeed,
     // or what it made would be missing from the journal.
@@ -201,11 +227,16 @@ async fn make(
     );
     let (task_definition, target_group, ()) = (task_definition?, target_group?, records?);
 
+    stop.check()?;
+
     // Step 3.
     rule(cloud, w, &target_group, &tags, journal).await?;
+    stop.check()?;
 
     // Step 4.
     let deployed = service(cloud, s, w, &task_definition, &target_group, &tags, journal).await?;
+
+    stop.check()?;
 
     // Step 5.
     let last_updated = super::now();

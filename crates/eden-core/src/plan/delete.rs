@@ -11,6 +11,8 @@
 use tracing::info;
 
 use super::environments;
+use super::lease::Lease;
+use super::Stop;
 use crate::cloud::{AliasRecord, Cloud, ServiceInfo, TargetGroup};
 use crate::envfile::Change;
 use crate::error::Error;
@@ -32,14 +34,31 @@ pub struct Deleted {
     pub removed: Vec<String>,
 }
 
-pub async fn delete(cloud: &Cloud, s: &Settings, req: &DeleteRequest) -> Result<Deleted, Error> {
+pub async fn delete(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &DeleteRequest,
+    stop: &Stop,
+) -> Result<Deleted, Error> {
     let names = Names::new(
         req.name.clone(),
         &s.name_prefix,
         &s.domain_name_prefix,
         &s.config_name_prefix,
     );
+    let lease = Lease::take(cloud, &req.table, &s.profile, &names.resource, stop).await?;
+    let deleted = remove(cloud, s, req, names, stop).await;
+    lease.release().await;
+    deleted
+}
 
+async fn remove(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &DeleteRequest,
+    names: Names,
+    stop: &Stop,
+) -> Result<Deleted, Error> {
     // Step 1.
     let dns = async {
         let zone = super::zone_name(cloud, s).await?;
@@ -67,6 +86,7 @@ pub async fn delete(cloud: &Cloud, s: &Settings, req: &DeleteRequest) -> Result<
         .map(|r| r.arn.clone())
         .collect();
     let mut removed = Vec::new();
+    stop.check()?;
 
     // Step 2.
     let entry = &names.file_entry;
@@ -99,6 +119,7 @@ pub async fn delete(cloud: &Cloud, s: &Settings, req: &DeleteRequest) -> Result<
         }
     }
     state?;
+    stop.check()?;
 
     // Step 3.
     let (records_gone, rules_gone, service_gone) = futures::join!(
@@ -109,6 +130,7 @@ pub async fn delete(cloud: &Cloud, s: &Settings, req: &DeleteRequest) -> Result<
     removed.extend(records_gone?);
     removed.extend(rules_gone?);
     removed.extend(service_gone?);
+    stop.check()?;
 
     // Step 4.
     let (tg_gone, tds_gone) = futures::join!(

@@ -5,13 +5,41 @@ mod create;
 mod delete;
 mod environments;
 mod journal;
+mod lease;
 mod priority;
 
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use create::{create, CreateRequest, Created};
 pub use delete::{delete, DeleteRequest, Deleted};
+pub use lease::LEASE_SECONDS;
+
+/// Set when the user interrupts a run: it makes no new call after the ones in flight, and a
+/// create undoes what it made.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Between two steps: an error once a stop was requested.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.is_requested() {
+            Err(Error::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+}
 
 use crate::cloud::{Cloud, ListenerRule, LoadBalancer};
 use crate::error::Error;
