@@ -17,6 +17,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use eden_core::cloud::Cloud;
 
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Builds the clients from the standard chain: `AWS_PROFILE`, SSO, environment credentials,
 /// `AWS_REGION`, `AWS_ENDPOINT_URL`...
 pub async fn connect() -> Cloud {
@@ -30,12 +33,12 @@ pub async fn connect() -> Cloud {
                 .with_initial_backoff(Duration::from_millis(250))
                 .with_max_backoff(Duration::from_secs(2)),
         )
-        // An endpoint that does not answer fails in seconds instead of hanging.
+        // An endpoint that does not answer fails within ten seconds instead of hanging.
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(10))
-                .operation_timeout(Duration::from_secs(60))
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(Duration::from_secs(8))
                 .build(),
         )
         .load()
@@ -46,10 +49,29 @@ pub async fn connect() -> Cloud {
     let s3 = aws_sdk_s3::config::Builder::from(&sdk)
         .force_path_style(custom_endpoint)
         .build();
+    // Route 53 allows five changes a second per account: many environments made at once need
+    // more, longer-spaced tries than the other services.
+    let route53 = aws_sdk_route53::config::Builder::from(&sdk)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(10)
+                .with_initial_backoff(Duration::from_millis(250))
+                .with_max_backoff(Duration::from_secs(5)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(Duration::from_secs(45))
+                .build(),
+        )
+        .build();
     Cloud {
         ecs: Arc::new(ecs::Ecs(aws_sdk_ecs::Client::new(&sdk))),
         elb: Arc::new(elb::Elb(aws_sdk_elasticloadbalancingv2::Client::new(&sdk))),
-        dns: Arc::new(route53::Route53(aws_sdk_route53::Client::new(&sdk))),
+        dns: Arc::new(route53::Route53(aws_sdk_route53::Client::from_conf(
+            route53,
+        ))),
         store: Arc::new(s3::S3(aws_sdk_s3::Client::from_conf(s3))),
         table: Arc::new(dynamodb::DynamoDb(aws_sdk_dynamodb::Client::new(&sdk))),
         registry: Arc::new(ecr::Ecr::new(sdk)),

@@ -8,6 +8,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::process::Child;
 
+use serde_json::json;
 use support::{Run, World};
 
 fn wait_all(children: Vec<Child>) -> Vec<Run> {
@@ -19,11 +20,16 @@ fn wait_all(children: Vec<Child>) -> Vec<Run> {
 
 #[tokio::test]
 async fn concurrent_creates_and_deletes_of_different_names_all_succeed() {
-    const N: usize = 10;
-    let world = World::new();
+    let n: usize = std::env::var("EDEN_TEST_CONCURRENCY").map_or(50, |v| v.parse().unwrap());
+    let world = World::behind_proxy();
+    // As AWS: Route 53 throttles above five changes a second, and every call takes a while.
+    world.proxy().rules(json!({
+        "latency_ms": 20,
+        "throttle": [{"operation": "ChangeResourceRecordSets", "per_second": 5}],
+    }));
     let aws = world.aws().await;
     let image = world.image("api", "v1");
-    let names: Vec<String> = (0..N).map(|i| format!("pr-{i}")).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("pr-{i}")).collect();
 
     let creates = names
         .iter()
@@ -46,9 +52,13 @@ async fn concurrent_creates_and_deletes_of_different_names_all_succeed() {
     assert_eq!(listed, wanted, "the file lost an endpoint");
     let rules = aws.rules().await;
     let priorities: BTreeSet<&str> = rules.iter().filter_map(|r| r.priority()).collect();
-    assert_eq!((rules.len(), priorities.len()), (N, N));
-    assert_eq!(aws.services("dev-dynamic-api-pr-").await.len(), N);
-    assert_eq!(aws.records().await.len(), N);
+    assert_eq!((rules.len(), priorities.len()), (n, n));
+    assert_eq!(aws.services("dev-dynamic-api-pr-").await.len(), n);
+    assert_eq!(aws.records().await.len(), n);
+    assert!(
+        world.proxy().calls("throttled") > 0,
+        "Route 53 never throttled"
+    );
 
     let deletes = names
         .iter()
