@@ -8,7 +8,7 @@ sits between eden and moto on loopback and can, per AWS operation:
 and counts the calls of each operation.
 
 Control API (on the proxy's own port):
-  GET  /__proxy/stats    -> {"OperationName": count, ...}
+  GET  /__proxy/stats    -> {"OperationName": count, "ms:OperationName": upstream ms, ...}
   POST /__proxy/rules    <- {"latency_ms": 20,
                              "throttle": [{"operation": "ChangeResourceRecordSets", "per_second": 5}],
                              "faults": [{"operation": "CreateService", "error": "AccessDenied",
@@ -42,6 +42,12 @@ class Rules:
                               for t in rules.get("throttle", [])}
             self.faults = [dict(f, seen=0) for f in rules.get("faults", [])]
             self.stats = {}
+
+    def spent(self, operation, seconds):
+        """Adds up the time the upstream took per operation, in ms, as "ms:Operation"."""
+        with self.lock:
+            key = f"ms:{operation}"
+            self.stats[key] = round(self.stats.get(key, 0) + seconds * 1000, 1)
 
     def decide(self, operation):
         """Counts the call and returns the fault to inject, or None."""
@@ -161,6 +167,7 @@ def make_handler(upstream, rules):
             headers = {k: v for k, v in self.headers.items()
                        if k.lower() not in ("transfer-encoding", "connection", "content-length")}
             headers["Content-Length"] = str(len(body))
+            started = time.monotonic()
             conn = getattr(local, "conn", None) or http.client.HTTPConnection(host, int(port), timeout=60)
             try:
                 conn.request(self.command, self.path, body=body, headers=headers)
@@ -173,6 +180,7 @@ def make_handler(upstream, rules):
                 response = conn.getresponse()
                 data = response.read()
             local.conn = conn
+            rules.spent(operation, time.monotonic() - started)
             self.send_response(response.status)
             for k, v in response.getheaders():
                 if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):

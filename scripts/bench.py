@@ -1,0 +1,149 @@
+"""Measures eden against the original Python eden 0.1.5 on one emulated world, with a fixed
+latency added to every AWS call by awsproxy.py. Prints a Markdown table. Run through scripts/bench.
+
+For each latency: the median wall time of create, deploy (create on an existing environment) and
+delete for both tools, their ratio, the AWS calls each makes, and eden's critical-path bound
+(depth x latency + 100 ms). Then eden's peak memory, `eden --help` time, and `eden ls` time with
+10 and 10,000 environments in other profiles.
+"""
+
+import os
+import sys
+import time
+
+import boto3
+
+from lab import ROOT, Lab, median
+
+LATENCIES = [int(x) for x in os.environ.get("BENCH_LATENCIES", "0,20,50,100").split(",")]
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+ORIGINAL = os.path.join(ROOT, ".venv-original", "bin", "eden")
+# Calls on the longest chain that depend on each other (see crates/eden-core/src/plan).
+DEPTH = {"create": 9, "deploy": 8, "delete": 7}
+# What failed, per tool and operation.
+FAILURES = {}
+
+
+def original_config(lab):
+    """The same profile in the 0.1.x file format the original needs, every key spelled out."""
+    p = lab.world["profiles"]["api"]
+    path = os.path.join(lab.home, "original-config")
+    with open(path, "w") as f:
+        f.write("\n".join([
+            "[api]",
+            "name_prefix = dev-dynamic-api",
+            f"reference_service_arn = {p['reference_service_arn']}",
+            "target_cluster = dev",
+            "domain_name_prefix = api",
+            f"master_alb_arn = {lab.world['shared_alb_arn']}",
+            f"dynamic_zone_name = {lab.world['zone']}.",
+            f"dynamic_zone_id = {lab.world['zone_id']}",
+            f"config_bucket_name = {lab.world['bucket']}",
+            f"config_bucket_key = {lab.world['key']}",
+            "config_update_key = api_endpoint",
+            "config_env_type = dev",
+            "config_name_prefix = servicename-dev",
+            "target_container_name = api",
+            "",
+        ]))
+    # Its own state table, in its own schema, so that its writes succeed.
+    lab.aws["dynamodb"].create_table(
+        TableName="original-eden", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "env_name", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "env_name", "KeyType": "HASH"}])
+    return path
+
+
+def tool_commands(lab, tool, config):
+    if tool == "eden":
+        return lambda *args: lab.command(*args)
+    return lambda *args: [ORIGINAL, *args[:1], "-c", config, "--remote-table-name", "original-eden", *args[1:]]
+
+
+def measure(lab, tool, config, latency):
+    command = tool_commands(lab, tool, config)
+    times = {"create": [], "deploy": [], "delete": []}
+    calls = {}
+    failures = FAILURES.setdefault(tool, {})
+    for i in range(RUNS):
+        name = f"{tool[:4]}-{latency}-{i}"
+        steps = [
+            ("create", ["create", "-p", "api", "--name", name, "--image-uri", lab.image("api", "v1")]),
+            ("deploy", ["create", "-p", "api", "--name", name, "--image-uri", lab.image("api", "v2")]),
+            ("delete", ["delete", "-p", "api", "--name", name]),
+        ]
+        for step, args in steps:
+            lab.rules({"latency_ms": latency})
+            code, seconds, stderr, _ = lab.run(command=command(*args))
+            if code != 0 or "Traceback" in stderr:
+                if tool == "eden":
+                    sys.exit(f"eden {step} failed:\n{stderr}")
+                # The original's known defects (a deploy needs fields moto leaves out).
+                failures.setdefault(step, stderr.strip().splitlines()[-1])
+                continue
+            times[step].append(seconds)
+            calls[step] = sum(v for k, v in lab.stats().items() if k != "throttled" and not k.startswith("ms:"))
+    return {step: median(values) if values else None for step, values in times.items()}, calls
+
+
+def ls_time(lab, others):
+    """Median time of `eden ls -p api` with 10 api environments and `others` in another profile."""
+    table = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=lab.moto_url).Table("eden")
+    with table.batch_writer() as batch:
+        for i in range(others):
+            batch.put_item(Item={"type": "other", "name": f"other-{i}", "endpoint": f"o-{i}.dev.example.com",
+                                 "last_updated": 1, "kind": "environment"})
+    lab.rules({})
+    return median([lab.run("ls", "-p", "api")[1] for _ in range(RUNS)])
+
+
+def main():
+    lab = Lab()
+    try:
+        config = original_config(lab)
+        print(f"eden vs the original eden 0.1.5, moto behind a fixed latency per call, median of {RUNS} runs\n")
+        print("| latency | operation | eden | original | speed-up | eden calls | original calls | eden bound |")
+        print("|---|---|---|---|---|---|---|---|")
+        for latency in LATENCIES:
+            ours, our_calls = measure(lab, "eden", None, latency)
+            theirs, their_calls = measure(lab, "original", config, latency)
+            for step in ("create", "deploy", "delete"):
+                bound = DEPTH[step] * latency / 1000 + 0.1
+                if theirs[step] is None:
+                    original, ratio, original_calls = "fails", "-", "-"
+                else:
+                    original = f"{theirs[step] * 1000:.0f} ms"
+                    ratio = f"{theirs[step] / ours[step]:.1f}x"
+                    original_calls = their_calls[step]
+                print(f"| {latency} ms | {step} | {ours[step] * 1000:.0f} ms | {original} | {ratio} "
+                      f"| {our_calls[step]} | {original_calls} | {bound * 1000:.0f} ms |")
+
+        lab.rules({})
+        rss = []
+        for i in range(RUNS):
+            name = f"rss-{i}"
+            rss.append(lab.run("create", "-p", "api", "--name", name, "--image-uri", lab.image("api", "v1"))[3])
+            lab.run("delete", "-p", "api", "--name", name)
+        help_times = []
+        for _ in range(20):
+            started = time.perf_counter()
+            lab.run("--help")
+            help_times.append(time.perf_counter() - started)
+        for i in range(10):
+            lab.run("create", "-p", "api", "--name", f"ls-{i}", "--image-uri", lab.image("api", "v1"))
+        ls_10 = ls_time(lab, 10)
+        ls_10k = ls_time(lab, 9990)
+        peak = f"{max(rss) / 1024:.1f} MiB" if None not in rss else "n/a (no /usr/bin/time)"
+        print(f"\npeak RSS of a create: {peak}; `eden --help`: {median(help_times) * 1000:.1f} ms; "
+              f"`eden ls -p api` (10 shown) with 10 / 10,000 environments in another profile: "
+              f"{ls_10 * 1000:.0f} ms / {ls_10k * 1000:.0f} ms")
+        for step, why in FAILURES.get("original", {}).items():
+            print(f"original {step} fails on moto: {why}")
+        size = os.path.getsize(lab.eden_bin)
+        print(f"release binary: {size / 1024 / 1024:.1f} MiB")
+    finally:
+        lab.close()
+
+
+if __name__ == "__main__":
+    main()
