@@ -51,6 +51,19 @@ fn legacy(table: &str) -> Error {
     }
 }
 
+fn environment_item(i: &Item) -> EnvironmentItem {
+    EnvironmentItem {
+        profile: text(i, "type").unwrap_or_default().to_string(),
+        name: text(i, "name").unwrap_or_default().to_string(),
+        endpoint: text(i, "endpoint").unwrap_or_default().to_string(),
+        last_updated: i
+            .get("last_updated")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.split('.').next()?.parse().ok())
+            .unwrap_or_default(),
+    }
+}
+
 /// What keeps eden from using an existing table: the 0.1.x schema, or no `kind` index.
 fn schema_problem(table: &str, desc: &TableDescription) -> Option<Error> {
     let hash = desc
@@ -170,6 +183,35 @@ impl cloud::StateTable for DynamoDb {
         }
     }
 
+    async fn environment(
+        &self,
+        table: &str,
+        profile: &str,
+        name: &str,
+    ) -> Result<Option<EnvironmentItem>> {
+        let out = match self
+            .0
+            .get_item()
+            .table_name(table)
+            .key("type", s(profile))
+            .key("name", s(name))
+            .consistent_read(true)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(None)
+            }
+            Err(e) if code(&e) == Some("ValidationException") => return Err(legacy(table)),
+            Err(e) => return Err(aws("read environment from table", table, e)),
+        };
+        Ok(out.item().map(environment_item))
+    }
+
     async fn delete_environment(&self, table: &str, profile: &str, name: &str) -> Result<()> {
         match self
             .0
@@ -229,16 +271,7 @@ impl cloud::StateTable for DynamoDb {
             .iter()
             .filter(|i| text(i, "kind") == Some("environment") || text(i, "endpoint").is_some())
             .filter(|i| text(i, "type") != Some(PROFILE_TYPE))
-            .map(|i| EnvironmentItem {
-                profile: text(i, "type").unwrap_or_default().to_string(),
-                name: text(i, "name").unwrap_or_default().to_string(),
-                endpoint: text(i, "endpoint").unwrap_or_default().to_string(),
-                last_updated: i
-                    .get("last_updated")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.split('.').next()?.parse().ok())
-                    .unwrap_or_default(),
-            })
+            .map(environment_item)
             .collect())
     }
 

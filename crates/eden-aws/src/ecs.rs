@@ -4,12 +4,12 @@ use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
     DeploymentConfiguration, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags,
-    SchedulingStrategy, Service, Tag, TaskDefinitionStatus,
+    SchedulingStrategy, Service, Tag, TaskDefinition, TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 use eden_core::cloud::{
     self, AwsVpcNetwork, CapacityProvider, DeploymentSettings, NewService, Result, ServiceInfo,
-    ServiceLoadBalancer, ServiceSettings, TaskDefinitionCopy,
+    ServiceLoadBalancer, ServiceSettings, TaskDefinitionCopy, Template,
 };
 use eden_core::Error;
 
@@ -35,34 +35,43 @@ impl cloud::Ecs for Ecs {
         Ok(out.services().first().map(service_info))
     }
 
-    async fn copy_task_definition(&self, copy: &TaskDefinitionCopy) -> Result<String> {
+    async fn task_definition_template(&self, arn: &str, container: &str) -> Result<Template> {
         let reference = self
             .0
             .describe_task_definition()
-            .task_definition(&copy.reference)
+            .task_definition(arn)
             .send()
             .await
-            .map_err(|e| aws("describe task definition", &copy.reference, e))?
+            .map_err(|e| aws("describe task definition", arn, e))?
             .task_definition
-            .ok_or_else(|| {
-                Error::missing(
-                    "task definition",
-                    &copy.reference,
-                    "check the reference service",
-                )
-            })?;
+            .ok_or_else(|| Error::missing("task definition", arn, "check the reference service"))?;
+        if !reference
+            .container_definitions()
+            .iter()
+            .any(|c| c.name() == Some(container))
+        {
+            return Err(Error::missing(
+                "container",
+                format!("{container} in {arn}"),
+                "set target_container_name to a container of the reference task definition",
+            ));
+        }
+        Ok(Template::new(reference))
+    }
+
+    async fn copy_task_definition(&self, copy: &TaskDefinitionCopy) -> Result<String> {
+        let reference: TaskDefinition = copy
+            .template
+            .get::<TaskDefinition>()
+            .cloned()
+            .ok_or_else(|| foreign_template(&copy.family))?;
         let mut containers = reference.container_definitions().to_vec();
-        let target = containers
+        for container in containers
             .iter_mut()
-            .find(|c| c.name() == Some(copy.container.as_str()))
-            .ok_or_else(|| {
-                Error::missing(
-                    "container",
-                    format!("{} in {}", copy.container, copy.reference),
-                    "set target_container_name to a container of the reference task definition",
-                )
-            })?;
-        target.image = Some(copy.image.clone());
+            .filter(|c| c.name() == Some(copy.container.as_str()))
+        {
+            container.image = Some(copy.image.clone());
+        }
         let out = self
             .0
             .register_task_definition()
@@ -268,6 +277,16 @@ fn tags(tags: &[(String, String)]) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
+}
+
+/// A template this adapter did not make: a bug in the caller, reported rather than panicked.
+pub fn foreign_template(resource: &str) -> Error {
+    Error::aws(
+        "copy",
+        resource,
+        "the reference was read by another adapter",
+        eden_core::error::AwsFailure::Other,
+    )
 }
 
 fn no_arn(action: &str, resource: &str) -> Error {

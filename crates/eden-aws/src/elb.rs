@@ -9,7 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use eden_core::cloud::{
-    self, ListenerRule, LoadBalancer, NewRule, Result, RuleCreation, TargetGroup,
+    self, ListenerRule, LoadBalancer, NewRule, Result, RuleCreation, TargetGroup, Template,
 };
 use eden_core::Error;
 
@@ -27,6 +27,12 @@ const COPIED_ATTRIBUTES: [&str; 4] = [
 const IN_USE_ATTEMPTS: u32 = 5;
 
 pub struct Elb(pub Client);
+
+/// What a copy of the reference target group needs.
+struct TargetGroupTemplate {
+    group: aws_sdk_elasticloadbalancingv2::types::TargetGroup,
+    attributes: Vec<TargetGroupAttribute>,
+}
 
 #[async_trait]
 impl cloud::Elb for Elb {
@@ -179,33 +185,49 @@ impl cloud::Elb for Elb {
         }))
     }
 
-    async fn copy_target_group(
-        &self,
-        reference: &str,
-        name: &str,
-        tags_: &[(String, String)],
-    ) -> Result<String> {
+    async fn target_group_template(&self, arn: &str) -> Result<Template> {
         let (described, attributes) = futures::join!(
             self.0
                 .describe_target_groups()
-                .target_group_arns(reference)
+                .target_group_arns(arn)
                 .send(),
             self.0
                 .describe_target_group_attributes()
-                .target_group_arn(reference)
+                .target_group_arn(arn)
                 .send(),
         );
-        let described =
-            described.map_err(|e| aws("describe reference target group", reference, e))?;
+        let described = described.map_err(|e| aws("describe reference target group", arn, e))?;
         let attributes =
-            attributes.map_err(|e| aws("describe attributes of target group", reference, e))?;
-        let r = described.target_groups().first().ok_or_else(|| {
+            attributes.map_err(|e| aws("describe attributes of target group", arn, e))?;
+        let group = described.target_groups().first().cloned().ok_or_else(|| {
             Error::missing(
                 "reference target group",
-                reference,
+                arn,
                 "attach the reference service to a target group",
             )
         })?;
+        let attributes = attributes
+            .attributes()
+            .iter()
+            .filter(|a| {
+                a.key()
+                    .is_some_and(|k| COPIED_ATTRIBUTES.iter().any(|p| k.starts_with(p)))
+            })
+            .cloned()
+            .collect();
+        Ok(Template::new(TargetGroupTemplate { group, attributes }))
+    }
+
+    async fn copy_target_group(
+        &self,
+        template: &Template,
+        name: &str,
+        tags_: &[(String, String)],
+    ) -> Result<String> {
+        let r = &template
+            .get::<TargetGroupTemplate>()
+            .ok_or_else(|| crate::ecs::foreign_template(name))?
+            .group;
         let created = self
             .0
             .create_target_group()
@@ -229,41 +251,30 @@ impl cloud::Elb for Elb {
             .send()
             .await
             .map_err(|e| aws("create target group", name, e))?;
-        let arn = created
+        Ok(created
             .target_groups()
             .first()
             .and_then(|tg| tg.target_group_arn())
             .unwrap_or_default()
-            .to_string();
-        let copied: Vec<TargetGroupAttribute> = attributes
-            .attributes()
-            .iter()
-            .filter(|a| {
-                a.key()
-                    .is_some_and(|k| COPIED_ATTRIBUTES.iter().any(|p| k.starts_with(p)))
-            })
-            .cloned()
-            .collect();
-        if !copied.is_empty() {
-            let modified = self
-                .0
-                .modify_target_group_attributes()
-                .target_group_arn(&arn)
-                .set_attributes(Some(copied))
-                .send()
-                .await;
-            if let Err(e) = modified {
-                // The group exists but is not a faithful copy: remove it rather than leave it.
-                let _ = self
-                    .0
-                    .delete_target_group()
-                    .target_group_arn(&arn)
-                    .send()
-                    .await;
-                return Err(aws("copy attributes to target group", name, e));
-            }
+            .to_string())
+    }
+
+    async fn copy_target_group_attributes(&self, template: &Template, arn: &str) -> Result<()> {
+        let attributes = &template
+            .get::<TargetGroupTemplate>()
+            .ok_or_else(|| crate::ecs::foreign_template(arn))?
+            .attributes;
+        if attributes.is_empty() {
+            return Ok(());
         }
-        Ok(arn)
+        self.0
+            .modify_target_group_attributes()
+            .target_group_arn(arn)
+            .set_attributes(Some(attributes.clone()))
+            .send()
+            .await
+            .map_err(|e| aws("copy attributes to target group", arn, e))?;
+        Ok(())
     }
 
     async fn delete_target_group(&self, arn: &str) -> Result<()> {

@@ -1,6 +1,7 @@
 //! The seam between eden's logic and AWS: one narrow trait per service, in eden's own terms.
 //! `eden-aws` implements them with the SDK; tests can wrap them to inject faults.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -20,6 +21,28 @@ pub fn ownership_tags(profile: &str, name: &str) -> Vec<Tag> {
         ("eden:profile".into(), profile.into()),
         ("eden:name".into(), name.into()),
     ]
+}
+
+/// A reference resource as an adapter read it, opaque to the core: read once while checking,
+/// handed back to make the copy, so that the copy waits for no second read.
+#[derive(Clone)]
+pub struct Template(Arc<dyn Any + Send + Sync>);
+
+impl Template {
+    pub fn new<T: Any + Send + Sync>(value: T) -> Self {
+        Self(Arc::new(value))
+    }
+
+    /// The adapter's own value, when this template is of its type.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Template(..)")
+    }
 }
 
 /// What eden reads of an ECS service.
@@ -86,9 +109,10 @@ pub struct DeploymentSettings {
 }
 
 /// A new task definition family revision: the reference's, with one container's image replaced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TaskDefinitionCopy {
-    pub reference: String,
+    /// From [`Ecs::task_definition_template`].
+    pub template: Template,
     pub family: String,
     pub container: String,
     pub image: String,
@@ -112,6 +136,8 @@ pub struct NewService {
 pub trait Ecs: Send + Sync {
     /// The service, or None when the cluster has no service of that name.
     async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>>;
+    /// Reads the reference task definition, which must have `container`.
+    async fn task_definition_template(&self, arn: &str, container: &str) -> Result<Template>;
     /// Registers the copy; returns its ARN.
     async fn copy_task_definition(&self, copy: &TaskDefinitionCopy) -> Result<String>;
     /// Creates the service; returns its ARN.
@@ -176,8 +202,17 @@ pub trait Elb: Send + Sync {
     /// Deleting a rule that is already gone succeeds.
     async fn delete_rule(&self, arn: &str) -> Result<()>;
     async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>>;
-    /// Creates `name` with the reference target group's settings and attributes; returns its ARN.
-    async fn copy_target_group(&self, reference: &str, name: &str, tags: &[Tag]) -> Result<String>;
+    /// Reads the reference target group's settings and attributes.
+    async fn target_group_template(&self, arn: &str) -> Result<Template>;
+    /// Creates `name` with the reference target group's settings; returns its ARN.
+    async fn copy_target_group(
+        &self,
+        template: &Template,
+        name: &str,
+        tags: &[Tag],
+    ) -> Result<String>;
+    /// Gives the new target group the reference's attributes (deregistration delay, stickiness...).
+    async fn copy_target_group_attributes(&self, template: &Template, arn: &str) -> Result<()>;
     /// Deleting a target group that is already gone succeeds.
     async fn delete_target_group(&self, arn: &str) -> Result<()>;
 }
@@ -275,6 +310,13 @@ pub trait StateTable: Send + Sync {
     /// Returns true when it had to create it.
     async fn ensure_table(&self, table: &str) -> Result<bool>;
     async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()>;
+    /// One environment's item, when there is one.
+    async fn environment(
+        &self,
+        table: &str,
+        profile: &str,
+        name: &str,
+    ) -> Result<Option<EnvironmentItem>>;
     async fn delete_environment(&self, table: &str, profile: &str, name: &str) -> Result<()>;
     /// One profile's environments, or every profile's.
     async fn environments(

@@ -1,12 +1,15 @@
 //! `eden create`: make an environment, or deploy a new image to an existing one.
 //!
-//! Order of calls, each line waiting only for what it needs:
-//! 1. checks, all at once: the image, the reference service, the shared ALB and its rules, the
-//!    zone and existing records, the environments file, an existing service and target group;
-//! 2. task definition, target group and DNS records, at once;
-//! 3. the listener rule (AWS wants the target group on the ALB before a service uses it);
+//! Order of calls, each line waiting only for what it needs (the longest chain is 7 calls):
+//! 0. the environment's lease;
+//! 1. checks and reads, all at once: the image, the reference service and then its task
+//!    definition and target group, the shared ALB and its rules, the zone and then existing
+//!    records, the environments file, the state item, an existing service and target group;
+//! 2. task definition, target group, DNS records, environments file and state item, at once;
+//! 3. the listener rule (AWS wants the target group on the ALB before a service uses it), and
+//!    the target group's attributes;
 //! 4. the service, created or deployed to;
-//! 5. the environments file and the state item, at once.
+//! 5. the lease released.
 
 use std::collections::BTreeSet;
 
@@ -17,7 +20,7 @@ use super::lease::Lease;
 use super::{environments, priority, SharedAlb, Stop};
 use crate::cloud::{
     ownership_tags, AliasRecord, Cloud, EnvironmentItem, NewRule, NewService, Object, RecordType,
-    RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy,
+    RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy, Template,
 };
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
@@ -49,17 +52,25 @@ pub struct Created {
     pub last_updated: i64,
 }
 
+/// The reference service and what a copy of it needs.
+struct Reference {
+    service: ServiceInfo,
+    container: String,
+    container_port: i32,
+    task_definition: Template,
+    /// None when the environment's target group exists already.
+    target_group: Option<Template>,
+}
+
 /// Everything read before the first write.
 struct World {
     names: Names,
     fqdn: String,
-    reference: ServiceInfo,
-    reference_target_group: String,
-    container: String,
-    container_port: i32,
+    reference: Reference,
     shared: SharedAlb,
     records: Vec<AliasRecord>,
     file: (Option<Object>, EnvironmentsFile),
+    state: Option<EnvironmentItem>,
     service: Option<ServiceInfo>,
     target_group: Option<TargetGroup>,
 }
@@ -113,7 +124,14 @@ async fn look(
     names: Names,
 ) -> Result<World, Error> {
     let image = check_image(cloud, &req.image);
-    let reference = reference_service(cloud, s);
+    let reference = async {
+        let (service, target_group) = futures::try_join!(
+            reference_service(cloud, s),
+            cloud.elb.target_group(&names.target_group)
+        )?;
+        let reference = templates(cloud, service, target_group.is_some()).await?;
+        Ok::<_, Error>((reference, target_group))
+    };
     let shared = super::shared_alb(cloud, s);
     let dns = async {
         let zone = super::zone_name(cloud, s).await?;
@@ -122,17 +140,12 @@ async fn look(
         Ok::<_, Error>((fqdn, records))
     };
     let file = environments::read(cloud, &s.bucket, &s.key);
+    let state = cloud
+        .table
+        .environment(&req.table, &s.profile, &names.resource);
     let service = cloud.ecs.service(&s.target_cluster, &names.resource);
-    let target_group = cloud.elb.target_group(&names.target_group);
-    let (
-        (),
-        (reference, tg, container, port),
-        shared,
-        (fqdn, records),
-        file,
-        service,
-        target_group,
-    ) = futures::try_join!(image, reference, shared, dns, file, service, target_group)?;
+    let ((), (reference, target_group), shared, (fqdn, records), file, state, service) =
+        futures::try_join!(image, reference, shared, dns, file, state, service)?;
     if let Some(service) = service.as_ref().filter(|svc| svc.status == "DRAINING") {
         return Err(Error::Busy {
             what: format!("service {}", service.name),
@@ -143,12 +156,10 @@ async fn look(
         names,
         fqdn,
         reference,
-        reference_target_group: tg,
-        container: s.container.clone().unwrap_or(container),
-        container_port: port,
         shared,
         records,
         file,
+        state,
         service: service.filter(ServiceInfo::is_active),
         target_group,
     })
@@ -170,7 +181,7 @@ async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
     }
 }
 
-/// The reference service, its target group, container name and port.
+/// The reference service, with the target group and container of its load balancer entry.
 async fn reference_service(
     cloud: &Cloud,
     s: &Settings,
@@ -200,13 +211,50 @@ async fn reference_service(
             )
         })?;
     let tg = lb.target_group_arn.clone().unwrap_or_default();
-    let container = lb.container_name.clone().unwrap_or_default();
+    let container = s
+        .container
+        .clone()
+        .or_else(|| lb.container_name.clone())
+        .unwrap_or_default();
     let port = lb.container_port.unwrap_or(80);
     info!("Retrieved reference service {arn}");
     Ok((service, tg, container, port))
 }
 
-/// Steps 2 to 5, recording each change in the journal as soon as it is made.
+/// Reads the reference task definition and, unless the environment has its target group
+/// already, the reference target group.
+async fn templates(
+    cloud: &Cloud,
+    (service, target_group, container, container_port): (ServiceInfo, String, String, i32),
+    has_target_group: bool,
+) -> Result<Reference, Error> {
+    let task_definition = cloud
+        .ecs
+        .task_definition_template(&service.task_definition, &container);
+    let target_group_template = async {
+        if has_target_group {
+            return Ok(None);
+        }
+        let template = cloud.elb.target_group_template(&target_group).await?;
+        info!("Retrieved reference target group: {target_group}");
+        Ok(Some(template))
+    };
+    let (task_definition, target_group) =
+        futures::try_join!(task_definition, target_group_template)?;
+    info!(
+        "Retrieved reference task definition from {}",
+        service.task_definition
+    );
+    Ok(Reference {
+        service,
+        container,
+        container_port,
+        task_definition,
+        target_group,
+    })
+}
+
+/// Steps 2 to 4, recording each change in the journal as soon as it is made.
 async fn make(
     cloud: &Cloud,
     s: &Settings,
@@ -216,42 +264,50 @@ async fn make(
     stop: &Stop,
 ) -> Result<Created, Error> {
     let tags = ownership_tags(&s.profile, req.name.as_str());
-    stop.check()?;
-
-    // Step 2. `join`, not `try_join`: a failure must not drop a call that may still succeed,
-    // or what it made would be missing from the journal.
-    let (task_definition, target_group, records) = futures::join!(
-        task_definition(cloud, w, req, &tags, journal),
-        target_group(cloud, w, &tags, journal),
-        records(cloud, s, w, journal),
-    );
-    let (task_definition, target_group, ()) = (task_definition?, target_group?, records?);
-
-    stop.check()?;
-
-    // Step 3.
-    rule(cloud, w, &target_group, &tags, journal).await?;
-    stop.check()?;
-
-    // Step 4.
-    let deployed = service(cloud, s, w, &task_definition, &target_group, &tags, journal).await?;
-
-    stop.check()?;
-
-    // Step 5.
-    let last_updated = super::now();
+    let deploy = w.service.is_some();
     let item = EnvironmentItem {
         profile: s.profile.clone(),
         name: w.names.resource.clone(),
         endpoint: w.fqdn.clone(),
-        last_updated,
+        last_updated: super::now(),
     };
-    let (file, state) = futures::join!(
+    stop.check()?;
+
+    // Step 2. `join`, not `try_join`: a failure must not drop a call that may still succeed,
+    // or what it made would be missing from the journal.
+    let (task_definition, target_group, records, file, state) = futures::join!(
+        task_definition(cloud, w, req, &tags, journal),
+        target_group(cloud, w, &tags, journal),
+        records(cloud, s, w, journal),
         file_entry(cloud, s, w, journal),
-        state_item(cloud, &req.table, &item, deployed, journal)
+        state_item(cloud, &req.table, &item, w.state.as_ref(), journal),
     );
+    let (task_definition, target_group) = (task_definition?, target_group?);
+    records?;
     file?;
     state?;
+    stop.check()?;
+
+    // Step 3.
+    let (rule, attributes) = futures::join!(
+        rule(cloud, w, &target_group.arn, &tags, journal),
+        target_group_attributes(cloud, w, &target_group),
+    );
+    rule?;
+    attributes?;
+    stop.check()?;
+
+    // Step 4.
+    service(
+        cloud,
+        s,
+        w,
+        &task_definition,
+        &target_group.arn,
+        &tags,
+        journal,
+    )
+    .await?;
 
     Ok(Created {
         profile: s.profile.clone(),
@@ -259,8 +315,8 @@ async fn make(
         endpoint: w.fqdn.clone(),
         image: req.image.uri.clone(),
         task_definition,
-        deployed,
-        last_updated,
+        deployed: deploy,
+        last_updated: item.last_updated,
     })
 }
 
@@ -272,20 +328,22 @@ async fn task_definition(
     journal: &Journal,
 ) -> Result<String, Error> {
     let copy = TaskDefinitionCopy {
-        reference: w.reference.task_definition.clone(),
+        template: w.reference.task_definition.clone(),
         family: w.names.resource.clone(),
-        container: w.container.clone(),
+        container: w.reference.container.clone(),
         image: req.image.uri.clone(),
         tags: tags.to_vec(),
     };
-    info!(
-        "Retrieved reference task definition from {}",
-        copy.reference
-    );
     let arn = cloud.ecs.copy_task_definition(&copy).await?;
     journal.record(Undo::TaskDefinition(arn.clone()));
     info!("Registered new task definition: {arn}");
     Ok(arn)
+}
+
+/// The environment's target group, and whether this run made it.
+struct MadeTargetGroup {
+    arn: String,
+    new: bool,
 }
 
 async fn target_group(
@@ -293,22 +351,42 @@ async fn target_group(
     w: &World,
     tags: &[(String, String)],
     journal: &Journal,
-) -> Result<String, Error> {
-    if let Some(existing) = &w.target_group {
-        info!("Target group {} already exists, reusing it", existing.name);
-        return Ok(existing.arn.clone());
-    }
-    info!(
-        "Retrieved reference target group: {}",
-        w.reference_target_group
-    );
+) -> Result<MadeTargetGroup, Error> {
+    let (Some(template), None) = (&w.reference.target_group, &w.target_group) else {
+        let existing = w.target_group.as_ref().map(|tg| tg.arn.clone());
+        info!(
+            "Target group {} already exists, reusing it",
+            w.names.target_group
+        );
+        return Ok(MadeTargetGroup {
+            arn: existing.unwrap_or_default(),
+            new: false,
+        });
+    };
     let arn = cloud
         .elb
-        .copy_target_group(&w.reference_target_group, &w.names.target_group, tags)
+        .copy_target_group(template, &w.names.target_group, tags)
         .await?;
     journal.record(Undo::TargetGroup(arn.clone()));
     info!("Created target group {arn}");
-    Ok(arn)
+    Ok(MadeTargetGroup { arn, new: true })
+}
+
+/// A new target group gets the reference's attributes; an existing one keeps its own.
+async fn target_group_attributes(
+    cloud: &Cloud,
+    w: &World,
+    target_group: &MadeTargetGroup,
+) -> Result<(), Error> {
+    match &w.reference.target_group {
+        Some(template) if target_group.new => {
+            cloud
+                .elb
+                .copy_target_group_attributes(template, &target_group.arn)
+                .await
+        }
+        _ => Ok(()),
+    }
 }
 
 async fn records(cloud: &Cloud, s: &Settings, w: &World, journal: &Journal) -> Result<(), Error> {
@@ -424,7 +502,7 @@ async fn rule(
     })
 }
 
-/// Creates the service, or deploys to it when it exists. Returns true for a deploy.
+/// Creates the service, or deploys to it when it exists.
 #[allow(clippy::too_many_arguments)]
 async fn service(
     cloud: &Cloud,
@@ -434,7 +512,7 @@ async fn service(
     target_group: &str,
     tags: &[(String, String)],
     journal: &Journal,
-) -> Result<bool, Error> {
+) -> Result<(), Error> {
     let name = &w.names.resource;
     if let Some(existing) = &w.service {
         info!("ECS Service {name} already exists, will deploy {task_definition}");
@@ -448,7 +526,7 @@ async fn service(
             task_definition: existing.task_definition.clone(),
         });
         info!("Successfully deployed task definition {task_definition} to service {name} in cluster {}", s.target_cluster);
-        return Ok(true);
+        return Ok(());
     }
     info!("ECS Service {name} does not exist, will create new service");
     let new = NewService {
@@ -456,9 +534,9 @@ async fn service(
         name: name.clone(),
         task_definition: task_definition.to_string(),
         target_group_arn: target_group.to_string(),
-        container_name: w.container.clone(),
-        container_port: w.container_port,
-        settings: w.reference.settings.clone(),
+        container_name: w.reference.container.clone(),
+        container_port: w.reference.container_port,
+        settings: w.reference.service.settings.clone(),
         tags: tags.to_vec(),
     };
     let arn = cloud.ecs.create_service(&new).await?;
@@ -467,7 +545,7 @@ async fn service(
         name: name.clone(),
     });
     info!("Created service {arn}");
-    Ok(false)
+    Ok(())
 }
 
 async fn file_entry(
@@ -509,17 +587,15 @@ async fn state_item(
     cloud: &Cloud,
     table: &str,
     item: &EnvironmentItem,
-    deployed: bool,
+    previous: Option<&EnvironmentItem>,
     journal: &Journal,
 ) -> Result<(), Error> {
     cloud.table.put_environment(table, item).await?;
-    if !deployed {
-        journal.record(Undo::StateItem {
-            table: table.to_string(),
-            profile: item.profile.clone(),
-            name: item.name.clone(),
-        });
-    }
+    journal.record(Undo::StateItem {
+        table: table.to_string(),
+        item: item.clone(),
+        previous: previous.cloned(),
+    });
     debug!("state item {} written to table {table}", item.name);
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use tracing::{info, warn};
 
 use super::environments;
-use crate::cloud::{AliasRecord, Cloud};
+use crate::cloud::{AliasRecord, Cloud, EnvironmentItem};
 use crate::error::Error;
 
 /// One thing a run changed, with what it takes to change it back.
@@ -35,10 +35,11 @@ pub enum Undo {
         entry: String,
         update_key: String,
     },
+    /// The state item written, and the one it replaced, if any.
     StateItem {
         table: String,
-        profile: String,
-        name: String,
+        item: EnvironmentItem,
+        previous: Option<EnvironmentItem>,
     },
 }
 
@@ -65,7 +66,9 @@ impl Undo {
             } => {
                 format!("entry {entry} in s3://{bucket}/{key}")
             }
-            Undo::StateItem { table, name, .. } => format!("state item {name} in table {table}"),
+            Undo::StateItem { table, item, .. } => {
+                format!("state item {} in table {table}", item.name)
+            }
         }
     }
 
@@ -93,9 +96,19 @@ impl Undo {
             .map(|_| ()),
             Undo::StateItem {
                 table,
-                profile,
-                name,
-            } => cloud.table.delete_environment(table, profile, name).await,
+                previous: Some(previous),
+                ..
+            } => cloud.table.put_environment(table, previous).await,
+            Undo::StateItem {
+                table,
+                item,
+                previous: None,
+            } => {
+                cloud
+                    .table
+                    .delete_environment(table, &item.profile, &item.name)
+                    .await
+            }
         }
     }
 }
