@@ -1,12 +1,15 @@
 //! `eden delete`: remove an environment in the reverse order of its creation. Every step skips
 //! what is already gone, so a delete that failed part-way is finished by running it again.
 //!
-//! Order of calls:
-//! 1. reads, all at once: zone and records, the shared ALB's rules, the service, the target
-//!    group, the task definition revisions, the environments file;
-//! 2. the environments file entry and the state item, at once, so clients stop using it first;
-//! 3. the DNS records, the listener rule and the service, at once;
-//! 4. the target group and every task definition revision, at once.
+//! Order of calls (the longest chain is 6 calls):
+//! 0. the environment's lease;
+//! 1. reads, all at once: zone and then records, the shared ALB and then its rules, the service,
+//!    the target group, the task definition revisions, the environments file;
+//! 2. the environments file entry, the state item, the DNS records, the listener rule, the
+//!    service (with force, so running tasks do not hold it up) and every task definition
+//!    revision, at once;
+//! 3. the target group, which AWS keeps while a rule uses it;
+//! 4. the lease released.
 
 use tracing::info;
 
@@ -88,18 +91,23 @@ async fn remove(
     let mut removed = Vec::new();
     stop.check()?;
 
-    // Step 2.
+    // Step 2. `join`, not `try_join`: every removal runs to its end, so that one failure
+    // leaves as little as possible for the next run.
     let entry = &names.file_entry;
     info!(
         "Updating config file s3://{}/{}, delete environment {entry}: {} -> {fqdn}",
         s.bucket, s.key, s.update_key
     );
-    let (file, state) = futures::join!(
+    let (file, state, records_gone, rules_gone, service_gone, tds_gone) = futures::join!(
         environments::update(cloud, &s.bucket, &s.key, Some(file), |f| f
             .remove_endpoint(entry, &s.update_key)),
         cloud
             .table
             .delete_environment(&req.table, &s.profile, &names.resource),
+        delete_records(cloud, s, &fqdn, &records),
+        delete_rules(cloud, &fqdn, &rules),
+        delete_service(cloud, s, &names, service.as_ref()),
+        delete_task_definitions(cloud, &names, &revisions),
     );
     match file? {
         Change::Unchanged => info!("Config file has no {} for {entry}, skipping", s.update_key),
@@ -119,26 +127,14 @@ async fn remove(
         }
     }
     state?;
-    stop.check()?;
-
-    // Step 3.
-    let (records_gone, rules_gone, service_gone) = futures::join!(
-        delete_records(cloud, s, &fqdn, &records),
-        delete_rules(cloud, &fqdn, &rules),
-        delete_service(cloud, s, &names, service.as_ref()),
-    );
     removed.extend(records_gone?);
     removed.extend(rules_gone?);
     removed.extend(service_gone?);
+    removed.extend(tds_gone?);
     stop.check()?;
 
-    // Step 4.
-    let (tg_gone, tds_gone) = futures::join!(
-        delete_target_group(cloud, &names, target_group.as_ref()),
-        delete_task_definitions(cloud, &names, &revisions),
-    );
-    removed.extend(tg_gone?);
-    removed.extend(tds_gone?);
+    // Step 3: a target group can go once no rule uses it.
+    removed.extend(delete_target_group(cloud, &names, target_group.as_ref()).await?);
 
     info!(
         "Successfully finished deleting environment {}",
