@@ -1,20 +1,23 @@
 //! SDK errors turned into the core's one-line errors.
 
+use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use eden_core::error::{AwsFailure, Error};
 
 /// Maps any SDK error of `action` on `resource`.
-pub fn aws<E, R>(action: &str, resource: &str, err: SdkError<E, R>) -> Error
+pub fn aws<E>(action: &str, resource: &str, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let (message, failure) = match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            let code = e.code().unwrap_or("error");
             let message = e.message().map(one_line).unwrap_or_default();
-            (format!("{code}: {message}"), classify(code))
+            match e.code() {
+                Some(code) => (format!("{code}: {message}"), classify(code)),
+                // An answer the SDK could not parse: say what its status means.
+                None => status_only(service.raw().status().as_u16()),
+            }
         }
         SdkError::TimeoutError(_) => ("no answer in time".to_string(), AwsFailure::Unreachable),
         _ => {
@@ -37,6 +40,22 @@ pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     match err {
         SdkError::ServiceError(service) => service.err().code(),
         _ => None,
+    }
+}
+
+/// The failure of an answer without an error code, from its HTTP status.
+fn status_only(status: u16) -> (String, AwsFailure) {
+    match status {
+        403 => ("HTTP 403, access denied".into(), AwsFailure::Denied),
+        429 => ("HTTP 429, too many requests".into(), AwsFailure::Throttled),
+        500..=599 => (
+            format!("HTTP {status}, a server error"),
+            AwsFailure::Unreachable,
+        ),
+        _ => (
+            format!("HTTP {status} without an error code"),
+            AwsFailure::Other,
+        ),
     }
 }
 
@@ -90,5 +109,7 @@ mod tests {
         assert_eq!(classify("ExpiredToken"), AwsFailure::Credentials);
         assert_eq!(classify("ValidationError"), AwsFailure::Other);
         assert_eq!(one_line("a\n  b\tc"), "a b c");
+        assert_eq!(status_only(403).1, AwsFailure::Denied);
+        assert_eq!(status_only(503).1, AwsFailure::Unreachable);
     }
 }

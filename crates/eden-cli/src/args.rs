@@ -29,6 +29,8 @@ pub enum Command {
     /// Configure eden
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the least-privilege IAM policy a profile needs
+    IamPolicy(IamPolicyArgs),
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -120,6 +122,18 @@ pub struct DeleteArgs {
     /// Environment name (branch name etc.)
     #[arg(long)]
     pub name: String,
+    #[command(flatten)]
+    pub keys: ProfileKeys,
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    #[command(flatten)]
+    pub profile: ProfileName,
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub table: Table,
     #[command(flatten)]
     pub keys: ProfileKeys,
 }
@@ -247,6 +261,7 @@ impl Command {
             Command::Create(a) => a.common.verbose,
             Command::Delete(a) => a.common.verbose,
             Command::Ls(a) => a.common.verbose,
+            Command::IamPolicy(a) => a.common.verbose,
             Command::Config(ConfigCommand::Setup(a)) => a.common.verbose,
             Command::Config(ConfigCommand::Check(a)) => a.common.verbose,
             Command::Config(

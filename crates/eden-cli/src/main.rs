@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
         Command::Create(args) => commands::create::run(args).await,
         Command::Delete(args) => commands::delete::run(args).await,
         Command::Ls(args) => commands::ls::run(args).await,
+        Command::IamPolicy(args) => commands::iam_policy::run(args),
         Command::Config(ConfigCommand::Setup(args)) => commands::config::setup(args),
         Command::Config(ConfigCommand::Check(args)) => commands::config::check(args),
         Command::Config(ConfigCommand::Push(args)) => commands::config::push(args).await,

@@ -4,6 +4,7 @@
 pub mod cloud;
 pub mod envfile;
 pub mod error;
+pub mod iam;
 pub mod image;
 pub mod names;
 pub mod plan;

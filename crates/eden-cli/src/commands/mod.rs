@@ -3,4 +3,5 @@
 pub mod config;
 pub mod create;
 pub mod delete;
+pub mod iam_policy;
 pub mod ls;

@@ -90,7 +90,6 @@ fn wait_for(port: u16, what: &str) {
 /// `scripts/awsproxy.py` in front of moto: latency, throttling and faults per AWS operation.
 pub struct Proxy {
     child: Child,
-    port: u16,
     pub endpoint: String,
 }
 
@@ -107,7 +106,6 @@ impl Proxy {
         wait_for(port, "awsproxy");
         Self {
             child,
-            port,
             endpoint: format!("http://127.0.0.1:{port}"),
         }
     }
@@ -137,24 +135,30 @@ impl Proxy {
     }
 
     fn call(&self, method: &str, path: &str, body: &str) -> String {
-        use std::io::{Read, Write};
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("the proxy answers");
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        stream
-            .write_all(request.as_bytes())
-            .expect("the proxy reads");
-        let mut answer = String::new();
-        stream
-            .read_to_string(&mut answer)
-            .expect("the proxy answers");
-        answer
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default()
+        http(&self.endpoint, method, path, body)
     }
+}
+
+/// A plain HTTP/1.1 call to a loopback server; returns the answer's body.
+pub fn http(endpoint: &str, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("the server answers");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .expect("the server reads");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("the server answers");
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }
 
 impl Drop for Proxy {

@@ -7,6 +7,9 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceArn {
     pub arn: String,
+    pub partition: String,
+    pub region: String,
+    pub account: String,
     pub cluster: Option<String>,
     pub service: String,
 }
@@ -20,20 +23,22 @@ impl ServiceArn {
         };
         let resource = arn_resource(arn, "ecs").ok_or_else(bad)?;
         let path = resource.strip_prefix("service/").ok_or_else(bad)?;
-        let parts: Vec<&str> = path.split('/').collect();
-        match parts.as_slice() {
-            [service] if !service.is_empty() => Ok(Self {
-                arn: arn.to_string(),
-                cluster: None,
-                service: service.to_string(),
-            }),
-            [cluster, service] if !cluster.is_empty() && !service.is_empty() => Ok(Self {
-                arn: arn.to_string(),
-                cluster: Some(cluster.to_string()),
-                service: service.to_string(),
-            }),
-            _ => Err(bad()),
-        }
+        let (cluster, service) = match path.split('/').collect::<Vec<_>>().as_slice() {
+            [service] if !service.is_empty() => (None, service.to_string()),
+            [cluster, service] if !cluster.is_empty() && !service.is_empty() => {
+                (Some(cluster.to_string()), service.to_string())
+            }
+            _ => return Err(bad()),
+        };
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        Ok(Self {
+            arn: arn.to_string(),
+            partition: parts[1].to_string(),
+            region: parts[3].to_string(),
+            account: parts[4].to_string(),
+            cluster,
+            service,
+        })
     }
 }
 
@@ -73,6 +78,11 @@ mod tests {
         let a = ServiceArn::parse("arn:aws:ecs:ap-northeast-1:123456789012:service/dev/dev01-api")
             .unwrap();
         assert_eq!(a.cluster.as_deref(), Some("dev"));
+        assert_eq!(
+            (a.partition.as_str(), a.region.as_str()),
+            ("aws", "ap-northeast-1")
+        );
+        assert_eq!(a.account, "123456789012");
         assert_eq!(a.service, "dev01-api");
         let old = ServiceArn::parse("arn:aws:ecs:us-east-1:123456789012:service/api").unwrap();
         assert_eq!(old.cluster, None);

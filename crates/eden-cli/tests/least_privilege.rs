@@ -1,0 +1,177 @@
+//! `eden iam-policy` against moto's IAM enforcement: create and delete work under the printed
+//! policy, and fail without one of its actions.
+//!
+//! moto checks the actions of every service, but resources only for S3 (it matches every other
+//! call against `*`), so all but the S3 statement are widened to `*` here; and Route 53 calls
+//! fail under its enforcement, so the zone lives in a second moto without it.
+
+// A test stops at the first surprise.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::Value;
+use support::{Moto, Run, World};
+
+/// A Route 53 zone for the environment hostnames in a moto that does not enforce IAM.
+async fn zone_in(moto: &Moto) -> String {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_config::Region::new(support::REGION))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    let zone = aws_sdk_route53::Client::new(&sdk)
+        .create_hosted_zone()
+        .name("dev.example.com")
+        .caller_reference("least-privilege")
+        .send()
+        .await
+        .unwrap();
+    zone.hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string()
+}
+
+/// The printed policy, its non-S3 resources widened to what moto can match.
+fn policy_for_moto(world: &World, zone_id: &str, without: Option<&str>) -> String {
+    let printed = world
+        .eden(&["iam-policy", "-p", "api", "--dynamic-zone-id", zone_id])
+        .success();
+    let mut policy: Value = serde_json::from_str(&printed.stdout).unwrap();
+    for statement in policy["Statement"].as_array_mut().unwrap() {
+        let actions = statement["Action"].as_array_mut().unwrap();
+        actions.retain(|a| Some(a.as_str().unwrap()) != without);
+        if !actions
+            .iter()
+            .any(|a| a.as_str().unwrap().starts_with("s3:"))
+        {
+            statement["Resource"] = "*".into();
+            statement.as_object_mut().unwrap().remove("Condition");
+        }
+    }
+    policy.to_string()
+}
+
+/// Runs eden as a user with only `policy`, then turns moto's enforcement off again.
+fn as_user_with(world: &World, dns: &Moto, policy: &str, runs: &[Vec<&str>]) -> Vec<Run> {
+    let path = world.home.path().join("policy.json");
+    std::fs::write(&path, policy).unwrap();
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/iam_user.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(["--endpoint", &world.moto.endpoint, "--policy"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = runs
+        .iter()
+        .map(|args| {
+            let mut command = world.command(args);
+            command
+                .env("AWS_ACCESS_KEY_ID", key["AccessKeyId"].as_str().unwrap())
+                .env(
+                    "AWS_SECRET_ACCESS_KEY",
+                    key["SecretAccessKey"].as_str().unwrap(),
+                )
+                .env("AWS_ENDPOINT_URL_ROUTE_53", &dns.endpoint);
+            Run::from(command.output().unwrap())
+        })
+        .collect();
+    support::http(&world.moto.endpoint, "POST", "/moto-api/reset-auth", "inf");
+    results
+}
+
+#[tokio::test]
+async fn create_and_delete_work_under_exactly_the_actions_of_the_printed_policy() {
+    let world = World::new();
+    let dns = Moto::start();
+    let zone_id = zone_in(&dns).await;
+    let image = world.image("api", "v1");
+    let create = vec![
+        "create",
+        "-p",
+        "api",
+        "--name",
+        "foo",
+        "--image-uri",
+        &image,
+        "--dynamic-zone-id",
+        &zone_id,
+    ];
+    let delete = vec![
+        "delete",
+        "-p",
+        "api",
+        "--name",
+        "foo",
+        "--dynamic-zone-id",
+        &zone_id,
+    ];
+
+    let policy = policy_for_moto(&world, &zone_id, None);
+    let runs = as_user_with(
+        &world,
+        &dns,
+        &policy,
+        &[create.clone(), vec!["ls", "-p", "api"], delete.clone()],
+    );
+    let mut runs = runs.into_iter();
+    runs.next().unwrap().success();
+    assert!(runs
+        .next()
+        .unwrap()
+        .success()
+        .stdout
+        .contains("api-foo.dev.example.com"));
+    runs.next().unwrap().success();
+    let aws = world.aws().await;
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "foo").await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_policy_without_one_of_its_actions_is_refused() {
+    let world = World::new();
+    let dns = Moto::start();
+    let zone_id = zone_in(&dns).await;
+    let image = world.image("api", "v1");
+    let create = vec![
+        "create",
+        "-p",
+        "api",
+        "--name",
+        "foo",
+        "--image-uri",
+        &image,
+        "--dynamic-zone-id",
+        &zone_id,
+    ];
+    let policy = policy_for_moto(
+        &world,
+        &zone_id,
+        Some("elasticloadbalancing:CreateTargetGroup"),
+    );
+    let run = as_user_with(&world, &dns, &policy, &[create]).remove(0);
+    run.failure("create target group");
+    let aws = world.aws().await;
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "foo").await,
+        Vec::<String>::new()
+    );
+}
