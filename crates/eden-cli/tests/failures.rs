@@ -262,3 +262,74 @@ async fn no_credentials_and_a_dead_endpoint_fail_fast_with_advice() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_reference_service_without_a_target_group_is_named() {
+    let world = World::new();
+    let aws = world.aws().await;
+    let reference = aws
+        .ecs
+        .describe_services()
+        .cluster("dev")
+        .services("dev01-api")
+        .send()
+        .await
+        .unwrap();
+    let task_definition = reference.services()[0]
+        .task_definition()
+        .unwrap()
+        .to_string();
+    let bare = aws
+        .ecs
+        .create_service()
+        .cluster("dev")
+        .service_name("no-balancer")
+        .task_definition(task_definition)
+        .desired_count(1)
+        .send()
+        .await
+        .unwrap();
+    let arn = bare.service().unwrap().service_arn().unwrap().to_string();
+    world
+        .try_create("api", "foo", "v1", &["--reference-service-arn", &arn])
+        .failure("target group of reference service");
+    assert_nothing_made(&aws).await;
+}
+
+#[tokio::test]
+async fn a_corrupt_remote_profile_is_named() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let world = World::new();
+    let aws = world.aws().await;
+    world.eden(&["config", "push", "-p", "api"]).success();
+    aws.ddb
+        .put_item()
+        .table_name("eden")
+        .item("type", AttributeValue::S("_profile".into()))
+        .item("name", AttributeValue::S("api".into()))
+        .item("profile", AttributeValue::S("{not json".into()))
+        .send()
+        .await
+        .unwrap();
+    world
+        .eden(&["config", "pull", "-p", "api", "-c", "/dev/null/nowhere"])
+        .failure("remote profile api is corrupt");
+}
+
+#[test]
+fn an_endpoint_that_never_answers_fails_within_ten_seconds() {
+    let world = World::new();
+    // Accepts connections (the kernel's backlog) but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let mut command = world.command(&["ls"]);
+    command.env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"));
+    let started = Instant::now();
+    support::Run::from(command.output().unwrap()).failure("no answer in time");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}
