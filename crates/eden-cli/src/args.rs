@@ -31,6 +31,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// Print the least-privilege IAM policy a profile needs
     IamPolicy(IamPolicyArgs),
+    /// Serve the HTTP API (keys from EDEN_API_KEYS or --api-keys-file)
+    Serve(ServeArgs),
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -136,6 +138,21 @@ pub struct IamPolicyArgs {
     pub table: Table,
     #[command(flatten)]
     pub keys: ProfileKeys,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// File with the accepted API keys, one per line (else EDEN_API_KEYS, comma-separated)
+    #[arg(long, value_name = "PATH")]
+    pub api_keys_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub table: Table,
+    /// Per-call detail in the log
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -262,6 +279,7 @@ impl Command {
             Command::Delete(a) => a.common.verbose,
             Command::Ls(a) => a.common.verbose,
             Command::IamPolicy(a) => a.common.verbose,
+            Command::Serve(a) => a.verbose,
             Command::Config(ConfigCommand::Setup(a)) => a.common.verbose,
             Command::Config(ConfigCommand::Check(a)) => a.common.verbose,
             Command::Config(

@@ -17,18 +17,7 @@ use args::{Cli, Command, ConfigCommand};
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.command.verbose());
-    let result = match cli.command {
-        Command::Create(args) => commands::create::run(args).await,
-        Command::Delete(args) => commands::delete::run(args).await,
-        Command::Ls(args) => commands::ls::run(args).await,
-        Command::IamPolicy(args) => commands::iam_policy::run(args),
-        Command::Config(ConfigCommand::Setup(args)) => commands::config::setup(args),
-        Command::Config(ConfigCommand::Check(args)) => commands::config::check(args),
-        Command::Config(ConfigCommand::Push(args)) => commands::config::push(args).await,
-        Command::Config(ConfigCommand::Pull(args)) => commands::config::pull(args).await,
-        Command::Config(ConfigCommand::Ls(args)) => commands::config::ls(args).await,
-        Command::Config(ConfigCommand::RemoteRm(args)) => commands::config::remote_rm(args).await,
-    };
+    let result = run(cli.command).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -36,4 +25,31 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Create(args) => Ok(commands::create::run(args).await?),
+        Command::Delete(args) => Ok(commands::delete::run(args).await?),
+        Command::Ls(args) => Ok(commands::ls::run(args).await?),
+        Command::IamPolicy(args) => Ok(commands::iam_policy::run(args)?),
+        Command::Serve(args) => commands::serve::run(args).await,
+        Command::Config(ConfigCommand::Setup(args)) => Ok(commands::config::setup(args)?),
+        Command::Config(ConfigCommand::Check(args)) => Ok(commands::config::check(args)?),
+        Command::Config(ConfigCommand::Push(args)) => Ok(commands::config::push(args).await?),
+        Command::Config(ConfigCommand::Pull(args)) => Ok(commands::config::pull(args).await?),
+        Command::Config(ConfigCommand::Ls(args)) => Ok(commands::config::ls(args).await?),
+        Command::Config(ConfigCommand::RemoteRm(args)) => {
+            Ok(commands::config::remote_rm(args).await?)
+        }
+    }
+}
+
+/// What a command can fail with: eden's own errors, or the server's.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Eden(#[from] eden_core::Error),
+    #[error("{0}")]
+    Serve(String),
 }

@@ -13,6 +13,7 @@ pub async fn run(args: CreateArgs) -> Result<(), Error> {
         name: EnvName::parse(&args.name)?,
         image: ImageUri::parse(&args.image_uri)?,
         table: args.table.remote_table_name,
+        wait: plan::DEFAULT_WAIT,
     };
     let cloud = eden_aws::connect().await;
     let created = plan::create(&cloud, &settings, &request, &crate::signals::watch()).await?;

@@ -10,6 +10,7 @@ pub async fn run(args: DeleteArgs) -> Result<(), Error> {
     let request = DeleteRequest {
         name: EnvName::parse(&args.name)?,
         table: args.table.remote_table_name,
+        wait: plan::DEFAULT_WAIT,
     };
     let cloud = eden_aws::connect().await;
     let deleted = plan::delete(&cloud, &settings, &request, &crate::signals::watch()).await?;

@@ -5,3 +5,4 @@ pub mod create;
 pub mod delete;
 pub mod iam_policy;
 pub mod ls;
+pub mod serve;

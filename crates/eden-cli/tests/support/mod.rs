@@ -68,7 +68,7 @@ impl Drop for Moto {
 }
 
 /// A free loopback port.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
@@ -76,7 +76,7 @@ fn free_port() -> u16 {
 }
 
 /// Waits until a server listens on the port.
-fn wait_for(port: u16, what: &str) {
+pub fn wait_for(port: u16, what: &str) {
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -141,24 +141,44 @@ impl Proxy {
 
 /// A plain HTTP/1.1 call to a loopback server; returns the answer's body.
 pub fn http(endpoint: &str, method: &str, path: &str, body: &str) -> String {
+    request(endpoint, method, path, &[], body).1
+}
+
+/// A plain HTTP/1.1 call with extra headers; returns the status and the body.
+pub fn request(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     use std::io::{Read, Write};
     let address = endpoint.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).expect("the server answers");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         body.len()
     );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     stream
-        .write_all(request.as_bytes())
+        .write_all(format!("{head}\r\n{body}").as_bytes())
         .expect("the server reads");
     let mut answer = String::new();
     stream
         .read_to_string(&mut answer)
         .expect("the server answers");
-    answer
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (status, body)
 }
 
 impl Drop for Proxy {

@@ -37,6 +37,8 @@ pub struct CreateRequest {
     pub image: ImageUri,
     /// The DynamoDB state table.
     pub table: String,
+    /// How long to wait while another run changes the same environment.
+    pub wait: std::time::Duration,
 }
 
 /// What create made or changed.
@@ -87,7 +89,15 @@ pub async fn create(
         &s.domain_name_prefix,
         &s.config_name_prefix,
     );
-    let lease = Lease::take(cloud, &req.table, &s.profile, &names.resource, stop).await?;
+    let lease = Lease::take(
+        cloud,
+        &req.table,
+        &s.profile,
+        &names.resource,
+        req.wait,
+        stop,
+    )
+    .await?;
     let created = look_and_make(cloud, s, req, names, stop).await;
     lease.release().await;
     created

@@ -25,7 +25,10 @@ use crate::profile::Settings;
 #[derive(Debug, Clone)]
 pub struct DeleteRequest {
     pub name: EnvName,
+    /// The DynamoDB state table.
     pub table: String,
+    /// How long to wait while another run changes the same environment.
+    pub wait: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +52,15 @@ pub async fn delete(
         &s.domain_name_prefix,
         &s.config_name_prefix,
     );
-    let lease = Lease::take(cloud, &req.table, &s.profile, &names.resource, stop).await?;
+    let lease = Lease::take(
+        cloud,
+        &req.table,
+        &s.profile,
+        &names.resource,
+        req.wait,
+        stop,
+    )
+    .await?;
     let deleted = remove(cloud, s, req, names, stop).await;
     lease.release().await;
     deleted

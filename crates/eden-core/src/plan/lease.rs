@@ -14,8 +14,8 @@ use crate::error::Error;
 
 /// How long a lease outlives its holder's last renewal.
 pub const LEASE_SECONDS: i64 = 15;
-/// How long a run waits for another run of the same environment before it gives up.
-const WAIT: Duration = Duration::from_secs(180);
+/// How long a command-line run waits for another run of the same environment by default.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(180);
 const POLL: Duration = Duration::from_millis(500);
 
 pub struct Lease {
@@ -27,12 +27,14 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// Takes the lease of `{profile}/{resource}`, waiting while another run holds it.
+    /// Takes the lease of `{profile}/{resource}`, waiting up to `wait` while another run holds
+    /// it.
     pub async fn take(
         cloud: &Cloud,
         table: &str,
         profile: &str,
         resource: &str,
+        wait: Duration,
         stop: &Stop,
     ) -> Result<Self, Error> {
         let key = format!("{profile}/{resource}");
@@ -41,13 +43,10 @@ impl Lease {
         let mut announced = false;
         while !cloud.table.take_lease(table, &claim(&key, &owner)).await? {
             stop.check()?;
-            if started.elapsed() > WAIT {
+            if started.elapsed() >= wait {
                 return Err(Error::Busy {
                     what: format!("environment {resource}"),
-                    why: format!(
-                        "another eden run has been changing it for over {} s",
-                        WAIT.as_secs()
-                    ),
+                    why: "another eden run is changing it".into(),
                 });
             }
             if !announced {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub use create::{create, CreateRequest, Created};
 pub use delete::{delete, DeleteRequest, Deleted};
-pub use lease::LEASE_SECONDS;
+pub use lease::{DEFAULT_WAIT, LEASE_SECONDS};
 
 /// Set when the user interrupts a run: it makes no new call after the ones in flight, and a
 /// create undoes what it made.

@@ -1,0 +1,71 @@
+//! Every failure as a status and `{"status": "error", "message": ...}`, never a stack trace.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use eden_core::Error;
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum ApiError {
+    MissingKey,
+    WrongKey,
+    /// A parameter is missing or invalid; names it.
+    BadRequest(String),
+    Core(Error),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError::Core(e)
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MissingKey => StatusCode::UNAUTHORIZED,
+            ApiError::WrongKey => StatusCode::FORBIDDEN,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Core(e) => core_status(e),
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::MissingKey => "missing x-api-key header".into(),
+            ApiError::WrongKey => "invalid API key".into(),
+            ApiError::BadRequest(why) => why.clone(),
+            ApiError::Core(e) => e.to_string(),
+        }
+    }
+}
+
+fn core_status(e: &Error) -> StatusCode {
+    match e {
+        Error::InvalidName { .. } | Error::InvalidImageUri { .. } | Error::ImageNotFound { .. } => {
+            StatusCode::BAD_REQUEST
+        }
+        Error::UnknownRemoteProfile { .. } => StatusCode::NOT_FOUND,
+        Error::Busy { .. } => StatusCode::CONFLICT,
+        Error::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
+        Error::RolledBack { cause, .. } => core_status(cause),
+        // A pushed profile that does not work is the server's configuration to fix.
+        Error::CorruptRemoteProfile { .. }
+        | Error::InvalidProfile { .. }
+        | Error::InvalidProfileValue { .. }
+        | Error::ConfigFile { .. }
+        | Error::UnknownProfile { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Aws { .. }
+        | Error::Missing { .. }
+        | Error::CorruptEnvironmentsFile { .. }
+        | Error::StateTable { .. } => StatusCode::BAD_GATEWAY,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"status": "error", "message": self.message()});
+        (self.status(), Json(body)).into_response()
+    }
+}

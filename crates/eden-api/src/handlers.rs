@@ -1,0 +1,154 @@
+//! The endpoints: parameters in, the core's plans run, JSON out.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::Json;
+use eden_core::image::ImageUri;
+use eden_core::names::EnvName;
+use eden_core::plan::{self, CreateRequest, DeleteRequest, Stop};
+use eden_core::profile::{Settings, DEFAULT_PROFILE};
+use eden_core::remote;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::App;
+
+/// An API call never waits for another run of the same environment: it answers 409 at once,
+/// well within API Gateway's 29 seconds.
+const NO_WAIT: Duration = Duration::ZERO;
+
+/// The fields of create and delete, from the query string or a JSON body.
+#[derive(Debug, Default, Deserialize)]
+pub struct Params {
+    name: Option<String>,
+    image_uri: Option<String>,
+    profile: Option<String>,
+}
+
+/// A parameter the call cannot do without.
+fn required<'a>(field: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
+    field
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::BadRequest(format!("missing parameter {name}")))
+}
+
+impl Params {
+    fn profile(&self) -> &str {
+        self.profile
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or(DEFAULT_PROFILE)
+    }
+}
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn create_query(
+    State(app): State<Arc<App>>,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    create(&app, params).await
+}
+
+pub async fn create_json(
+    State(app): State<Arc<App>>,
+    Json(params): Json<Params>,
+) -> Result<Json<Value>, ApiError> {
+    create(&app, params).await
+}
+
+pub async fn delete_query(
+    State(app): State<Arc<App>>,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    delete(&app, params).await
+}
+
+pub async fn delete_json(
+    State(app): State<Arc<App>>,
+    Json(params): Json<Params>,
+) -> Result<Json<Value>, ApiError> {
+    delete(&app, params).await
+}
+
+async fn create(app: &App, params: Params) -> Result<Json<Value>, ApiError> {
+    // Everything the caller sent is checked before the first AWS call.
+    let name = EnvName::parse(required(&params.name, "name")?)
+        .map_err(|e| ApiError::BadRequest(format!("invalid parameter name: {e}")))?;
+    let image = ImageUri::parse(required(&params.image_uri, "image_uri")?)
+        .map_err(|e| ApiError::BadRequest(format!("invalid parameter image_uri: {e}")))?;
+    let settings = settings(app, params.profile()).await?;
+    let request = CreateRequest {
+        name,
+        image,
+        table: app.table.clone(),
+        wait: NO_WAIT,
+    };
+    let created = plan::create(&app.cloud, &settings, &request, &Stop::default()).await?;
+    Ok(Json(json!({
+        "status": "ok",
+        "profile": created.profile,
+        "name": created.name,
+        "endpoint": created.endpoint,
+        "image": created.image,
+        "task_definition": created.task_definition,
+        "deployed": created.deployed,
+        "last_updated": created.last_updated,
+    })))
+}
+
+async fn delete(app: &App, params: Params) -> Result<Json<Value>, ApiError> {
+    let name = EnvName::parse(required(&params.name, "name")?)
+        .map_err(|e| ApiError::BadRequest(format!("invalid parameter name: {e}")))?;
+    let settings = settings(app, params.profile()).await?;
+    let request = DeleteRequest {
+        name,
+        table: app.table.clone(),
+        wait: NO_WAIT,
+    };
+    let deleted = plan::delete(&app.cloud, &settings, &request, &Stop::default()).await?;
+    Ok(Json(json!({
+        "status": "ok",
+        "profile": deleted.profile,
+        "name": deleted.name,
+        "endpoint": deleted.endpoint,
+        "removed": deleted.removed,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    profile: Option<String>,
+}
+
+/// What `eden ls` shows, as JSON.
+pub async fn environments(
+    State(app): State<Arc<App>>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let grouped = remote::environments(&app.cloud, &app.table, params.profile.as_deref()).await?;
+    let environments: BTreeMap<String, Vec<Value>> = grouped
+        .into_iter()
+        .map(|(profile, items)| {
+            let items = items
+                .into_iter()
+                .map(|i| json!({"name": i.name, "endpoint": i.endpoint, "last_updated": i.last_updated}))
+                .collect();
+            (profile, items)
+        })
+        .collect();
+    Ok(Json(json!({"status": "ok", "environments": environments})))
+}
+
+/// Only remote profiles, pushed with `eden config push`, are usable over the API.
+async fn settings(app: &App, profile: &str) -> Result<Settings, ApiError> {
+    let profile_values = remote::pull(&app.cloud, &app.table, profile).await?;
+    Ok(profile_values.settings(profile)?)
+}

@@ -1,0 +1,48 @@
+//! eden's HTTP API, the seed's `GET /api/v1/create` and `GET /api/v1/delete` (and POST with the
+//! same fields as JSON), `GET /api/v1/environments` and `GET /healthz`: one axum router that
+//! `eden serve` runs on a socket and the Lambda function runs under `lambda_http`.
+
+mod error;
+mod handlers;
+mod keys;
+mod request_log;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::{middleware, Router};
+use eden_core::cloud::Cloud;
+
+pub use error::ApiError;
+pub use keys::ApiKeys;
+
+/// What every request shares.
+pub struct App {
+    pub cloud: Cloud,
+    /// The DynamoDB state table with the remote profiles.
+    pub table: String,
+    pub keys: ApiKeys,
+}
+
+pub fn router(app: App) -> Router {
+    let app = Arc::new(app);
+    let api = Router::new()
+        .route(
+            "/api/v1/create",
+            get(handlers::create_query).post(handlers::create_json),
+        )
+        .route(
+            "/api/v1/delete",
+            get(handlers::delete_query).post(handlers::delete_json),
+        )
+        .route("/api/v1/environments", get(handlers::environments))
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            keys::require_key,
+        ));
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .merge(api)
+        .layer(middleware::from_fn(request_log::log))
+        .with_state(app)
+}

@@ -1,0 +1,323 @@
+//! The HTTP API served by `eden serve`, against moto: the same changes as the CLI, every error
+//! status, concurrency, and keys that never reach the logs.
+
+// A test stops at the first surprise.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::{Child, Stdio};
+
+use serde_json::{json, Value};
+use support::{request, World};
+
+const KEY: &str = "eden-test-key-7f3a91c2";
+const OTHER_KEY: &str = "second-key-55b0e";
+
+/// `eden serve` on a free port, its log kept in a file.
+struct Server {
+    child: Child,
+    endpoint: String,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(world: &World) -> Self {
+        let port = support::free_port();
+        let log = world.home.path().join("serve.log");
+        let mut command = world.command(&["serve", "-v", "--listen", &format!("127.0.0.1:{port}")]);
+        command
+            .env("EDEN_API_KEYS", format!("{KEY},{OTHER_KEY}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let child = command.spawn().unwrap();
+        support::wait_for(port, "eden serve");
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    fn get(&self, path: &str, key: Option<&str>) -> (u16, Value) {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("x-api-key", k)).into_iter().collect();
+        let (status, body) = request(&self.endpoint, "GET", path, &headers, "");
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let (status, body) = request(
+            &self.endpoint,
+            "POST",
+            path,
+            &[("x-api-key", KEY)],
+            &body.to_string(),
+        );
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Stops the server and returns everything it logged.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+fn served_world() -> (World, Server) {
+    let world = World::new();
+    for profile in ["api", "admin"] {
+        world.eden(&["config", "push", "-p", profile]).success();
+    }
+    let server = Server::start(&world);
+    (world, server)
+}
+
+fn create_path(name: &str, image: &str, profile: &str) -> String {
+    format!("/api/v1/create?name={name}&image_uri={image}&profile={profile}")
+}
+
+#[tokio::test]
+async fn create_and_delete_over_http_change_aws_as_the_cli_does() {
+    let (world, server) = served_world();
+    let aws = world.aws().await;
+
+    let (status, created) = server.get(
+        &create_path("foo", &world.image("api", "v1"), "api"),
+        Some(KEY),
+    );
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["status"], "ok");
+    assert_eq!(created["name"], "dev-dynamic-api-foo");
+    assert_eq!(created["endpoint"], "api-foo.dev.example.com");
+    let (status, _) = server.post(
+        "/api/v1/create",
+        json!({"name": "foo", "image_uri": world.image("admin", "v1"), "profile": "admin"}),
+    );
+    assert_eq!(status, 200);
+
+    assert_eq!(aws.services("dev-dynamic-").await.len(), 2);
+    assert_eq!(
+        aws.file().await["environments"][0],
+        json!({"env": "dev", "name": "servicename-dev-foo", "api_endpoint": "api-foo.dev.example.com", "admin_endpoint": "admin-foo.dev.example.com"})
+    );
+    let ls = world.eden(&["ls", "-p", "api"]).success();
+    assert!(
+        ls.stdout
+            .contains("dev-dynamic-api-foo api-foo.dev.example.com"),
+        "{}",
+        ls.stdout
+    );
+    let (status, listed) = server.get("/api/v1/environments?profile=api", Some(KEY));
+    assert_eq!(status, 200);
+    assert_eq!(
+        listed["environments"]["api"][0]["endpoint"],
+        "api-foo.dev.example.com"
+    );
+    assert!(listed["environments"].get("admin").is_none());
+
+    let (status, deleted) = server.get("/api/v1/delete?name=foo&profile=api", Some(KEY));
+    assert_eq!(status, 200, "{deleted}");
+    let (status, _) = server.post("/api/v1/delete", json!({"name": "foo", "profile": "admin"}));
+    assert_eq!(status, 200);
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "foo").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(aws.file().await, json!({"environments": []}));
+
+    let (status, health) = server.get("/healthz", None);
+    assert_eq!((status, health), (200, json!({"status": "ok"})));
+    let log = server.stop();
+    assert!(
+        log.contains("method=GET path=/api/v1/create status=200"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn every_rejection_has_its_status_and_makes_nothing() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (world, server) = served_world();
+    let aws = world.aws().await;
+    let image = world.image("api", "v1");
+
+    // A lease another run holds, for the 409.
+    let later = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600)
+        .to_string();
+    aws.ddb
+        .put_item()
+        .table_name("eden")
+        .item("type", AttributeValue::S("_lease".into()))
+        .item("name", AttributeValue::S("api/dev-dynamic-api-held".into()))
+        .item("owner", AttributeValue::S("someone-else".into()))
+        .item("expires_at", AttributeValue::N(later))
+        .send()
+        .await
+        .unwrap();
+    // A pushed profile whose reference service does not exist, for the 502.
+    let mut broken: Value = serde_json::from_str(
+        aws.ddb
+            .get_item()
+            .table_name("eden")
+            .key("type", AttributeValue::S("_profile".into()))
+            .key("name", AttributeValue::S("api".into()))
+            .send()
+            .await
+            .unwrap()
+            .item()
+            .unwrap()["profile"]
+            .as_s()
+            .unwrap(),
+    )
+    .unwrap();
+    broken["reference_service_arn"] = json!("arn:aws:ecs:us-east-1:123456789012:service/dev/nope");
+    aws.ddb
+        .put_item()
+        .table_name("eden")
+        .item("type", AttributeValue::S("_profile".into()))
+        .item("name", AttributeValue::S("broken".into()))
+        .item("profile", AttributeValue::S(broken.to_string()))
+        .send()
+        .await
+        .unwrap();
+
+    let cases: Vec<(String, Option<&str>, u16, &str)> = vec![
+        (
+            create_path("foo", &image, "api"),
+            None,
+            401,
+            "missing x-api-key",
+        ),
+        (
+            create_path("foo", &image, "api"),
+            Some("wrong-key"),
+            403,
+            "invalid API key",
+        ),
+        (
+            format!("/api/v1/create?image_uri={image}&profile=api"),
+            Some(KEY),
+            400,
+            "missing parameter name",
+        ),
+        (
+            "/api/v1/create?name=foo&profile=api".into(),
+            Some(KEY),
+            400,
+            "missing parameter image_uri",
+        ),
+        (
+            create_path("...", &image, "api"),
+            Some(KEY),
+            400,
+            "invalid parameter name",
+        ),
+        (
+            create_path("foo", "Not%20An%20Image", "api"),
+            Some(KEY),
+            400,
+            "invalid parameter image_uri",
+        ),
+        (
+            create_path("foo", &image, "nope"),
+            Some(KEY),
+            404,
+            "remote profile nope not found",
+        ),
+        (create_path("held", &image, "api"), Some(KEY), 409, "busy"),
+        (
+            create_path("foo", &image, "broken"),
+            Some(KEY),
+            502,
+            "reference service",
+        ),
+        (
+            "/api/v1/delete?profile=api".into(),
+            Some(KEY),
+            400,
+            "missing parameter name",
+        ),
+    ];
+    for (path, key, want, message) in cases {
+        let (status, body) = server.get(&path, key);
+        assert_eq!(status, want, "{path}: {body}");
+        assert_eq!(body["status"], "error", "{path}");
+        let text = body["message"].as_str().unwrap();
+        assert!(text.contains(message), "{path}: {text}");
+        assert!(!text.contains('\n') && !text.contains("panicked"), "{text}");
+    }
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "dev.example.com").await,
+        Vec::<String>::new()
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn twenty_concurrent_api_creates_all_succeed() {
+    let (world, server) = served_world();
+    let aws = world.aws().await;
+    let image = world.image("api", "v1");
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..20)
+            .map(|i| {
+                let path = create_path(&format!("pr-{i}"), &image, "api");
+                let server = &server;
+                scope.spawn(move || server.get(&path, Some(KEY)))
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    assert_eq!(aws.services("dev-dynamic-api-pr-").await.len(), 20);
+    assert_eq!(
+        aws.file().await["environments"].as_array().unwrap().len(),
+        20
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn the_keys_never_reach_the_logs_or_the_answers() {
+    let (world, server) = served_world();
+    let image = world.image("api", "v1");
+    let wrong = "guess-9d8c7b6a5f4e";
+    let mut answers = String::new();
+    for key in [KEY, OTHER_KEY, wrong] {
+        for path in [
+            create_path("foo", &image, "api"),
+            "/api/v1/environments".into(),
+            "/api/v1/delete?name=foo&profile=api".into(),
+        ] {
+            answers.push_str(&server.get(&path, Some(key)).1.to_string());
+        }
+    }
+    let log = server.stop();
+    assert!(
+        log.contains("path=/api/v1/create"),
+        "the server logged nothing: {log}"
+    );
+    for secret in [KEY, OTHER_KEY, wrong] {
+        // Not even in part: no run of eight characters of a key.
+        for start in 0..=secret.len() - 8 {
+            let part = &secret[start..start + 8];
+            assert!(!log.contains(part), "the log holds {part:?} of a key");
+            assert!(!answers.contains(part), "an answer holds {part:?} of a key");
+        }
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_key() {
+    let world = World::new();
+    let mut command = world.command(&["serve", "--listen", "127.0.0.1:0"]);
+    command.env_remove("EDEN_API_KEYS");
+    support::Run::from(command.output().unwrap()).failure("no API key configured");
+}
