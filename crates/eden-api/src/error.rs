@@ -12,6 +12,8 @@ pub enum ApiError {
     WrongKey,
     /// A parameter is missing or invalid; names it.
     BadRequest(String),
+    /// No such endpoint.
+    NotFound,
     Core(Error),
 }
 
@@ -27,6 +29,7 @@ impl ApiError {
             ApiError::MissingKey => StatusCode::UNAUTHORIZED,
             ApiError::WrongKey => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Core(e) => core_status(e),
         }
     }
@@ -36,6 +39,10 @@ impl ApiError {
             ApiError::MissingKey => "missing x-api-key header".into(),
             ApiError::WrongKey => "invalid API key".into(),
             ApiError::BadRequest(why) => why.clone(),
+            ApiError::NotFound => {
+                "no such endpoint: use /api/v1/create, /api/v1/delete or /api/v1/environments"
+                    .into()
+            }
             ApiError::Core(e) => e.to_string(),
         }
     }

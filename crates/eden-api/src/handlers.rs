@@ -46,6 +46,10 @@ impl Params {
     }
 }
 
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }

@@ -43,6 +43,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .merge(api)
+        .fallback(handlers::not_found)
         .layer(middleware::from_fn(request_log::log))
         .with_state(app)
 }
