@@ -14,12 +14,12 @@ use serde_json::Value;
 
 pub const REGION: &str = "us-east-1";
 
-fn workspace() -> PathBuf {
+pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The project's venv (made by `scripts/setup`), or `EDEN_VENV`.
-fn venv_bin(tool: &str) -> PathBuf {
+pub fn venv_bin(tool: &str) -> PathBuf {
     let venv = std::env::var_os("EDEN_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join(".venv"));
@@ -255,7 +255,10 @@ impl World {
 
     /// The command, for tests that start several at once.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eden"));
+        // Known when this harness is part of eden-cli's tests; other crates' tests use the
+        // world without the binary.
+        let eden = option_env!("CARGO_BIN_EXE_eden").expect("the eden binary (eden-cli's tests)");
+        let mut cmd = Command::new(eden);
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
