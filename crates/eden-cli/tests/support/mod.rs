@@ -257,7 +257,9 @@ impl World {
     pub fn command(&self, args: &[&str]) -> Command {
         // Known when this harness is part of eden-cli's tests; other crates' tests use the
         // world without the binary.
-        let eden = option_env!("CARGO_BIN_EXE_eden").expect("the eden binary (eden-cli's tests)");
+        let Some(eden) = option_env!("CARGO_BIN_EXE_eden") else {
+            panic!("the eden binary is known to eden-cli's tests only");
+        };
         let mut cmd = Command::new(eden);
         cmd.args(args)
             .env_clear()
