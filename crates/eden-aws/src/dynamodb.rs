@@ -189,27 +189,10 @@ impl cloud::StateTable for DynamoDb {
         profile: &str,
         name: &str,
     ) -> Result<Option<EnvironmentItem>> {
-        let out = match self
-            .0
-            .get_item()
-            .table_name(table)
-            .key("type", s(profile))
-            .key("name", s(name))
-            .consistent_read(true)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                return Ok(None)
-            }
-            Err(e) if code(&e) == Some("ValidationException") => return Err(legacy(table)),
-            Err(e) => return Err(aws("read environment from table", table, e)),
-        };
-        Ok(out.item().map(environment_item))
+        let item = self
+            .item(table, profile, name, "read environment from table")
+            .await?;
+        Ok(item.as_ref().map(environment_item))
     }
 
     async fn delete_environment(&self, table: &str, profile: &str, name: &str) -> Result<()> {
@@ -290,30 +273,13 @@ impl cloud::StateTable for DynamoDb {
     }
 
     async fn profile(&self, table: &str, name: &str) -> Result<Option<String>> {
-        let out = match self
-            .0
-            .get_item()
-            .table_name(table)
-            .key("type", s(PROFILE_TYPE))
-            .key("name", s(name))
-            .consistent_read(true)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                return Ok(None)
-            }
-            Err(e) if code(&e) == Some("ValidationException") => return Err(legacy(table)),
-            Err(e) => return Err(aws("read profile from table", table, e)),
-        };
-        let Some(item) = out.item() else {
+        let item = self
+            .item(table, PROFILE_TYPE, name, "read profile from table")
+            .await?;
+        let Some(item) = item else {
             return Ok(None);
         };
-        match text(item, "profile") {
+        match text(&item, "profile") {
             Some(json) => Ok(Some(json.to_string())),
             None => Err(Error::CorruptRemoteProfile {
                 profile: name.to_string(),
@@ -369,6 +335,36 @@ impl cloud::StateTable for DynamoDb {
 }
 
 impl DynamoDb {
+    /// One item, read consistently; None when it or the table does not exist.
+    async fn item(
+        &self,
+        table: &str,
+        kind: &str,
+        name: &str,
+        action: &str,
+    ) -> Result<Option<Item>> {
+        let read = self
+            .0
+            .get_item()
+            .table_name(table)
+            .key("type", s(kind))
+            .key("name", s(name))
+            .consistent_read(true)
+            .send()
+            .await;
+        match read {
+            Ok(out) => Ok(out.item),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) if code(&e) == Some("ValidationException") => Err(legacy(table)),
+            Err(e) => Err(aws(action, table, e)),
+        }
+    }
+
     async fn query_all(
         &self,
         query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,

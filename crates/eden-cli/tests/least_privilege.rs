@@ -95,50 +95,78 @@ fn as_user_with(world: &World, dns: &Moto, policy: &str, runs: &[Vec<&str>]) -> 
     results
 }
 
+/// The seeded world, and a zone for its hostnames in a moto without IAM enforcement.
+struct Setup {
+    world: World,
+    dns: Moto,
+    zone_id: String,
+    image: String,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        let world = World::new();
+        let dns = Moto::start();
+        let zone_id = zone_in(&dns).await;
+        let image = world.image("api", "v1");
+        Self {
+            world,
+            dns,
+            zone_id,
+            image,
+        }
+    }
+
+    fn create(&self) -> Vec<&str> {
+        let mut args = vec![
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &self.image,
+        ];
+        args.extend(["--dynamic-zone-id", &self.zone_id]);
+        args
+    }
+
+    fn delete(&self) -> Vec<&str> {
+        vec![
+            "delete",
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--dynamic-zone-id",
+            &self.zone_id,
+        ]
+    }
+
+    /// Runs eden under the printed policy, less `without`.
+    fn as_user(&self, without: Option<&str>, runs: &[Vec<&str>]) -> Vec<Run> {
+        let policy = policy_for_moto(&self.world, &self.zone_id, without);
+        as_user_with(&self.world, &self.dns, &policy, runs)
+    }
+}
+
 #[tokio::test]
 async fn create_and_delete_work_under_exactly_the_actions_of_the_printed_policy() {
-    let world = World::new();
-    let dns = Moto::start();
-    let zone_id = zone_in(&dns).await;
-    let image = world.image("api", "v1");
-    let create = vec![
-        "create",
-        "-p",
-        "api",
-        "--name",
-        "foo",
-        "--image-uri",
-        &image,
-        "--dynamic-zone-id",
-        &zone_id,
-    ];
-    let delete = vec![
-        "delete",
-        "-p",
-        "api",
-        "--name",
-        "foo",
-        "--dynamic-zone-id",
-        &zone_id,
-    ];
-
-    let policy = policy_for_moto(&world, &zone_id, None);
-    let runs = as_user_with(
-        &world,
-        &dns,
-        &policy,
-        &[create.clone(), vec!["ls", "-p", "api"], delete.clone()],
+    let setup = Setup::new().await;
+    let runs = setup.as_user(
+        None,
+        &[setup.create(), vec!["ls", "-p", "api"], setup.delete()],
     );
     let mut runs = runs.into_iter();
     runs.next().unwrap().success();
-    assert!(runs
-        .next()
-        .unwrap()
-        .success()
-        .stdout
-        .contains("api-foo.dev.example.com"));
+    let listed = runs.next().unwrap().success();
+    assert!(
+        listed.stdout.contains("api-foo.dev.example.com"),
+        "{}",
+        listed.stdout
+    );
     runs.next().unwrap().success();
-    let aws = world.aws().await;
+    let aws = setup.world.aws().await;
     assert_eq!(
         aws.leftovers("dev-dynamic-", "foo").await,
         Vec::<String>::new()
@@ -147,29 +175,11 @@ async fn create_and_delete_work_under_exactly_the_actions_of_the_printed_policy(
 
 #[tokio::test]
 async fn a_policy_without_one_of_its_actions_is_refused() {
-    let world = World::new();
-    let dns = Moto::start();
-    let zone_id = zone_in(&dns).await;
-    let image = world.image("api", "v1");
-    let create = vec![
-        "create",
-        "-p",
-        "api",
-        "--name",
-        "foo",
-        "--image-uri",
-        &image,
-        "--dynamic-zone-id",
-        &zone_id,
-    ];
-    let policy = policy_for_moto(
-        &world,
-        &zone_id,
-        Some("elasticloadbalancing:CreateTargetGroup"),
-    );
-    let run = as_user_with(&world, &dns, &policy, &[create]).remove(0);
+    let setup = Setup::new().await;
+    let without = Some("elasticloadbalancing:CreateTargetGroup");
+    let run = setup.as_user(without, &[setup.create()]).remove(0);
     run.failure("create target group");
-    let aws = world.aws().await;
+    let aws = setup.world.aws().await;
     assert_eq!(
         aws.leftovers("dev-dynamic-", "foo").await,
         Vec::<String>::new()

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use tracing::{debug, info};
 
 use super::journal::{Journal, Undo};
-use super::lease::Lease;
+use super::lease::Leased;
 use super::{environments, priority, SharedAlb, Stop};
 use crate::cloud::{
     ownership_tags, AliasRecord, Cloud, EnvironmentItem, NewRule, NewService, Object, RecordType,
@@ -83,24 +83,16 @@ pub async fn create(
     req: &CreateRequest,
     stop: &Stop,
 ) -> Result<Created, Error> {
-    let names = Names::new(
-        req.name.clone(),
-        &s.name_prefix,
-        &s.domain_name_prefix,
-        &s.config_name_prefix,
-    );
-    let lease = Lease::take(
-        cloud,
-        &req.table,
-        &s.profile,
-        &names.resource,
-        req.wait,
-        stop,
-    )
-    .await?;
-    let created = look_and_make(cloud, s, req, names, stop).await;
-    lease.release().await;
-    created
+    let lease = Leased {
+        name: &req.name,
+        table: &req.table,
+        wait: req.wait,
+    };
+    lease
+        .run(cloud, s, stop, |names| {
+            look_and_make(cloud, s, req, names, stop)
+        })
+        .await
 }
 
 async fn look_and_make(

@@ -14,7 +14,7 @@
 use tracing::info;
 
 use super::environments;
-use super::lease::Lease;
+use super::lease::Leased;
 use super::Stop;
 use crate::cloud::{AliasRecord, Cloud, ServiceInfo, TargetGroup};
 use crate::envfile::Change;
@@ -46,24 +46,14 @@ pub async fn delete(
     req: &DeleteRequest,
     stop: &Stop,
 ) -> Result<Deleted, Error> {
-    let names = Names::new(
-        req.name.clone(),
-        &s.name_prefix,
-        &s.domain_name_prefix,
-        &s.config_name_prefix,
-    );
-    let lease = Lease::take(
-        cloud,
-        &req.table,
-        &s.profile,
-        &names.resource,
-        req.wait,
-        stop,
-    )
-    .await?;
-    let deleted = remove(cloud, s, req, names, stop).await;
-    lease.release().await;
-    deleted
+    let lease = Leased {
+        name: &req.name,
+        table: &req.table,
+        wait: req.wait,
+    };
+    lease
+        .run(cloud, s, stop, |names| remove(cloud, s, req, names, stop))
+        .await
 }
 
 async fn remove(

@@ -2,6 +2,7 @@
 //! write. It expires, and its holder renews it while working, so a killed run blocks others for
 //! at most [`LEASE_SECONDS`].
 
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,8 @@ use tracing::{debug, info, warn};
 use super::Stop;
 use crate::cloud::{Cloud, LeaseClaim};
 use crate::error::Error;
+use crate::names::{EnvName, Names};
+use crate::profile::Settings;
 
 /// How long a lease outlives its holder's last renewal.
 pub const LEASE_SECONDS: i64 = 15;
@@ -18,7 +21,49 @@ pub const LEASE_SECONDS: i64 = 15;
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(180);
 const POLL: Duration = Duration::from_millis(500);
 
-pub struct Lease {
+/// One environment's work under its lease.
+pub struct Leased<'a> {
+    pub name: &'a EnvName,
+    pub table: &'a str,
+    /// How long to wait while another run holds the lease.
+    pub wait: Duration,
+}
+
+impl Leased<'_> {
+    /// Takes the lease, runs `work` on the environment's names, and gives the lease up whatever
+    /// the outcome.
+    pub async fn run<T, Fut>(
+        &self,
+        cloud: &Cloud,
+        s: &Settings,
+        stop: &Stop,
+        work: impl FnOnce(Names) -> Fut,
+    ) -> Result<T, Error>
+    where
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let names = Names::new(
+            self.name.clone(),
+            &s.name_prefix,
+            &s.domain_name_prefix,
+            &s.config_name_prefix,
+        );
+        let lease = Lease::take(
+            cloud,
+            self.table,
+            &s.profile,
+            &names.resource,
+            self.wait,
+            stop,
+        )
+        .await?;
+        let result = work(names).await;
+        lease.release().await;
+        result
+    }
+}
+
+struct Lease {
     cloud: Cloud,
     table: String,
     key: String,
@@ -29,7 +74,7 @@ pub struct Lease {
 impl Lease {
     /// Takes the lease of `{profile}/{resource}`, waiting up to `wait` while another run holds
     /// it.
-    pub async fn take(
+    async fn take(
         cloud: &Cloud,
         table: &str,
         profile: &str,
@@ -74,7 +119,7 @@ impl Lease {
     }
 
     /// Gives the lease up; a failure only delays the next run until the lease expires.
-    pub async fn release(self) {
+    async fn release(self) {
         self.renewal.abort();
         if let Err(e) = self
             .cloud
