@@ -80,6 +80,9 @@ def main():
     if isinstance(policy, str):
         # moto keeps a policy made by CloudFormation as the repr of a Python dict.
         policy = ast.literal_eval(urllib.parse.unquote(policy))
+    def actions_of(statement):
+        return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+
     found = {
         "runtime": function["Runtime"],
         "handler": function["Handler"],
@@ -87,10 +90,8 @@ def main():
         "role": function["Role"].rsplit("/", 1)[1],
         "table_keys": [k["AttributeName"] for k in table["KeySchema"]],
         "table_index": [i["IndexName"] for i in table["GlobalSecondaryIndexes"]],
-        "wildcard_actions": sorted(a for s in policy["Statement"] for a in
-                                   ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) if "*" in a),
-        "actions_on_any_resource": sorted(a for s in policy["Statement"] if s["Resource"] == "*" for a in
-                                          ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])),
+        "actions": sorted({a for s in policy["Statement"] for a in actions_of(s)}),
+        "actions_on_any_resource": sorted(a for s in policy["Statement"] if s["Resource"] == "*" for a in actions_of(s)),
     }
     print(json.dumps(found))
 
