@@ -1,6 +1,5 @@
 //! The endpoints: parameters in, the core's plans run, JSON out.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,16 +95,7 @@ async fn create(app: &App, params: Params) -> Result<Json<Value>, ApiError> {
         wait: NO_WAIT,
     };
     let created = plan::create(&app.cloud, &settings, &request, &Stop::default()).await?;
-    Ok(Json(json!({
-        "status": "ok",
-        "profile": created.profile,
-        "name": created.name,
-        "endpoint": created.endpoint,
-        "image": created.image,
-        "task_definition": created.task_definition,
-        "deployed": created.deployed,
-        "last_updated": created.last_updated,
-    })))
+    Ok(ok(&created))
 }
 
 async fn delete(app: &App, params: Params) -> Result<Json<Value>, ApiError> {
@@ -118,13 +108,7 @@ async fn delete(app: &App, params: Params) -> Result<Json<Value>, ApiError> {
         wait: NO_WAIT,
     };
     let deleted = plan::delete(&app.cloud, &settings, &request, &Stop::default()).await?;
-    Ok(Json(json!({
-        "status": "ok",
-        "profile": deleted.profile,
-        "name": deleted.name,
-        "endpoint": deleted.endpoint,
-        "removed": deleted.removed,
-    })))
+    Ok(ok(&deleted))
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,18 +121,20 @@ pub async fn environments(
     State(app): State<Arc<App>>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let grouped = remote::environments(&app.cloud, &app.table, params.profile.as_deref()).await?;
-    let environments: BTreeMap<String, Vec<Value>> = grouped
-        .into_iter()
-        .map(|(profile, items)| {
-            let items = items
-                .into_iter()
-                .map(|i| json!({"name": i.name, "endpoint": i.endpoint, "last_updated": i.last_updated}))
-                .collect();
-            (profile, items)
-        })
-        .collect();
-    Ok(Json(json!({"status": "ok", "environments": environments})))
+    let environments =
+        remote::environments(&app.cloud, &app.table, params.profile.as_deref()).await?;
+    Ok(ok(&json!({"environments": environments})))
+}
+
+/// `{"status": "ok", ...}` with the fields of `document`, the same JSON `eden -o json` prints.
+fn ok(document: &impl serde::Serialize) -> Json<Value> {
+    let mut answer = json!({"status": "ok"});
+    if let (Some(answer), Ok(Value::Object(fields))) =
+        (answer.as_object_mut(), serde_json::to_value(document))
+    {
+        answer.extend(fields);
+    }
+    Json(answer)
 }
 
 /// Only remote profiles, pushed with `eden config push`, are usable over the API.

@@ -33,6 +33,11 @@ pub enum Command {
     IamPolicy(IamPolicyArgs),
     /// Serve the HTTP API (keys from EDEN_API_KEYS or --api-keys-file)
     Serve(ServeArgs),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -81,6 +86,22 @@ impl Common {
     }
 }
 
+/// How results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Lines for people, as the seed prints them
+    Text,
+    /// One JSON document, for CI
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct Output {
+    /// Result format on stdout (logs stay on stderr)
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub format: Format,
+}
+
 #[derive(Debug, Args)]
 pub struct Table {
     /// Remote DynamoDB table name
@@ -100,6 +121,8 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub profile: ProfileName,
     #[command(flatten)]
+    pub output: Output,
+    #[command(flatten)]
     pub common: Common,
     #[command(flatten)]
     pub table: Table,
@@ -117,6 +140,8 @@ pub struct CreateArgs {
 pub struct DeleteArgs {
     #[command(flatten)]
     pub profile: ProfileName,
+    #[command(flatten)]
+    pub output: Output,
     #[command(flatten)]
     pub common: Common,
     #[command(flatten)]
@@ -161,6 +186,8 @@ pub struct LsArgs {
     #[arg(short, long)]
     pub profile: Option<String>,
     #[command(flatten)]
+    pub output: Output,
+    #[command(flatten)]
     pub common: Common,
     #[command(flatten)]
     pub table: Table,
@@ -197,6 +224,8 @@ pub struct RemoteArgs {
 
 #[derive(Debug, Args)]
 pub struct ConfigLsArgs {
+    #[command(flatten)]
+    pub output: Output,
     #[command(flatten)]
     pub common: Common,
     #[command(flatten)]
@@ -280,6 +309,7 @@ impl Command {
             Command::Ls(a) => a.common.verbose,
             Command::IamPolicy(a) => a.common.verbose,
             Command::Serve(a) => a.verbose,
+            Command::Completions { .. } => false,
             Command::Config(ConfigCommand::Setup(a)) => a.common.verbose,
             Command::Config(ConfigCommand::Check(a)) => a.common.verbose,
             Command::Config(

@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod logging;
+mod output;
 mod profiles;
 mod signals;
 
@@ -34,6 +35,10 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Ls(args) => Ok(commands::ls::run(args).await?),
         Command::IamPolicy(args) => Ok(commands::iam_policy::run(args)?),
         Command::Serve(args) => commands::serve::run(args).await,
+        Command::Completions { shell } => {
+            commands::completions::run(shell);
+            Ok(())
+        }
         Command::Config(ConfigCommand::Setup(args)) => Ok(commands::config::setup(args)?),
         Command::Config(ConfigCommand::Check(args)) => Ok(commands::config::check(args)?),
         Command::Config(ConfigCommand::Push(args)) => Ok(commands::config::push(args).await?),

@@ -372,3 +372,72 @@ async fn a_dual_stack_alb_gets_an_aaaa_alias_too() {
         .success();
     assert_eq!(aws.records().await, Vec::<(String, String)>::new());
 }
+
+#[tokio::test]
+async fn json_output_gives_ci_one_document_on_stdout() {
+    let world = World::new();
+    let image = world.image("api", "v1");
+    let created = world
+        .eden(&[
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &image,
+            "-o",
+            "json",
+        ])
+        .success();
+    let created: serde_json::Value = serde_json::from_str(&created.stdout).unwrap();
+    assert_eq!(created["profile"], "api");
+    assert_eq!(created["name"], "dev-dynamic-api-foo");
+    assert_eq!(created["endpoint"], "api-foo.dev.example.com");
+    assert_eq!(created["image"], image.as_str());
+    assert_eq!(created["deployed"], false);
+    assert!(created["last_updated"].as_i64().unwrap() > 1_700_000_000);
+
+    let listed = world.eden(&["ls", "-o", "json"]).success();
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(
+        listed["environments"]["api"][0]["endpoint"],
+        "api-foo.dev.example.com"
+    );
+    let profiles = world.eden(&["config", "ls", "-o", "json"]).success();
+    let profiles: serde_json::Value = serde_json::from_str(&profiles.stdout).unwrap();
+    assert_eq!(profiles["local"], json!(["api", "admin", "frontend"]));
+
+    let deleted = world
+        .eden(&["delete", "-p", "api", "--name", "foo", "-o", "json"])
+        .success();
+    let deleted: serde_json::Value = serde_json::from_str(&deleted.stdout).unwrap();
+    assert_eq!(deleted["name"], "dev-dynamic-api-foo");
+    assert!(
+        deleted["removed"].as_array().unwrap().len() >= 6,
+        "{deleted}"
+    );
+    let empty = world.eden(&["ls", "-o", "json"]).success();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&empty.stdout).unwrap(),
+        json!({"environments": {}})
+    );
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let world = World::new();
+    for (shell, marker) in [
+        ("bash", "_eden()"),
+        ("zsh", "#compdef eden"),
+        ("fish", "complete -c eden"),
+    ] {
+        let script = world.eden(&["completions", shell]).success();
+        assert!(
+            script.stdout.contains(marker),
+            "{shell}: {}",
+            &script.stdout[..200.min(script.stdout.len())]
+        );
+        assert!(script.stdout.contains("create"), "{shell}");
+    }
+}

@@ -277,7 +277,7 @@ pub trait ObjectStore: Send + Sync {
 }
 
 /// One environment in the state table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EnvironmentItem {
     pub profile: String,
     pub name: String,

@@ -101,20 +101,25 @@ pub async fn pull(args: RemoteArgs) -> Result<(), Error> {
 pub async fn ls(args: ConfigLsArgs) -> Result<(), Error> {
     let path = args.common.config_file();
     let table = &args.table.remote_table_name;
-    let file = ConfigFile::load(&path)?;
-    println!("Local profiles ({}):", path.display());
-    for name in file.profile_names() {
-        println!("{name}");
-    }
+    let local = ConfigFile::load(&path)?.profile_names();
     let cloud = eden_aws::connect().await;
     let mut remote = cloud.table.profiles(table).await?;
     remote.sort();
-    println!();
-    println!("Remote profiles (DynamoDB table {table}):");
-    for name in remote {
-        println!("{name}");
-    }
+    let document = serde_json::json!({"local": local, "remote": remote});
+    crate::output::print(args.output.format, &document, || {
+        format!(
+            "Local profiles ({}):\n{}\nRemote profiles (DynamoDB table {table}):\n{}",
+            path.display(),
+            lines(&local),
+            lines(&remote)
+        )
+    });
     Ok(())
+}
+
+/// One name a line, each line ended.
+fn lines(names: &[String]) -> String {
+    names.iter().map(|n| format!("{n}\n")).collect()
 }
 
 pub async fn remote_rm(args: RemoteArgs) -> Result<(), Error> {

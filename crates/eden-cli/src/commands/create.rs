@@ -17,6 +17,6 @@ pub async fn run(args: CreateArgs) -> Result<(), Error> {
     };
     let cloud = eden_aws::connect().await;
     let created = plan::create(&cloud, &settings, &request, &crate::signals::watch()).await?;
-    println!("{}", created.endpoint);
+    crate::output::print(args.output.format, &created, || created.endpoint.clone());
     Ok(())
 }

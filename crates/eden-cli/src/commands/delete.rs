@@ -17,6 +17,6 @@ pub async fn run(args: DeleteArgs) -> Result<(), Error> {
     if deleted.removed.is_empty() {
         tracing::info!("Nothing of environment {} was left to delete", deleted.name);
     }
-    println!("{}", deleted.name);
+    crate::output::print(args.output.format, &deleted, || deleted.name.clone());
     Ok(())
 }

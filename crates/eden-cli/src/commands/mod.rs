@@ -1,5 +1,6 @@
 //! One module per command; each turns parsed flags into a call of the core and prints the result.
 
+pub mod completions;
 pub mod config;
 pub mod create;
 pub mod delete;

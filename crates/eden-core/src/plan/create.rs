@@ -42,7 +42,7 @@ pub struct CreateRequest {
 }
 
 /// What create made or changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Created {
     pub profile: String,
     pub name: String,

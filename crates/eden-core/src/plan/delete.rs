@@ -31,7 +31,7 @@ pub struct DeleteRequest {
     pub wait: std::time::Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Deleted {
     pub profile: String,
     pub name: String,
