@@ -132,6 +132,9 @@ pub struct CreateArgs {
     /// Image URI to deploy (ECR repository path, image name and tag)
     #[arg(long)]
     pub image_uri: String,
+    /// Print what would be made, changed or removed, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub keys: ProfileKeys,
 }
@@ -149,6 +152,9 @@ pub struct DeleteArgs {
     /// Environment name (branch name etc.)
     #[arg(long)]
     pub name: String,
+    /// Print what would be made, changed or removed, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub keys: ProfileKeys,
 }

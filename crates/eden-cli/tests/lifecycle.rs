@@ -441,3 +441,101 @@ fn completions_are_printed_for_each_shell() {
         assert!(script.stdout.contains("create"), "{shell}");
     }
 }
+
+#[tokio::test]
+async fn dry_runs_print_the_plan_and_change_nothing() {
+    let world = World::new();
+    let aws = world.aws().await;
+    let image = world.image("api", "v1");
+    let file = aws.file_bytes().await;
+
+    let plan = world
+        .eden(&[
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &image,
+            "--dry-run",
+        ])
+        .success();
+    for line in [
+        "would create target group dev-dynamic-api-foo",
+        "would create record api-foo.dev.example.com -> ",
+        "would create listener rule host api-foo.dev.example.com",
+        "would create service dev-dynamic-api-foo",
+        "would update config key api_endpoint of servicename-dev-foo in s3://servicename-config/endpoints.json",
+    ] {
+        assert!(plan.stdout.contains(line), "missing {line:?} in:\n{}", plan.stdout);
+    }
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "foo").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        aws.task_definitions("dev-dynamic-api-foo").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(aws.file_bytes().await, file);
+
+    world.create("api", "foo", "v1");
+    let deploy = world
+        .eden(&[
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &image,
+            "--dry-run",
+            "-o",
+            "json",
+        ])
+        .success();
+    let deploy: serde_json::Value = serde_json::from_str(&deploy.stdout).unwrap();
+    assert_eq!(deploy["dry_run"], true);
+    let actions: Vec<String> = deploy["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["action"].as_str().unwrap(),
+                c["resource"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create task definition",
+            "update service",
+            "update state item"
+        ]
+    );
+
+    let removal = world
+        .eden(&["delete", "-p", "api", "--name", "foo", "--dry-run"])
+        .success();
+    for line in [
+        "would delete service dev-dynamic-api-foo",
+        "would delete target group dev-dynamic-api-foo",
+        "would delete listener rule ",
+    ] {
+        assert!(
+            removal.stdout.contains(line),
+            "missing {line:?} in:\n{}",
+            removal.stdout
+        );
+    }
+    assert_eq!(
+        aws.services("dev-dynamic-api-foo").await.len(),
+        1,
+        "a dry run deleted the service"
+    );
+    assert_eq!(aws.rules().await.len(), 1);
+}

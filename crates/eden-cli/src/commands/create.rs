@@ -16,6 +16,11 @@ pub async fn run(args: CreateArgs) -> Result<(), Error> {
         wait: plan::DEFAULT_WAIT,
     };
     let cloud = eden_aws::connect().await;
+    if args.dry_run {
+        let changes = plan::preview_create(&cloud, &settings, &request).await?;
+        crate::output::print_plan(args.output.format, &changes);
+        return Ok(());
+    }
     let created = plan::create(&cloud, &settings, &request, &crate::signals::watch()).await?;
     crate::output::print(args.output.format, &created, || created.endpoint.clone());
     Ok(())

@@ -13,6 +13,11 @@ pub async fn run(args: DeleteArgs) -> Result<(), Error> {
         wait: plan::DEFAULT_WAIT,
     };
     let cloud = eden_aws::connect().await;
+    if args.dry_run {
+        let changes = plan::preview_delete(&cloud, &settings, &request).await?;
+        crate::output::print_plan(args.output.format, &changes);
+        return Ok(());
+    }
     let deleted = plan::delete(&cloud, &settings, &request, &crate::signals::watch()).await?;
     if deleted.removed.is_empty() {
         tracing::info!("Nothing of environment {} was left to delete", deleted.name);

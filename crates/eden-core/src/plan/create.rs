@@ -17,7 +17,7 @@ use tracing::{debug, info};
 
 use super::journal::{Journal, Undo};
 use super::lease::Leased;
-use super::{environments, priority, SharedAlb, Stop};
+use super::{environments, priority, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
     ownership_tags, AliasRecord, Cloud, EnvironmentItem, NewRule, NewService, Object, RecordType,
     RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy, Template,
@@ -93,6 +93,74 @@ pub async fn create(
             look_and_make(cloud, s, req, names, stop)
         })
         .await
+}
+
+/// What create would make or change, changing nothing.
+pub async fn preview(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+) -> Result<Vec<PlannedChange>, Error> {
+    let names = Names::new(
+        req.name.clone(),
+        &s.name_prefix,
+        &s.domain_name_prefix,
+        &s.config_name_prefix,
+    );
+    let w = look(cloud, s, req, names).await?;
+    let resource = &w.names.resource;
+    let mut changes = vec![PlannedChange::create(
+        "task definition",
+        format!("{resource} (image {})", req.image.uri),
+    )];
+    if w.target_group.is_none() {
+        changes.push(PlannedChange::create("target group", &w.names.target_group));
+    }
+    let alb = &w.shared.alb.dns_name;
+    if w.records.is_empty() {
+        changes.push(PlannedChange::create(
+            "record",
+            format!("{} -> {alb}", w.fqdn),
+        ));
+    } else if !w
+        .records
+        .iter()
+        .all(|r| r.target_dns.trim_end_matches('.').eq_ignore_ascii_case(alb))
+    {
+        changes.push(PlannedChange::update(
+            "record",
+            format!("{} -> {alb}", w.fqdn),
+        ));
+    }
+    if !w
+        .shared
+        .rules
+        .iter()
+        .any(|r| r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&w.fqdn)))
+    {
+        changes.push(PlannedChange::create(
+            "listener rule",
+            format!("host {}", w.fqdn),
+        ));
+    }
+    changes.push(match &w.service {
+        Some(_) => PlannedChange::update("service", format!("{resource} (deploy)")),
+        None => PlannedChange::create("service", resource),
+    });
+    let entry = &w.names.file_entry;
+    if w.file.1.endpoint(entry, &s.update_key) != Some(w.fqdn.as_str()) {
+        changes.push(PlannedChange::update(
+            "config key",
+            format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
+        ));
+    }
+    changes.push(match &w.state {
+        Some(_) => {
+            PlannedChange::update("state item", format!("{resource} in table {}", req.table))
+        }
+        None => PlannedChange::create("state item", format!("{resource} in table {}", req.table)),
+    });
+    Ok(changes)
 }
 
 async fn look_and_make(

@@ -15,9 +15,11 @@ use tracing::info;
 
 use super::environments;
 use super::lease::Leased;
+use super::PlannedChange;
 use super::Stop;
-use crate::cloud::{AliasRecord, Cloud, ServiceInfo, TargetGroup};
+use crate::cloud::{AliasRecord, Cloud, Object, ServiceInfo, TargetGroup};
 use crate::envfile::Change;
+use crate::envfile::EnvironmentsFile;
 use crate::error::Error;
 use crate::names::{EnvName, Names};
 use crate::profile::Settings;
@@ -56,14 +58,20 @@ pub async fn delete(
         .await
 }
 
-async fn remove(
-    cloud: &Cloud,
-    s: &Settings,
-    req: &DeleteRequest,
-    names: Names,
-    stop: &Stop,
-) -> Result<Deleted, Error> {
-    // Step 1.
+/// What of an environment is there.
+struct Found {
+    file: (Option<Object>, EnvironmentsFile),
+    fqdn: String,
+    records: Vec<AliasRecord>,
+    /// The shared listener's rules for the host or the target group.
+    rules: Vec<String>,
+    service: Option<ServiceInfo>,
+    target_group: Option<TargetGroup>,
+    revisions: Vec<String>,
+}
+
+/// Step 1: every read, at once.
+async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<Found, Error> {
     let dns = async {
         let zone = super::zone_name(cloud, s).await?;
         let fqdn = names.fqdn(&zone);
@@ -78,7 +86,7 @@ async fn remove(
         cloud.elb.target_group(&names.target_group),
         cloud.ecs.task_definitions(&names.resource),
     )?;
-    let rules: Vec<String> = shared
+    let rules = shared
         .rules
         .iter()
         .filter(|r| {
@@ -89,6 +97,80 @@ async fn remove(
         })
         .map(|r| r.arn.clone())
         .collect();
+    Ok(Found {
+        file,
+        fqdn,
+        records,
+        rules,
+        service: service.filter(ServiceInfo::is_active),
+        target_group,
+        revisions,
+    })
+}
+
+/// What delete would remove, changing nothing.
+pub async fn preview(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &DeleteRequest,
+) -> Result<Vec<PlannedChange>, Error> {
+    let names = Names::new(
+        req.name.clone(),
+        &s.name_prefix,
+        &s.domain_name_prefix,
+        &s.config_name_prefix,
+    );
+    let found = look(cloud, s, &names).await?;
+    let mut changes = Vec::new();
+    let entry = &names.file_entry;
+    if found.file.1.endpoint(entry, &s.update_key).is_some() {
+        changes.push(PlannedChange::delete(
+            "config key",
+            format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
+        ));
+    }
+    changes.push(PlannedChange::delete(
+        "state item",
+        format!("{} in table {}", names.resource, req.table),
+    ));
+    for record in &found.records {
+        changes.push(PlannedChange::delete(
+            "record",
+            format!("{} {:?}", record.name, record.record_type),
+        ));
+    }
+    for rule in &found.rules {
+        changes.push(PlannedChange::delete("listener rule", rule.clone()));
+    }
+    if let Some(service) = &found.service {
+        changes.push(PlannedChange::delete("service", service.name.clone()));
+    }
+    for revision in &found.revisions {
+        changes.push(PlannedChange::delete("task definition", revision.clone()));
+    }
+    if let Some(tg) = &found.target_group {
+        changes.push(PlannedChange::delete("target group", tg.name.clone()));
+    }
+    Ok(changes)
+}
+
+async fn remove(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &DeleteRequest,
+    names: Names,
+    stop: &Stop,
+) -> Result<Deleted, Error> {
+    // Step 1.
+    let Found {
+        file,
+        fqdn,
+        records,
+        rules,
+        service,
+        target_group,
+        revisions,
+    } = look(cloud, s, &names).await?;
     let mut removed = Vec::new();
     stop.check()?;
 

@@ -13,9 +13,47 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use create::{create, CreateRequest, Created};
-pub use delete::{delete, DeleteRequest, Deleted};
+pub use create::{create, preview as preview_create, CreateRequest, Created};
+pub use delete::{delete, preview as preview_delete, DeleteRequest, Deleted};
 pub use lease::{DEFAULT_WAIT, LEASE_SECONDS};
+
+/// One change a plan would make, for `--dry-run`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlannedChange {
+    /// create, update or delete.
+    pub action: &'static str,
+    /// What kind of resource: service, target group, record...
+    pub resource: &'static str,
+    pub name: String,
+}
+
+impl PlannedChange {
+    fn new(action: &'static str, resource: &'static str, name: impl Into<String>) -> Self {
+        Self {
+            action,
+            resource,
+            name: name.into(),
+        }
+    }
+
+    fn create(resource: &'static str, name: impl Into<String>) -> Self {
+        Self::new("create", resource, name)
+    }
+
+    fn update(resource: &'static str, name: impl Into<String>) -> Self {
+        Self::new("update", resource, name)
+    }
+
+    fn delete(resource: &'static str, name: impl Into<String>) -> Self {
+        Self::new("delete", resource, name)
+    }
+}
+
+impl std::fmt::Display for PlannedChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "would {} {} {}", self.action, self.resource, self.name)
+    }
+}
 
 /// Set when the user interrupts a run: it makes no new call after the ones in flight, and a
 /// create undoes what it made.
