@@ -101,12 +101,7 @@ pub async fn preview(
     s: &Settings,
     req: &CreateRequest,
 ) -> Result<Vec<PlannedChange>, Error> {
-    let names = Names::new(
-        req.name.clone(),
-        &s.name_prefix,
-        &s.domain_name_prefix,
-        &s.config_name_prefix,
-    );
+    let names = s.names(&req.name);
     let w = look(cloud, s, req, names).await?;
     let resource = &w.names.resource;
     let mut changes = vec![PlannedChange::create(

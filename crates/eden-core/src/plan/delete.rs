@@ -114,12 +114,7 @@ pub async fn preview(
     s: &Settings,
     req: &DeleteRequest,
 ) -> Result<Vec<PlannedChange>, Error> {
-    let names = Names::new(
-        req.name.clone(),
-        &s.name_prefix,
-        &s.domain_name_prefix,
-        &s.config_name_prefix,
-    );
+    let names = s.names(&req.name);
     let found = look(cloud, s, &names).await?;
     let mut changes = Vec::new();
     let entry = &names.file_entry;

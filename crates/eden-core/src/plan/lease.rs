@@ -42,12 +42,7 @@ impl Leased<'_> {
     where
         Fut: Future<Output = Result<T, Error>>,
     {
-        let names = Names::new(
-            self.name.clone(),
-            &s.name_prefix,
-            &s.domain_name_prefix,
-            &s.config_name_prefix,
-        );
+        let names = s.names(self.name);
         let lease = Lease::take(
             cloud,
             self.table,

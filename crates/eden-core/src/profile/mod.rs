@@ -12,6 +12,7 @@ pub use file::ConfigFile;
 pub use keys::Key;
 
 use crate::error::Error;
+use crate::names::{EnvName, Names};
 
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "default";
@@ -185,6 +186,16 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Every name of the environment `env` under this profile.
+    pub fn names(&self, env: &EnvName) -> Names {
+        Names::new(
+            env.clone(),
+            &self.name_prefix,
+            &self.domain_name_prefix,
+            &self.config_name_prefix,
+        )
+    }
+
     /// The reference service's cluster: from its ARN, else the target cluster.
     pub fn reference_cluster(&self) -> &str {
         self.reference
