@@ -176,6 +176,13 @@ pub struct ListenerRule {
     pub target_groups: Vec<String>,
 }
 
+impl ListenerRule {
+    /// Whether the rule matches this host name (host headers are case-insensitive).
+    pub fn serves_host(&self, host: &str) -> bool {
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRule {
     pub listener: String,

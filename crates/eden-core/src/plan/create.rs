@@ -19,8 +19,8 @@ use super::journal::{Journal, Undo};
 use super::lease::Leased;
 use super::{environments, priority, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
-    ownership_tags, AliasRecord, Cloud, EnvironmentItem, NewRule, NewService, Object, RecordType,
-    RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy, Template,
+    ownership_tags, AliasRecord, Cloud, EnvironmentItem, ListenerRule, NewRule, NewService, Object,
+    RecordType, RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy, Template,
 };
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
@@ -77,6 +77,33 @@ struct World {
     target_group: Option<TargetGroup>,
 }
 
+impl World {
+    /// The alias records the environment needs: A, and AAAA when the shared ALB is dual-stack.
+    fn wanted_records(&self) -> Vec<AliasRecord> {
+        let alb = &self.shared.alb;
+        let mut types = vec![RecordType::A];
+        if alb.dualstack {
+            types.push(RecordType::Aaaa);
+        }
+        types
+            .into_iter()
+            .map(|record_type| AliasRecord {
+                name: self.fqdn.clone(),
+                record_type,
+                target_dns: alb.dns_name.clone(),
+                target_zone: alb.canonical_zone_id.clone(),
+            })
+            .collect()
+    }
+
+    /// Whether the zone has every wanted record already.
+    fn records_in_place(&self, wanted: &[AliasRecord]) -> bool {
+        wanted
+            .iter()
+            .all(|r| self.records.iter().any(|e| same_alias(e, r)))
+    }
+}
+
 pub async fn create(
     cloud: &Cloud,
     s: &Settings,
@@ -117,22 +144,13 @@ pub async fn preview(
             "record",
             format!("{} -> {alb}", w.fqdn),
         ));
-    } else if !w
-        .records
-        .iter()
-        .all(|r| r.target_dns.trim_end_matches('.').eq_ignore_ascii_case(alb))
-    {
+    } else if !w.records_in_place(&w.wanted_records()) {
         changes.push(PlannedChange::update(
             "record",
             format!("{} -> {alb}", w.fqdn),
         ));
     }
-    if !w
-        .shared
-        .rules
-        .iter()
-        .any(|r| r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&w.fqdn)))
-    {
+    if !w.shared.rules.iter().any(|r| r.serves_host(&w.fqdn)) {
         changes.push(PlannedChange::create(
             "listener rule",
             format!("host {}", w.fqdn),
@@ -456,23 +474,8 @@ async fn target_group_attributes(
 
 async fn records(cloud: &Cloud, s: &Settings, w: &World, journal: &Journal) -> Result<(), Error> {
     let alb = &w.shared.alb;
-    let mut wanted = vec![RecordType::A];
-    if alb.dualstack {
-        wanted.push(RecordType::Aaaa);
-    }
-    let wanted: Vec<AliasRecord> = wanted
-        .into_iter()
-        .map(|record_type| AliasRecord {
-            name: w.fqdn.clone(),
-            record_type,
-            target_dns: alb.dns_name.clone(),
-            target_zone: alb.canonical_zone_id.clone(),
-        })
-        .collect();
-    if wanted
-        .iter()
-        .all(|r| w.records.iter().any(|e| same_alias(e, r)))
-    {
+    let wanted = w.wanted_records();
+    if w.records_in_place(&wanted) {
         info!("Record {} already points at {}", w.fqdn, alb.dns_name);
         return Ok(());
     }
@@ -503,12 +506,7 @@ async fn rule(
     tags: &[(String, String)],
     journal: &Journal,
 ) -> Result<(), Error> {
-    let host_rule = |rules: &[crate::cloud::ListenerRule]| {
-        rules
-            .iter()
-            .find(|r| r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&w.fqdn)))
-            .cloned()
-    };
+    let host_rule = |rules: &[ListenerRule]| rules.iter().find(|r| r.serves_host(&w.fqdn)).cloned();
     if let Some(existing) = host_rule(&w.shared.rules) {
         if existing.target_groups.iter().any(|tg| tg == target_group) {
             info!(

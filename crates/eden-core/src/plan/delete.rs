@@ -90,7 +90,7 @@ async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<Found, Error
         .rules
         .iter()
         .filter(|r| {
-            r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&fqdn))
+            r.serves_host(&fqdn)
                 || target_group
                     .as_ref()
                     .is_some_and(|tg| r.target_groups.contains(&tg.arn))
