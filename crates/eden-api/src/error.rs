@@ -50,11 +50,14 @@ impl ApiError {
 
 fn core_status(e: &Error) -> StatusCode {
     match e {
-        Error::InvalidName { .. } | Error::InvalidImageUri { .. } | Error::ImageNotFound { .. } => {
-            StatusCode::BAD_REQUEST
-        }
+        Error::InvalidName { .. }
+        | Error::InvalidImageUri { .. }
+        | Error::ImageNotFound { .. }
+        | Error::InvalidEnvVar { .. }
+        | Error::InvalidDuration { .. } => StatusCode::BAD_REQUEST,
         Error::UnknownRemoteProfile { .. } => StatusCode::NOT_FOUND,
         Error::Busy { .. } => StatusCode::CONFLICT,
+        Error::NotReady { .. } => StatusCode::GATEWAY_TIMEOUT,
         Error::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
         Error::RolledBack { cause, .. } => core_status(cause),
         // A pushed profile that does not work is the server's configuration to fix.

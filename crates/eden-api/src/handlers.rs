@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::Json;
+use eden_core::expiry::Ttl;
 use eden_core::image::ImageUri;
 use eden_core::names::EnvName;
 use eden_core::plan::{self, CreateRequest, DeleteRequest, Stop};
@@ -26,6 +27,8 @@ pub struct Params {
     name: Option<String>,
     image_uri: Option<String>,
     profile: Option<String>,
+    /// As `eden create --ttl`: `30s`, `90m`, `12h`, `3d`.
+    ttl: Option<String>,
 }
 
 /// A parameter the call cannot do without.
@@ -87,12 +90,21 @@ async fn create(app: &App, params: Params) -> Result<Json<Value>, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("invalid parameter name: {e}")))?;
     let image = ImageUri::parse(required(&params.image_uri, "image_uri")?)
         .map_err(|e| ApiError::BadRequest(format!("invalid parameter image_uri: {e}")))?;
+    let ttl = match params.ttl.as_deref().filter(|t| !t.is_empty()) {
+        Some(ttl) => Some(
+            Ttl::parse(ttl)
+                .map_err(|e| ApiError::BadRequest(format!("invalid parameter ttl: {e}")))?,
+        ),
+        None => None,
+    };
     let settings = settings(app, params.profile()).await?;
     let request = CreateRequest {
         name,
         image,
         table: app.table.clone(),
         wait: NO_WAIT,
+        environment: Vec::new(),
+        ttl,
     };
     let created = plan::create(&app.cloud, &settings, &request, &Stop::default()).await?;
     Ok(ok(&created))

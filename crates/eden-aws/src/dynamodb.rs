@@ -51,16 +51,20 @@ fn legacy(table: &str) -> Error {
     }
 }
 
+fn number(item: &Item, field: &str) -> Option<i64> {
+    item.get(field)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.split('.').next()?.parse().ok())
+}
+
 fn environment_item(i: &Item) -> EnvironmentItem {
     EnvironmentItem {
         profile: text(i, "type").unwrap_or_default().to_string(),
         name: text(i, "name").unwrap_or_default().to_string(),
         endpoint: text(i, "endpoint").unwrap_or_default().to_string(),
-        last_updated: i
-            .get("last_updated")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.split('.').next()?.parse().ok())
-            .unwrap_or_default(),
+        last_updated: number(i, "last_updated").unwrap_or_default(),
+        expires_at: number(i, "expires_at"),
+        ttl_seconds: number(i, "ttl_seconds"),
     }
 }
 
@@ -86,6 +90,19 @@ fn schema_problem(table: &str, desc: &TableDescription) -> Option<Error> {
 
 #[async_trait]
 impl cloud::StateTable for DynamoDb {
+    async fn table_exists(&self, table: &str) -> Result<bool> {
+        match self.0.describe_table().table_name(table).send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws("describe table", table, e)),
+        }
+    }
+
     async fn ensure_table(&self, table: &str) -> Result<bool> {
         let created = match self.0.describe_table().table_name(table).send().await {
             Ok(out) => {
@@ -149,18 +166,24 @@ impl cloud::StateTable for DynamoDb {
 
     async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()> {
         let put = || {
-            self.0
+            let mut put = self
+                .0
                 .put_item()
                 .table_name(table)
                 .item("type", s(&item.profile))
                 .item("name", s(&item.name))
                 .item("endpoint", s(&item.endpoint))
-                .item(
-                    "last_updated",
-                    AttributeValue::N(item.last_updated.to_string()),
-                )
-                .item("kind", s("environment"))
-                .send()
+                .item("last_updated", n(item.last_updated))
+                .item("kind", s("environment"));
+            // eden's own expiry, not DynamoDB's TTL: an item DynamoDB dropped by itself would
+            // leave the environment's resources behind with nothing pointing at them.
+            if let Some(at) = item.expires_at {
+                put = put.item("expires_at", n(at));
+            }
+            if let Some(ttl) = item.ttl_seconds {
+                put = put.item("ttl_seconds", n(ttl));
+            }
+            put.send()
         };
         match put().await {
             Ok(_) => Ok(()),

@@ -2,15 +2,16 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
-    DeploymentConfiguration, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags,
-    SchedulingStrategy, Service, Tag, TaskDefinition, TaskDefinitionStatus,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerDefinition,
+    DeploymentCircuitBreaker, DeploymentConfiguration, KeyValuePair, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags,
+    DesiredStatus, SchedulingStrategy, Service, Tag, Task, TaskDefinition, TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 use eden_core::cloud::{
-    self, AwsVpcNetwork, CapacityProvider, DeploymentSettings, NewService, Result, ServiceInfo,
+    self, AwsVpcNetwork, CapacityProvider, Deployment, DeploymentSettings, NewService, Result, ServiceInfo,
     ServiceLoadBalancer, ServiceSettings, TaskDefinitionCopy, Template,
 };
+use eden_core::overrides::EnvVar;
 use eden_core::Error;
 
 use crate::error::{aws, code};
@@ -19,6 +20,78 @@ pub struct Ecs(pub Client);
 
 #[async_trait]
 impl cloud::Ecs for Ecs {
+    async fn cluster_exists(&self, cluster: &str) -> Result<bool> {
+        let out = self
+            .0
+            .describe_clusters()
+            .clusters(cluster)
+            .send()
+            .await
+            .map_err(|e| aws("describe cluster", cluster, e))?;
+        Ok(out
+            .clusters()
+            .iter()
+            .any(|c| c.status() == Some("ACTIVE")))
+    }
+
+    async fn stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> Result<Vec<String>> {
+        let listed = self
+            .0
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(DesiredStatus::Stopped)
+            .send()
+            .await
+            .map_err(|e| aws("list stopped tasks of", service, e))?;
+        if listed.task_arns().is_empty() {
+            return Ok(Vec::new());
+        }
+        let described = self
+            .0
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(listed.task_arns().to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws("describe stopped tasks of", service, e))?;
+        let mut reasons: Vec<String> = described
+            .tasks()
+            .iter()
+            .filter(|t| t.task_definition_arn() == Some(task_definition))
+            .map(stop_reason)
+            .collect();
+        reasons.sort();
+        reasons.dedup();
+        Ok(reasons)
+    }
+
+    async fn container_image(
+        &self,
+        task_definition: &str,
+        container: &str,
+    ) -> Result<Option<String>> {
+        let out = self
+            .0
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| aws("describe task definition", task_definition, e))?;
+        Ok(out.task_definition.and_then(|td| {
+            td.container_definitions
+                .unwrap_or_default()
+                .into_iter()
+                .find(|c| c.name() == Some(container))
+                .and_then(|c| c.image)
+        }))
+    }
+
     async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>> {
         let out = match self
             .0
@@ -71,6 +144,7 @@ impl cloud::Ecs for Ecs {
             .filter(|c| c.name() == Some(copy.container.as_str()))
         {
             container.image = Some(copy.image.clone());
+            set_environment(container, &copy.environment);
         }
         let out = self
             .0
@@ -199,6 +273,17 @@ impl cloud::Ecs for Ecs {
             .ok_or_else(|| no_arn("create service", &new.name))
     }
 
+    async fn tag(&self, arn: &str, tags_to_set: &[(String, String)]) -> Result<()> {
+        self.0
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags(tags_to_set)))
+            .send()
+            .await
+            .map_err(|e| aws("tag", arn, e))?;
+        Ok(())
+    }
+
     async fn deploy(&self, cluster: &str, service: &str, task_definition: &str) -> Result<()> {
         self.0
             .update_service()
@@ -264,6 +349,58 @@ impl cloud::Ecs for Ecs {
             .await
             .map_err(|e| aws("deregister task definition", arn, e))?;
         Ok(())
+    }
+}
+
+/// Sets each variable in the container's environment: an existing one keeps its place with the
+/// new value, a new one goes last.
+fn set_environment(container: &mut ContainerDefinition, vars: &[EnvVar]) {
+    let environment = container.environment.get_or_insert_with(Vec::new);
+    for var in vars {
+        let pair = KeyValuePair::builder()
+            .name(&var.name)
+            .value(&var.value)
+            .build();
+        match environment
+            .iter_mut()
+            .find(|p| p.name() == Some(var.name.as_str()))
+        {
+            Some(existing) => *existing = pair,
+            None => environment.push(pair),
+        }
+    }
+}
+
+/// Why a task stopped, with its containers' exit reasons: what a user needs to fix a rollout.
+fn stop_reason(task: &Task) -> String {
+    let mut reason = task
+        .stopped_reason()
+        .unwrap_or("stopped without a reason")
+        .to_string();
+    for c in task.containers() {
+        match (c.name(), c.exit_code(), c.reason()) {
+            (Some(name), _, Some(why)) => reason.push_str(&format!(" ({name}: {why})")),
+            (Some(name), Some(code), None) if code != 0 => {
+                reason.push_str(&format!(" ({name}: exit code {code})"))
+            }
+            _ => {}
+        }
+    }
+    reason
+}
+
+fn deployment_of(d: &aws_sdk_ecs::types::Deployment) -> Deployment {
+    Deployment {
+        id: d.id().unwrap_or_default().to_string(),
+        status: d.status().unwrap_or_default().to_string(),
+        task_definition: d.task_definition().unwrap_or_default().to_string(),
+        rollout_state: d.rollout_state().map(|s| s.as_str().to_string()),
+        rollout_reason: d.rollout_state_reason().map(str::to_string),
+        desired: d.desired_count(),
+        running: d.running_count(),
+        pending: d.pending_count(),
+        failed_tasks: d.failed_tasks(),
+        updated_at: d.updated_at().map(|t| t.secs()),
     }
 }
 
@@ -358,12 +495,40 @@ fn service_info(s: &Service) -> ServiceInfo {
             propagate_tags: s.propagate_tags().map(|p| p.as_str().to_string()),
             enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
         },
+        running_count: s.running_count(),
+        pending_count: s.pending_count(),
+        deployments: s.deployments().iter().map(deployment_of).collect(),
+        events: s
+            .events()
+            .iter()
+            .take(3)
+            .filter_map(|e| e.message().map(str::to_string))
+            .collect(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_env_overrides_in_place_and_appends_the_rest() {
+        let pair = |k: &str, v: &str| KeyValuePair::builder().name(k).value(v).build();
+        let mut container = ContainerDefinition::builder()
+            .name("app")
+            .environment(pair("A", "1"))
+            .environment(pair("B", "2"))
+            .build();
+        let var = |k: &str, v: &str| EnvVar {
+            name: k.into(),
+            value: v.into(),
+        };
+        set_environment(&mut container, &[var("B", "two"), var("C", "3")]);
+        assert_eq!(
+            container.environment(),
+            [pair("A", "1"), pair("B", "two"), pair("C", "3")]
+        );
+    }
 
     #[test]
     fn family_is_read_exactly_from_the_arn() {

@@ -9,7 +9,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use eden_core::cloud::{
-    self, ListenerRule, LoadBalancer, NewRule, Result, RuleCreation, TargetGroup, Template,
+    self, Listener, ListenerRule, LoadBalancer, NewRule, Result, RuleCreation, TargetGroup,
+    TargetHealth, Template,
 };
 use eden_core::Error;
 
@@ -67,7 +68,7 @@ impl cloud::Elb for Elb {
         }))
     }
 
-    async fn https_listener(&self, load_balancer: &str) -> Result<Option<String>> {
+    async fn https_listener(&self, load_balancer: &str) -> Result<Option<Listener>> {
         let mut pages = self
             .0
             .describe_listeners()
@@ -90,7 +91,14 @@ impl cloud::Elb for Elb {
                 .iter()
                 .find(|l| l.port() == Some(443) && l.protocol() == Some(&ProtocolEnum::Https));
             if let Some(listener) = https {
-                return Ok(listener.listener_arn().map(str::to_string));
+                return Ok(listener.listener_arn().map(|arn| Listener {
+                    arn: arn.to_string(),
+                    certificates: listener
+                        .certificates()
+                        .iter()
+                        .filter_map(|c| c.certificate_arn().map(str::to_string))
+                        .collect(),
+                }));
             }
         }
         Ok(None)
@@ -110,6 +118,68 @@ impl cloud::Elb for Elb {
             rules.extend(page.rules().iter().map(listener_rule));
         }
         Ok(rules)
+    }
+
+    async fn rule_tags(&self, rules: &[String]) -> Result<Vec<(String, Vec<(String, String)>)>> {
+        // DescribeTags takes at most 20 ARNs a call.
+        let batches = rules.chunks(20).map(|batch| async move {
+            let out = self
+                .0
+                .describe_tags()
+                .set_resource_arns(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| aws("describe tags of listener rules", &batch[0], e))?;
+            Ok::<_, Error>(
+                out.tag_descriptions()
+                    .iter()
+                    .map(|d| {
+                        let tags = d
+                            .tags()
+                            .iter()
+                            .map(|t| {
+                                let key = t.key().unwrap_or_default().to_string();
+                                (key, t.value().unwrap_or_default().to_string())
+                            })
+                            .collect();
+                        (d.resource_arn().unwrap_or_default().to_string(), tags)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let described = futures::future::try_join_all(batches).await?;
+        Ok(described.into_iter().flatten().collect())
+    }
+
+    async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>> {
+        let out = self
+            .0
+            .describe_target_health()
+            .target_group_arn(target_group)
+            .send()
+            .await
+            .map_err(|e| aws("describe target health of", target_group, e))?;
+        Ok(out
+            .target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let target = d.target();
+                let id = match (target.and_then(|t| t.id()), target.and_then(|t| t.port())) {
+                    (Some(id), Some(port)) => format!("{id}:{port}"),
+                    (Some(id), None) => id.to_string(),
+                    _ => "?".to_string(),
+                };
+                let health = d.target_health();
+                TargetHealth {
+                    id,
+                    state: health
+                        .and_then(|h| h.state())
+                        .map_or("unknown", |s| s.as_str())
+                        .to_string(),
+                    reason: health.and_then(|h| h.description()).map(str::to_string),
+                }
+            })
+            .collect())
     }
 
     async fn create_rule(&self, rule: &NewRule) -> Result<RuleCreation> {

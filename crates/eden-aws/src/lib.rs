@@ -1,6 +1,7 @@
 //! The only crate that talks to AWS: the core's [`eden_core::cloud`] traits implemented with the
 //! official SDK, one module per service, SDK errors mapped to one-line core errors.
 
+mod acm;
 mod dynamodb;
 mod ecr;
 mod ecs;
@@ -8,6 +9,7 @@ mod elb;
 mod error;
 mod route53;
 mod s3;
+mod tagging;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +76,10 @@ pub async fn connect() -> Cloud {
         ))),
         store: Arc::new(s3::S3(aws_sdk_s3::Client::from_conf(s3))),
         table: Arc::new(dynamodb::DynamoDb(aws_sdk_dynamodb::Client::new(&sdk))),
+        tags: Arc::new(tagging::Tagging(
+            aws_sdk_resourcegroupstagging::Client::new(&sdk),
+        )),
+        certificates: Arc::new(acm::Acm(aws_sdk_acm::Client::new(&sdk))),
         registry: Arc::new(ecr::Ecr::new(sdk)),
     }
 }

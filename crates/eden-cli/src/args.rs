@@ -26,6 +26,10 @@ pub enum Command {
     Delete(DeleteArgs),
     /// List existing environments
     Ls(LsArgs),
+    /// Show every resource of an environment with its state
+    Status(StatusArgs),
+    /// Delete expired environments (and with --orphans, what eden left behind)
+    Gc(GcArgs),
     /// Configure eden
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -132,11 +136,60 @@ pub struct CreateArgs {
     /// Image URI to deploy (ECR repository path, image name and tag)
     #[arg(long)]
     pub image_uri: String,
-    /// Print what would be made, changed or removed, and change nothing
+    /// Set an environment variable of the target container, for this environment only
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set_env: Vec<String>,
+    /// Delete the environment this long after its last create or deploy (30s, 90m, 12h, 3d);
+    /// `eden gc` sweeps expired ones
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
+    /// Wait until the new deployment has rolled out and its targets are healthy
     #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (30s, 10m, 1h)
+    #[arg(long, value_name = "DURATION", default_value = "10m", requires = "wait")]
+    pub timeout: String,
+    /// Print what would be made, changed or removed, and change nothing
+    #[arg(long, conflicts_with = "wait")]
     pub dry_run: bool,
     #[command(flatten)]
     pub keys: ProfileKeys,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub profile: ProfileName,
+    #[command(flatten)]
+    pub output: Output,
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub table: Table,
+    /// Environment name (branch name etc.)
+    #[arg(long)]
+    pub name: String,
+    #[command(flatten)]
+    pub keys: ProfileKeys,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Only this profile (default: every profile in the config file)
+    #[arg(short, long)]
+    pub profile: Option<String>,
+    /// Also remove resources tagged by eden that belong to no environment in the state table
+    #[arg(long)]
+    pub orphans: bool,
+    /// List what would be removed, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub output: Output,
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub table: Table,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +267,13 @@ pub struct CheckArgs {
     /// Check only this profile (default: every profile in the file)
     #[arg(short, long)]
     pub profile: Option<String>,
+    /// Also check the profile's prerequisites in AWS (reference service, ALB, certificate...)
+    #[arg(long)]
+    pub aws: bool,
+    #[command(flatten)]
+    pub output: Output,
+    #[command(flatten)]
+    pub table: Table,
     #[command(flatten)]
     pub common: Common,
 }
@@ -313,6 +373,8 @@ impl Command {
             Command::Create(a) => a.common.verbose,
             Command::Delete(a) => a.common.verbose,
             Command::Ls(a) => a.common.verbose,
+            Command::Status(a) => a.common.verbose,
+            Command::Gc(a) => a.common.verbose,
             Command::IamPolicy(a) => a.common.verbose,
             Command::Serve(a) => a.verbose,
             Command::Completions { .. } => false,

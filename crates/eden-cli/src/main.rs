@@ -33,6 +33,8 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Create(args) => Ok(commands::create::run(args).await?),
         Command::Delete(args) => Ok(commands::delete::run(args).await?),
         Command::Ls(args) => Ok(commands::ls::run(args).await?),
+        Command::Status(args) => Ok(commands::status::run(args).await?),
+        Command::Gc(args) => Ok(commands::gc::run(args).await?),
         Command::IamPolicy(args) => Ok(commands::iam_policy::run(args)?),
         Command::Serve(args) => commands::serve::run(args).await,
         Command::Completions { shell } => {
@@ -40,7 +42,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Config(ConfigCommand::Setup(args)) => Ok(commands::config::setup(args)?),
-        Command::Config(ConfigCommand::Check(args)) => Ok(commands::config::check(args)?),
+        Command::Config(ConfigCommand::Check(args)) => Ok(commands::config::check(args).await?),
         Command::Config(ConfigCommand::Push(args)) => Ok(commands::config::push(args).await?),
         Command::Config(ConfigCommand::Pull(args)) => Ok(commands::config::pull(args).await?),
         Command::Config(ConfigCommand::Ls(args)) => Ok(commands::config::ls(args).await?),

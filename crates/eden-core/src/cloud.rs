@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::error::Error;
 use crate::image::ImageUri;
+use crate::overrides::EnvVar;
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -55,6 +56,30 @@ pub struct ServiceInfo {
     pub task_definition: String,
     pub load_balancers: Vec<ServiceLoadBalancer>,
     pub settings: ServiceSettings,
+    pub running_count: i32,
+    pub pending_count: i32,
+    /// Newest first, as ECS lists them.
+    pub deployments: Vec<Deployment>,
+    /// The latest service events' messages, newest first.
+    pub events: Vec<String>,
+}
+
+/// One of a service's deployments: the rollout of one task definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Deployment {
+    pub id: String,
+    /// PRIMARY (the newest), ACTIVE (being replaced) or INACTIVE.
+    pub status: String,
+    pub task_definition: String,
+    /// IN_PROGRESS, COMPLETED or FAILED; None where ECS does not track rollouts.
+    pub rollout_state: Option<String>,
+    pub rollout_reason: Option<String>,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub failed_tasks: i32,
+    /// Epoch seconds.
+    pub updated_at: Option<i64>,
 }
 
 impl ServiceInfo {
@@ -116,6 +141,8 @@ pub struct TaskDefinitionCopy {
     pub family: String,
     pub container: String,
     pub image: String,
+    /// Environment variables set or overridden in that container.
+    pub environment: Vec<EnvVar>,
     pub tags: Vec<Tag>,
 }
 
@@ -132,8 +159,30 @@ pub struct NewService {
     pub tags: Vec<Tag>,
 }
 
+/// One target of a target group, as its health checks see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TargetHealth {
+    pub id: String,
+    /// initial, healthy, unhealthy, unused, draining or unavailable.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 #[async_trait]
 pub trait Ecs: Send + Sync {
+    /// Whether the cluster exists and is ACTIVE.
+    async fn cluster_exists(&self, cluster: &str) -> Result<bool>;
+    /// Why the service's recently stopped tasks of this task definition stopped.
+    async fn stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> Result<Vec<String>>;
+    /// The image of one container of a task definition.
+    async fn container_image(&self, task_definition: &str, container: &str)
+        -> Result<Option<String>>;
     /// The service, or None when the cluster has no service of that name.
     async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>>;
     /// Reads the reference task definition, which must have `container`.
@@ -142,6 +191,8 @@ pub trait Ecs: Send + Sync {
     async fn copy_task_definition(&self, copy: &TaskDefinitionCopy) -> Result<String>;
     /// Creates the service; returns its ARN.
     async fn create_service(&self, service: &NewService) -> Result<String>;
+    /// Adds or overwrites tags on an ECS resource.
+    async fn tag(&self, arn: &str, tags: &[Tag]) -> Result<()>;
     /// Points the service at another task definition.
     async fn deploy(&self, cluster: &str, service: &str, task_definition: &str) -> Result<()>;
     /// Deletes the service with force, so running tasks do not hold it up.
@@ -165,6 +216,13 @@ pub struct TargetGroup {
     pub arn: String,
     pub name: String,
     pub load_balancers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub arn: String,
+    /// ARNs of the listener's certificates, the default one first.
+    pub certificates: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,9 +260,12 @@ pub enum RuleCreation {
 #[async_trait]
 pub trait Elb: Send + Sync {
     async fn load_balancer(&self, arn: &str) -> Result<Option<LoadBalancer>>;
-    /// The HTTPS:443 listener's ARN.
-    async fn https_listener(&self, load_balancer: &str) -> Result<Option<String>>;
+    /// The HTTPS:443 listener.
+    async fn https_listener(&self, load_balancer: &str) -> Result<Option<Listener>>;
     async fn rules(&self, listener: &str) -> Result<Vec<ListenerRule>>;
+    /// The tags of each of these rules.
+    async fn rule_tags(&self, rules: &[String]) -> Result<Vec<(String, Vec<Tag>)>>;
+    async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>>;
     async fn create_rule(&self, rule: &NewRule) -> Result<RuleCreation>;
     /// Deleting a rule that is already gone succeeds.
     async fn delete_rule(&self, arn: &str) -> Result<()>;
@@ -291,6 +352,18 @@ pub struct EnvironmentItem {
     pub endpoint: String,
     /// Epoch seconds.
     pub last_updated: i64,
+    /// Epoch seconds after which `eden gc` deletes the environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// The `--ttl` it was given, so that a deploy extends it by as much.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<i64>,
+}
+
+impl EnvironmentItem {
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 /// A lease on one environment, so that two runs never change it at once.
@@ -313,6 +386,8 @@ pub trait StateTable: Send + Sync {
     async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<bool>;
     /// Gives the lease up, unless another owner took it over after it expired.
     async fn release_lease(&self, table: &str, key: &str, owner: &str) -> Result<()>;
+    /// Whether the table exists.
+    async fn table_exists(&self, table: &str) -> Result<bool>;
     /// Creates the table in eden's schema when it is missing, and waits until it is ACTIVE.
     /// Returns true when it had to create it.
     async fn ensure_table(&self, table: &str) -> Result<bool>;
@@ -338,6 +413,34 @@ pub trait StateTable: Send + Sync {
     async fn profiles(&self, table: &str) -> Result<Vec<String>>;
 }
 
+/// A resource found by its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedResource {
+    pub arn: String,
+    pub tags: Vec<Tag>,
+}
+
+impl TaggedResource {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[async_trait]
+pub trait ResourceTags: Send + Sync {
+    /// Every resource of the account and region that has all of these tags.
+    async fn tagged(&self, tags: &[Tag]) -> Result<Vec<TaggedResource>>;
+}
+
+#[async_trait]
+pub trait Certificates: Send + Sync {
+    /// The domain names an ACM certificate covers, or None when there is no such certificate.
+    async fn domains(&self, arn: &str) -> Result<Option<Vec<String>>>;
+}
+
 #[async_trait]
 pub trait Registry: Send + Sync {
     /// Whether the ECR image exists; only called for ECR URIs.
@@ -353,4 +456,6 @@ pub struct Cloud {
     pub store: Arc<dyn ObjectStore>,
     pub table: Arc<dyn StateTable>,
     pub registry: Arc<dyn Registry>,
+    pub tags: Arc<dyn ResourceTags>,
+    pub certificates: Arc<dyn Certificates>,
 }

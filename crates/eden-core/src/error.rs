@@ -39,6 +39,16 @@ pub enum Error {
     )]
     InvalidImageUri { uri: String, why: String },
 
+    #[error("invalid --set-env {arg:?}: {why}; expected KEY=VALUE")]
+    InvalidEnvVar { arg: String, why: String },
+
+    #[error("invalid {flag} {value:?}: {why}; expected a duration such as 30s, 90m, 12h or 3d")]
+    InvalidDuration {
+        flag: &'static str,
+        value: String,
+        why: String,
+    },
+
     #[error("image {uri} not found in ECR: push it first or fix --image-uri")]
     ImageNotFound { uri: String },
 
@@ -85,6 +95,9 @@ pub enum Error {
 
     #[error("{what} is busy: {why}; retry in a moment")]
     Busy { what: String, why: String },
+
+    #[error("environment {name} is not ready: {why}; see `eden status` for its state")]
+    NotReady { name: String, why: String },
 
     #[error("interrupted before the next step")]
     Interrupted,

@@ -2,11 +2,14 @@
 //! and delete an environment over the narrow AWS seam in [`cloud`]. No SDK types live here.
 
 pub mod cloud;
+pub mod doctor;
 pub mod envfile;
 pub mod error;
+pub mod expiry;
 pub mod iam;
 pub mod image;
 pub mod names;
+pub mod overrides;
 pub mod plan;
 pub mod profile;
 pub mod remote;

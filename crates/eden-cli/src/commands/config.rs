@@ -1,7 +1,7 @@
 //! `eden config`: the local profile file and the remote profiles in DynamoDB.
 
 use eden_core::profile::ConfigFile;
-use eden_core::{remote, Error};
+use eden_core::{doctor, remote, Error};
 use tracing::{info, warn};
 
 use crate::args::{CheckArgs, ConfigLsArgs, RemoteArgs, SetupArgs};
@@ -26,7 +26,7 @@ pub fn setup(args: SetupArgs) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn check(args: CheckArgs) -> Result<(), Error> {
+pub async fn check(args: CheckArgs) -> Result<(), Error> {
     let path = args.common.config_file();
     if !path.exists() {
         return Err(Error::ConfigFile {
@@ -39,28 +39,49 @@ pub fn check(args: CheckArgs) -> Result<(), Error> {
         Some(name) => vec![name],
         None => file.profile_names(),
     };
+    let cloud = match args.aws {
+        true => Some(eden_aws::connect().await),
+        false => None,
+    };
     let mut errors = 0;
+    let mut lines = Vec::new();
+    let mut document = serde_json::Map::new();
     for name in &names {
         let Some(profile) = file.profile(name) else {
-            println!("Profile {name} is not in config file {}", path.display());
+            lines.push(format!("Profile {name} is not in config file {}", path.display()));
+            document.insert(name.clone(), serde_json::json!({"problems": ["not in the config file"]}));
             errors += 1;
             continue;
         };
         for unknown in file.unknown_keys(name) {
             warn!("Profile {name}: unknown key {unknown} is ignored");
         }
-        for problem in profile.problems() {
-            println!("Profile {name}: {problem}");
-            errors += 1;
+        let problems = profile.problems();
+        errors += problems.len();
+        lines.extend(problems.iter().map(|p| format!("Profile {name}: {p}")));
+        let mut checks = Vec::new();
+        if let (Some(cloud), true) = (&cloud, problems.is_empty()) {
+            let settings = profile.settings(name)?;
+            checks = doctor::checks(cloud, &settings, &args.table.remote_table_name).await;
+            errors += checks.iter().filter(|c| !c.ok).count();
+            lines.extend(checks.iter().map(|c| format!("Profile {name}: {c}")));
         }
+        document.insert(
+            name.clone(),
+            serde_json::json!({"problems": problems, "checks": checks}),
+        );
     }
     if errors == 0 {
-        println!("No errors found");
+        lines.push("No errors found".into());
+    }
+    let document = serde_json::json!({"ok": errors == 0, "profiles": document});
+    crate::output::print(args.output.format, &document, || lines.join("\n"));
+    if errors == 0 {
         Ok(())
     } else {
         Err(Error::ConfigFile {
             path: path.display().to_string(),
-            why: format!("found {errors} error(s); fix them with `eden config setup`"),
+            why: format!("found {errors} error(s); fix them as each line says"),
         })
     }
 }

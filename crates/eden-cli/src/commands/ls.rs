@@ -1,10 +1,9 @@
 use std::collections::BTreeMap;
 
 use eden_core::cloud::EnvironmentItem;
+use eden_core::expiry::rfc3339;
 use eden_core::remote;
 use eden_core::Error;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use crate::args::LsArgs;
 
@@ -26,21 +25,18 @@ fn listing(grouped: &BTreeMap<String, Vec<EnvironmentItem>>) -> String {
     for (profile, items) in grouped {
         text.push_str(&format!("Profile {profile}:\n"));
         for item in items {
+            let expiry = match item.expires_at {
+                Some(at) => format!(", expires: {}", rfc3339(at)),
+                None => String::new(),
+            };
             text.push_str(&format!(
-                "{} {} (last updated: {})\n",
+                "{} {} (last updated: {}{expiry})\n",
                 item.name,
                 item.endpoint,
-                timestamp(item.last_updated)
+                rfc3339(item.last_updated)
             ));
         }
         text.push('\n');
     }
     text.trim_end_matches('\n').to_string() + "\n"
-}
-
-fn timestamp(epoch: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(epoch)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| epoch.to_string())
 }

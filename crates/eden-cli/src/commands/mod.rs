@@ -4,6 +4,8 @@ pub mod completions;
 pub mod config;
 pub mod create;
 pub mod delete;
+pub mod gc;
 pub mod iam_policy;
 pub mod ls;
 pub mod serve;
+pub mod status;

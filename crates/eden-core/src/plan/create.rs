@@ -24,9 +24,14 @@ use crate::cloud::{
 };
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
+use crate::expiry::{rfc3339, Ttl};
 use crate::image::ImageUri;
 use crate::names::{EnvName, Names};
+use crate::overrides::EnvVar;
 use crate::profile::Settings;
+
+/// The tag that shows an environment's expiry on its resources; the state item is what gc reads.
+pub const EXPIRY_TAG: &str = "eden:expires-at";
 
 /// How many times a listener rule is tried on other priorities after losing one to a race.
 const RULE_ATTEMPTS: u32 = 20;
@@ -39,6 +44,11 @@ pub struct CreateRequest {
     pub table: String,
     /// How long to wait while another run changes the same environment.
     pub wait: std::time::Duration,
+    /// `--set-env`: variables set in the target container of this environment only.
+    pub environment: Vec<EnvVar>,
+    /// `--ttl`: how long the environment lives after this run. A deploy without it keeps the
+    /// environment's earlier TTL and starts it again.
+    pub ttl: Option<Ttl>,
 }
 
 /// What create made or changed.
@@ -52,6 +62,9 @@ pub struct Created {
     /// True when the environment existed and got a new image.
     pub deployed: bool,
     pub last_updated: i64,
+    /// Epoch seconds after which `eden gc` deletes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 /// The reference service and what a copy of it needs.
@@ -346,14 +359,24 @@ async fn make(
     journal: &Journal,
     stop: &Stop,
 ) -> Result<Created, Error> {
-    let tags = ownership_tags(&s.profile, req.name.as_str());
     let deploy = w.service.is_some();
+    let now = super::now();
+    let ttl = req.ttl.or_else(|| {
+        let previous = w.state.as_ref()?;
+        Ttl::from_secs(previous.ttl_seconds?)
+    });
     let item = EnvironmentItem {
         profile: s.profile.clone(),
         name: w.names.resource.clone(),
         endpoint: w.fqdn.clone(),
-        last_updated: super::now(),
+        last_updated: now,
+        expires_at: ttl.map(|t| t.expiry_from(now)),
+        ttl_seconds: ttl.map(Ttl::as_secs),
     };
+    let mut tags = ownership_tags(&s.profile, req.name.as_str());
+    if let Some(at) = item.expires_at {
+        tags.push((EXPIRY_TAG.into(), rfc3339(at)));
+    }
     stop.check()?;
 
     // Step 2. `join`, not `try_join`: a failure must not drop a call that may still succeed,
@@ -400,6 +423,7 @@ async fn make(
         task_definition,
         deployed: deploy,
         last_updated: item.last_updated,
+        expires_at: item.expires_at,
     })
 }
 
@@ -415,6 +439,7 @@ async fn task_definition(
         family: w.names.resource.clone(),
         container: w.reference.container.clone(),
         image: req.image.uri.clone(),
+        environment: req.environment.clone(),
         tags: tags.to_vec(),
     };
     let arn = cloud.ecs.copy_task_definition(&copy).await?;
@@ -579,10 +604,17 @@ async fn service(
     let name = &w.names.resource;
     if let Some(existing) = &w.service {
         info!("ECS Service {name} already exists, will deploy {task_definition}");
-        cloud
-            .ecs
-            .deploy(&s.target_cluster, name, task_definition)
-            .await?;
+        let expiry: Vec<_> = tags.iter().filter(|(k, _)| k == EXPIRY_TAG).cloned().collect();
+        let retag = async {
+            match expiry.is_empty() {
+                true => Ok(()),
+                false => cloud.ecs.tag(&existing.arn, &expiry).await,
+            }
+        };
+        futures::try_join!(
+            cloud.ecs.deploy(&s.target_cluster, name, task_definition),
+            retag
+        )?;
         journal.record(Undo::Redeploy {
             cluster: s.target_cluster.clone(),
             name: name.clone(),

@@ -149,7 +149,7 @@ pub async fn preview(
     Ok(changes)
 }
 
-async fn remove(
+pub(super) async fn remove(
     cloud: &Cloud,
     s: &Settings,
     req: &DeleteRequest,

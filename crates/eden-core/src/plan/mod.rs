@@ -4,9 +4,12 @@
 mod create;
 mod delete;
 mod environments;
+pub mod gc;
 mod journal;
 mod lease;
 mod priority;
+pub mod status;
+pub mod wait;
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -109,7 +112,8 @@ async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
             &s.master_alb_arn,
             "add an HTTPS listener on port 443 with a wildcard certificate for the dynamic zone",
         )
-    })?;
+    })?
+    .arn;
     let rules = cloud.elb.rules(&listener).await?;
     Ok(SharedAlb {
         alb,

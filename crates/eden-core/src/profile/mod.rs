@@ -196,6 +196,18 @@ impl Settings {
         )
     }
 
+    /// The environment whose resources are named `resource` under this profile.
+    pub fn env_of(&self, resource: &str) -> Option<EnvName> {
+        let prefix = self.name_prefix.trim_end_matches('-');
+        let name = match prefix {
+            "" => resource,
+            _ => resource.strip_prefix(prefix)?.strip_prefix('-')?,
+        };
+        EnvName::parse(name)
+            .ok()
+            .filter(|env| self.names(env).resource == resource)
+    }
+
     /// The reference service's cluster: from its ARN, else the target cluster.
     pub fn reference_cluster(&self) -> &str {
         self.reference
@@ -244,6 +256,16 @@ pub(crate) mod tests {
         assert_eq!(s.reference_cluster(), "dev");
         assert_eq!(s.zone_name, None);
         assert_eq!(s.container, None);
+    }
+
+    #[test]
+    fn resource_names_lead_back_to_their_environment() {
+        let s = seed_profile().settings("api").unwrap();
+        let env = EnvName::parse("pr-42").unwrap();
+        let resource = s.names(&env).resource;
+        assert_eq!(s.env_of(&resource), Some(env));
+        assert_eq!(s.env_of("other-pr-42"), None);
+        assert_eq!(s.env_of(&s.name_prefix), None);
     }
 
     #[test]

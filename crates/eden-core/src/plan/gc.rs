@@ -1,0 +1,199 @@
+//! `eden gc`: delete environments whose expiry has passed, and with `--orphans` the resources
+//! eden tagged that belong to no environment in the state table (left by a crash, or by a table
+//! that was lost). Each deletion is the delete plan, under the environment's lease, after
+//! checking again that the environment is still expired or still unrecorded: a deploy or a
+//! create that got there first wins.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use tracing::info;
+
+use super::delete::{remove, DeleteRequest};
+use super::lease::Leased;
+use super::Stop;
+use crate::cloud::{Cloud, EnvironmentItem};
+use crate::error::Error;
+use crate::names::EnvName;
+use crate::profile::Settings;
+
+/// How many environments gc deletes at once: enough to sweep a busy account in seconds, few
+/// enough to stay clear of Route 53's five changes a second.
+const AT_ONCE: usize = 4;
+
+/// Why gc removes an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reason {
+    Expired,
+    Orphan,
+}
+
+/// One environment gc found, and what it removed of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Swept {
+    pub profile: String,
+    /// The resource name.
+    pub name: String,
+    pub reason: Reason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// For an orphan: the tagged resources found (ARNs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub found: Vec<String>,
+    /// What was deleted; empty on a dry run, or when a run in between kept it.
+    pub removed: Vec<String>,
+    /// Why it was left after all (renewed by a deploy, recorded by a create...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept: Option<String>,
+}
+
+/// The expired environments of one profile, or of every profile.
+pub async fn expired(
+    cloud: &Cloud,
+    table: &str,
+    profile: Option<&str>,
+) -> Result<Vec<EnvironmentItem>, Error> {
+    let now = super::now();
+    let mut items = cloud.table.environments(table, profile).await?;
+    items.retain(|item| item.is_expired(now));
+    items.sort_by(|a, b| (&a.profile, &a.name).cmp(&(&b.profile, &b.name)));
+    Ok(items)
+}
+
+/// The orphans of one profile: environments whose tagged resources are there but whose state
+/// item is not. Listener rules are found on the shared listener, as the tagging API does not
+/// list them.
+pub async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swept>, Error> {
+    let ours = vec![
+        ("eden:managed-by".to_string(), "eden".to_string()),
+        ("eden:profile".to_string(), s.profile.clone()),
+    ];
+    let rules = async {
+        let shared = super::shared_alb(cloud, s).await?;
+        let arns: Vec<String> = shared.rules.iter().map(|r| r.arn.clone()).collect();
+        cloud.elb.rule_tags(&arns).await
+    };
+    let (tagged, rules, recorded) = futures::try_join!(
+        cloud.tags.tagged(&ours),
+        rules,
+        cloud.table.environments(table, Some(&s.profile)),
+    )?;
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let rules = rules.into_iter().filter(|(_, tags)| {
+        ours.iter().all(|wanted| tags.contains(wanted))
+    });
+    let resources = tagged
+        .iter()
+        .map(|r| (r.arn.clone(), r.tag("eden:name").map(str::to_string)))
+        .chain(rules.map(|(arn, tags)| {
+            let name = tags.into_iter().find(|(k, _)| k == "eden:name").map(|(_, v)| v);
+            (arn, name)
+        }));
+    for (arn, name) in resources {
+        if let Some(env) = name.and_then(|n| EnvName::parse(&n).ok()) {
+            found.entry(s.names(&env).resource).or_default().push(arn);
+        }
+    }
+    Ok(found
+        .into_iter()
+        .filter(|(resource, _)| !recorded.iter().any(|item| &item.name == resource))
+        .map(|(name, mut found)| {
+            found.sort();
+            Swept {
+                profile: s.profile.clone(),
+                name,
+                reason: Reason::Orphan,
+                expires_at: None,
+                found,
+                removed: Vec::new(),
+                kept: None,
+            }
+        })
+        .collect())
+}
+
+/// Deletes what `expired` or `orphans` found, a few environments at once, each only if it is
+/// still expired or unrecorded once its lease is held.
+pub async fn sweep(
+    cloud: &Cloud,
+    found: Vec<(Settings, Swept)>,
+    table: &str,
+    wait: std::time::Duration,
+    stop: &Stop,
+) -> Vec<Result<Swept, Error>> {
+    futures::stream::iter(found)
+        .map(|(s, swept)| async move { sweep_one(cloud, &s, swept, table, wait, stop).await })
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await
+}
+
+async fn sweep_one(
+    cloud: &Cloud,
+    s: &Settings,
+    mut swept: Swept,
+    table: &str,
+    wait: std::time::Duration,
+    stop: &Stop,
+) -> Result<Swept, Error> {
+    let env = s.env_of(&swept.name).ok_or_else(|| Error::InvalidProfile {
+        profile: s.profile.clone(),
+        problem: format!(
+            "environment {} does not start with name_prefix {:?}",
+            swept.name, s.name_prefix
+        ),
+    })?;
+    let req = DeleteRequest {
+        name: env.clone(),
+        table: table.to_string(),
+        wait,
+    };
+    let lease = Leased {
+        name: &env,
+        table,
+        wait,
+    };
+    let reason = swept.reason;
+    let outcome = lease
+        .run(cloud, s, stop, |names| async move {
+            let item = cloud
+                .table
+                .environment(table, &s.profile, &names.resource)
+                .await?;
+            let kept = match (reason, item) {
+                (Reason::Expired, Some(item)) if item.is_expired(super::now()) => None,
+                (Reason::Expired, Some(_)) => Some("its expiry was extended"),
+                (Reason::Expired, None) => Some("it was deleted meanwhile"),
+                (Reason::Orphan, None) => None,
+                (Reason::Orphan, Some(_)) => Some("a create recorded it meanwhile"),
+            };
+            match kept {
+                Some(why) => Ok(Err(why)),
+                None => remove(cloud, s, &req, names, stop).await.map(Ok),
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(deleted) => swept.removed = deleted.removed,
+        Err(why) => {
+            info!("Kept environment {}: {why}", swept.name);
+            swept.kept = Some(why.to_string());
+        }
+    }
+    Ok(swept)
+}
+
+impl From<&EnvironmentItem> for Swept {
+    fn from(item: &EnvironmentItem) -> Self {
+        Swept {
+            profile: item.profile.clone(),
+            name: item.name.clone(),
+            reason: Reason::Expired,
+            expires_at: item.expires_at,
+            found: Vec::new(),
+            removed: Vec::new(),
+            kept: None,
+        }
+    }
+}
