@@ -7,6 +7,9 @@ COPY . .
 RUN cargo build --release --locked --bin eden
 
 FROM debian:bookworm-slim
+# Only the CA bundle, from the image's own Debian release: a pinned version would break as soon
+# as the archive moves on.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \

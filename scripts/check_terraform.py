@@ -26,7 +26,7 @@ for path in sorted(glob.glob(os.path.join(MODULE, "*.tf"))):
 function = resources["aws_lambda_function"][0]
 # Every "service:Name" string that is not a condition key.
 CONDITION_KEYS = {"ecs:CreateAction", "iam:PassedToService"}
-strings = re.findall(r'"((?:ecs|elasticloadbalancing|route53|s3|dynamodb|ecr|iam):[A-Za-z*]+)"', text)
+strings = re.findall(r'"((?:ecs|elasticloadbalancing|route53|s3|dynamodb|ecr|iam|acm|tag):[A-Za-z*]+)"', text)
 actions = sorted(set(strings) - CONDITION_KEYS)
 print(json.dumps({
     "variables": sorted(v.strip('"') for v in variables),

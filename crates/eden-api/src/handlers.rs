@@ -8,6 +8,7 @@ use axum::Json;
 use eden_core::expiry::Ttl;
 use eden_core::image::ImageUri;
 use eden_core::names::EnvName;
+use eden_core::plan::gc::{self, GcRequest, ProfileSource};
 use eden_core::plan::{self, CreateRequest, DeleteRequest, Stop};
 use eden_core::profile::{Settings, DEFAULT_PROFILE};
 use eden_core::remote;
@@ -153,4 +154,64 @@ fn ok(document: &impl serde::Serialize) -> Json<Value> {
 async fn settings(app: &App, profile: &str) -> Result<Settings, ApiError> {
     let profile_values = remote::pull(&app.cloud, &app.table, profile).await?;
     Ok(profile_values.settings(profile)?)
+}
+
+/// The fields of gc, from the query string or a JSON body.
+#[derive(Debug, Default, Deserialize)]
+pub struct GcParams {
+    profile: Option<String>,
+    #[serde(default)]
+    orphans: bool,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+pub async fn gc_query(
+    State(app): State<Arc<App>>,
+    Query(params): Query<GcParams>,
+) -> Result<Json<Value>, ApiError> {
+    gc(&app, params).await
+}
+
+pub async fn gc_json(
+    State(app): State<Arc<App>>,
+    Json(params): Json<GcParams>,
+) -> Result<Json<Value>, ApiError> {
+    gc(&app, params).await
+}
+
+/// As `eden gc`, over the remote profiles: for a schedule (EventBridge, cron) to call.
+async fn gc(app: &App, params: GcParams) -> Result<Json<Value>, ApiError> {
+    let req = GcRequest {
+        profile: params.profile.filter(|p| !p.is_empty()),
+        orphans: params.orphans,
+        dry_run: params.dry_run,
+        table: app.table.clone(),
+        wait: NO_WAIT,
+    };
+    let mut profiles = RemoteProfiles { app };
+    let report = gc::collect(&app.cloud, &req, &mut profiles, &Stop::default()).await?;
+    if let Some(first) = report.failures.into_iter().next() {
+        return Err(first.into());
+    }
+    Ok(ok(
+        &json!({"dry_run": req.dry_run, "environments": report.swept}),
+    ))
+}
+
+struct RemoteProfiles<'a> {
+    app: &'a App,
+}
+
+#[async_trait::async_trait]
+impl ProfileSource for RemoteProfiles<'_> {
+    async fn settings(&mut self, profile: &str) -> Result<Settings, eden_core::Error> {
+        remote::pull(&self.app.cloud, &self.app.table, profile)
+            .await?
+            .settings(profile)
+    }
+
+    async fn all(&mut self) -> Result<Vec<String>, eden_core::Error> {
+        self.app.cloud.table.profiles(&self.app.table).await
+    }
 }

@@ -1,5 +1,5 @@
 //! eden's HTTP API, the seed's `GET /api/v1/create` and `GET /api/v1/delete` (and POST with the
-//! same fields as JSON), `GET /api/v1/environments` and `GET /healthz`: one axum router that
+//! same fields as JSON), `GET /api/v1/environments`, `/api/v1/gc` and `GET /healthz`: one axum router that
 //! `eden serve` runs on a socket and the Lambda function runs under `lambda_http`.
 
 mod error;
@@ -36,6 +36,10 @@ pub fn router(app: App) -> Router {
             get(handlers::delete_query).post(handlers::delete_json),
         )
         .route("/api/v1/environments", get(handlers::environments))
+        .route(
+            "/api/v1/gc",
+            get(handlers::gc_query).post(handlers::gc_json),
+        )
         .route_layer(middleware::from_fn_with_state(
             app.clone(),
             keys::require_key,

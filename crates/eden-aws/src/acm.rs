@@ -11,7 +11,13 @@ pub struct Acm(pub Client);
 #[async_trait]
 impl cloud::Certificates for Acm {
     async fn domains(&self, arn: &str) -> Result<Option<Vec<String>>> {
-        let out = match self.0.describe_certificate().certificate_arn(arn).send().await {
+        let out = match self
+            .0
+            .describe_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e)
                 if e.as_service_error()

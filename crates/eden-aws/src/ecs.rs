@@ -3,13 +3,14 @@
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerDefinition,
-    DeploymentCircuitBreaker, DeploymentConfiguration, KeyValuePair, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags,
-    DesiredStatus, SchedulingStrategy, Service, Tag, Task, TaskDefinition, TaskDefinitionStatus,
+    DeploymentCircuitBreaker, DeploymentConfiguration, DesiredStatus, KeyValuePair, LaunchType,
+    LoadBalancer, NetworkConfiguration, PropagateTags, SchedulingStrategy, Service, Tag, Task,
+    TaskDefinition, TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 use eden_core::cloud::{
-    self, AwsVpcNetwork, CapacityProvider, Deployment, DeploymentSettings, NewService, Result, ServiceInfo,
-    ServiceLoadBalancer, ServiceSettings, TaskDefinitionCopy, Template,
+    self, AwsVpcNetwork, CapacityProvider, Deployment, DeploymentSettings, NewService, Result,
+    ServiceInfo, ServiceLoadBalancer, ServiceSettings, TaskDefinitionCopy, Template,
 };
 use eden_core::overrides::EnvVar;
 use eden_core::Error;
@@ -28,10 +29,7 @@ impl cloud::Ecs for Ecs {
             .send()
             .await
             .map_err(|e| aws("describe cluster", cluster, e))?;
-        Ok(out
-            .clusters()
-            .iter()
-            .any(|c| c.status() == Some("ACTIVE")))
+        Ok(out.clusters().iter().any(|c| c.status() == Some("ACTIVE")))
     }
 
     async fn stopped_tasks(

@@ -12,7 +12,17 @@ mod s3;
 mod tagging;
 
 use std::sync::Arc;
+
+// The adapters, for tests that drive the core over clients of the SDK's own test tooling.
+pub use acm::Acm;
+pub use dynamodb::DynamoDb;
+pub use ecr::Ecr;
+pub use ecs::Ecs;
+pub use elb::Elb;
+pub use route53::Route53;
+pub use s3::S3;
 use std::time::Duration;
+pub use tagging::Tagging;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;

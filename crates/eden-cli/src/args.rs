@@ -147,7 +147,12 @@ pub struct CreateArgs {
     #[arg(long)]
     pub wait: bool,
     /// How long --wait waits (30s, 10m, 1h)
-    #[arg(long, value_name = "DURATION", default_value = "10m", requires = "wait")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10m",
+        requires = "wait"
+    )]
     pub timeout: String,
     /// Print what would be made, changed or removed, and change nothing
     #[arg(long, conflicts_with = "wait")]

@@ -321,3 +321,57 @@ fn serve_refuses_to_start_without_a_key() {
     command.env_remove("EDEN_API_KEYS");
     support::Run::from(command.output().unwrap()).failure("no API key configured");
 }
+
+#[tokio::test]
+async fn a_schedule_can_sweep_expired_environments_through_the_api() {
+    let (world, server) = served_world();
+    let image = world.image("api", "v1");
+    let (status, created) = server.get(
+        &format!("{}&ttl=1s", create_path("brief", &image, "api")),
+        Some(KEY),
+    );
+    assert_eq!(status, 200, "{created}");
+    assert!(created["expires_at"].as_i64().is_some());
+    let (status, _) = server.get(
+        &format!("{}&ttl=1s", create_path("kept", &image, "admin")),
+        Some(KEY),
+    );
+    assert_eq!(status, 200);
+    let (status, bad) = server.get(
+        &format!("{}&ttl=soon", create_path("x", &image, "api")),
+        Some(KEY),
+    );
+    assert_eq!(status, 400);
+    assert!(bad["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("invalid parameter ttl"));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+
+    // Only the named profile, and only a dry run first.
+    let (status, planned) = server.post("/api/v1/gc", json!({"profile": "api", "dry_run": true}));
+    assert_eq!(status, 200, "{planned}");
+    assert_eq!(planned["environments"][0]["name"], "dev-dynamic-api-brief");
+    assert_eq!(
+        world
+            .aws()
+            .await
+            .services("dev-dynamic-api-brief")
+            .await
+            .len(),
+        1
+    );
+
+    let (status, swept) = server.post("/api/v1/gc", json!({"profile": "api"}));
+    assert_eq!(status, 200, "{swept}");
+    assert_eq!(swept["environments"].as_array().unwrap().len(), 1);
+    let aws = world.aws().await;
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-brief", "api-brief.").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(aws.services("dev-dynamic-admin-kept").await.len(), 1);
+    let (status, _) = server.get("/api/v1/gc", None);
+    assert_eq!(status, 401);
+    server.stop();
+}

@@ -82,7 +82,12 @@ fn the_cloudformation_template_lints_and_builds_in_moto() {
         let action = action.as_str().unwrap();
         let describe = action.starts_with("elasticloadbalancing:Describe");
         let task_definitions = action.starts_with("ecs:") && action.contains("TaskDefinition");
-        assert!(describe || task_definitions, "{action} on every resource");
+        let stopped_tasks = matches!(action, "ecs:ListTasks" | "ecs:DescribeTasks");
+        let tagging = action == "tag:GetResources";
+        assert!(
+            describe || task_definitions || stopped_tasks || tagging,
+            "{action} on every resource"
+        );
     }
 }
 
@@ -105,4 +110,42 @@ fn the_terraform_module_parses_and_grants_what_eden_needs() {
     ] {
         assert!(variables.contains(seed_input), "no variable {seed_input}");
     }
+}
+
+/// Runs a linter from the test venv on a file of the workspace; its findings fail the test.
+fn lint(tool: &str, file: &str) {
+    let out = Command::new(venv_bin(tool))
+        .arg(workspace().join(file))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{tool} {file}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_github_actions_example_passes_actionlint_and_runs_the_ci_commands() {
+    lint("actionlint", "examples/github-actions/preview.yml");
+    let workflow =
+        std::fs::read_to_string(workspace().join("examples/github-actions/preview.yml")).unwrap();
+    for needed in [
+        "eden create",
+        "--wait",
+        "-o json",
+        "--ttl",
+        "eden delete",
+        "gh pr comment",
+    ] {
+        assert!(workflow.contains(needed), "the example lacks {needed}");
+    }
+}
+
+#[test]
+fn the_dockerfile_passes_hadolint_and_runs_as_non_root() {
+    lint("hadolint", "Dockerfile");
+    let dockerfile = std::fs::read_to_string(workspace().join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("USER 10001"));
 }

@@ -181,8 +181,11 @@ pub trait Ecs: Send + Sync {
         task_definition: &str,
     ) -> Result<Vec<String>>;
     /// The image of one container of a task definition.
-    async fn container_image(&self, task_definition: &str, container: &str)
-        -> Result<Option<String>>;
+    async fn container_image(
+        &self,
+        task_definition: &str,
+        container: &str,
+    ) -> Result<Option<String>>;
     /// The service, or None when the cluster has no service of that name.
     async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>>;
     /// Reads the reference task definition, which must have `container`.

@@ -51,9 +51,11 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
     };
     let (alb, listener, certificate) = alb;
     let not_the_references = Ok(if reference_lbs.contains(&s.master_alb_arn) {
-        Err("the shared ALB serves the reference service's target group; \
+        Err(
+            "the shared ALB serves the reference service's target group; \
              use an ALB of its own for master_alb_arn"
-            .to_string())
+                .to_string(),
+        )
     } else {
         Ok("not the reference service's load balancer".to_string())
     });
@@ -165,9 +167,13 @@ async fn environments_file(cloud: &Cloud, s: &Settings) -> Result<Outcome, Error
     Ok(match cloud.store.get(&s.bucket, &s.key).await? {
         Some(object) => match crate::envfile::EnvironmentsFile::parse(&object.body) {
             Ok(_) => Ok(format!("{place} readable")),
-            Err(why) => Err(format!("{place} is not an environments file ({why}); fix or remove it")),
+            Err(why) => Err(format!(
+                "{place} is not an environments file ({why}); fix or remove it"
+            )),
         },
-        None => Ok(format!("{place} does not exist yet; the first create makes it")),
+        None => Ok(format!(
+            "{place} does not exist yet; the first create makes it"
+        )),
     })
 }
 
@@ -176,7 +182,9 @@ async fn cluster(cloud: &Cloud, s: &Settings) -> Result<Outcome, Error> {
     Ok(if cloud.ecs.cluster_exists(cluster).await? {
         Ok(format!("{cluster} ACTIVE"))
     } else {
-        Err(format!("{cluster} not found; create it or fix target_cluster"))
+        Err(format!(
+            "{cluster} not found; create it or fix target_cluster"
+        ))
     })
 }
 

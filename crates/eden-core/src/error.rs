@@ -96,8 +96,13 @@ pub enum Error {
     #[error("{what} is busy: {why}; retry in a moment")]
     Busy { what: String, why: String },
 
-    #[error("environment {name} is not ready: {why}; see `eden status` for its state")]
-    NotReady { name: String, why: String },
+    #[error("environment {name} is not ready: {why}; see `{status}` for its state")]
+    NotReady {
+        name: String,
+        why: String,
+        /// The command that shows the environment.
+        status: String,
+    },
 
     #[error("interrupted before the next step")]
     Interrupted,

@@ -21,6 +21,7 @@ pub fn policy(s: &Settings, table: &str) -> Value {
         "ecs",
         &format!("service/{}/{}-*", s.target_cluster, s.name_prefix),
     );
+    let cluster = arn("ecs", &format!("cluster/{}", s.target_cluster));
     let task_definitions = arn("ecs", &format!("task-definition/{}-*:*", s.name_prefix));
     let group_head: String = s.name_prefix.chars().take(TARGET_GROUP_HEAD).collect();
     let target_groups = arn(
@@ -61,14 +62,32 @@ pub fn policy(s: &Settings, table: &str) -> Value {
             "Resource": [task_definitions, services],
             "Condition": {"StringEquals": {"ecs:CreateAction": ["RegisterTaskDefinition", "CreateService"]}},
         }),
+        // TagResource also renews the expiry tag of an existing service on a deploy.
         statement(
             "EnvironmentServices",
             &[
                 "ecs:CreateService",
                 "ecs:UpdateService",
                 "ecs:DeleteService",
+                "ecs:TagResource",
             ],
             json!([services]),
+        ),
+        statement("Cluster", &["ecs:DescribeClusters"], json!([cluster])),
+        // Why a rollout's tasks stopped, for `--wait`: these take the cluster as a condition.
+        json!({
+            "Sid": "StoppedTasks",
+            "Effect": "Allow",
+            "Action": ["ecs:ListTasks", "ecs:DescribeTasks"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"ecs:cluster": cluster}},
+        }),
+        // `eden gc --orphans`: GetResources takes no resource-level permissions.
+        statement("FindTaggedResources", &["tag:GetResources"], json!("*")),
+        statement(
+            "ReadCertificates",
+            &["acm:DescribeCertificate"],
+            json!([arn("acm", "certificate/*")]),
         ),
         json!({
             "Sid": "PassTaskRolesToEcs",
@@ -86,6 +105,8 @@ pub fn policy(s: &Settings, table: &str) -> Value {
                 "elasticloadbalancing:DescribeRules",
                 "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeTags",
             ],
             json!("*"),
         ),
@@ -225,7 +246,20 @@ mod tests {
             .filter(|s| s["Resource"] == "*")
             .map(|s| s["Sid"].as_str().unwrap())
             .collect();
-        assert_eq!(wildcards, ["TaskDefinitions", "ReadLoadBalancing"]);
+        assert_eq!(
+            wildcards,
+            [
+                "TaskDefinitions",
+                "StoppedTasks",
+                "FindTaggedResources",
+                "ReadLoadBalancing"
+            ]
+        );
+        let stopped = find(&all, "StoppedTasks");
+        assert_eq!(
+            stopped["Condition"]["ArnEquals"]["ecs:cluster"],
+            "arn:aws:ecs:ap-northeast-1:123456789012:cluster/dev"
+        );
         for s in &all {
             for action in s["Action"].as_array().unwrap() {
                 let action = action.as_str().unwrap();

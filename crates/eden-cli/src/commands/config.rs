@@ -48,8 +48,14 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
     let mut document = serde_json::Map::new();
     for name in &names {
         let Some(profile) = file.profile(name) else {
-            lines.push(format!("Profile {name} is not in config file {}", path.display()));
-            document.insert(name.clone(), serde_json::json!({"problems": ["not in the config file"]}));
+            lines.push(format!(
+                "Profile {name} is not in config file {}",
+                path.display()
+            ));
+            document.insert(
+                name.clone(),
+                serde_json::json!({"problems": ["not in the config file"]}),
+            );
             errors += 1;
             continue;
         };

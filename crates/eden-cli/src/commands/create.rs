@@ -45,6 +45,7 @@ pub async fn run(args: CreateArgs) -> Result<(), Error> {
             names: &names,
             task_definition: &created.task_definition,
             timeout,
+            poll: wait::POLL,
         };
         wait_until_ready(&cloud, &settings, &until, &stop).await?;
         document["ready"] = true.into();

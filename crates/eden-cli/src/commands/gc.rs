@@ -1,8 +1,9 @@
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use eden_core::cloud::Cloud;
 use eden_core::expiry::rfc3339;
-use eden_core::plan::gc::{self, Reason, Swept};
+use eden_core::plan::gc::{self, GcRequest, ProfileSource, Reason, Swept};
 use eden_core::plan::{self};
 use eden_core::profile::{ConfigFile, Settings};
 use eden_core::{remote, Error};
@@ -12,48 +13,25 @@ use crate::args::GcArgs;
 
 pub async fn run(args: GcArgs) -> Result<(), Error> {
     let cloud = eden_aws::connect().await;
-    let table = &args.table.remote_table_name;
-    let path = args.common.config_file();
-    let file = ConfigFile::load(&path)?;
-    let mut settings = Profiles {
-        file,
+    let req = GcRequest {
+        profile: args.profile,
+        orphans: args.orphans,
+        dry_run: args.dry_run,
+        table: args.table.remote_table_name,
+        wait: plan::DEFAULT_WAIT,
+    };
+    let mut profiles = Profiles {
+        file: ConfigFile::load(&args.common.config_file())?,
         cloud: &cloud,
-        table,
+        table: &req.table,
         loaded: BTreeMap::new(),
     };
-
-    let mut found: Vec<(Settings, Swept)> = Vec::new();
-    for item in gc::expired(&cloud, table, args.profile.as_deref()).await? {
-        let s = settings.get(&item.profile).await?;
-        found.push((s, Swept::from(&item)));
-    }
-    if args.orphans {
-        let profiles = match &args.profile {
-            Some(p) => vec![p.clone()],
-            None => settings.file.profile_names(),
-        };
-        for profile in profiles {
-            let s = settings.get(&profile).await?;
-            for orphan in gc::orphans(&cloud, &s, table).await? {
-                found.push((s.clone(), orphan));
-            }
-        }
-    }
-
-    let (swept, failures) = if args.dry_run {
-        (found.into_iter().map(|(_, swept)| swept).collect(), Vec::new())
-    } else {
-        let stop = crate::signals::watch();
-        let outcomes = gc::sweep(&cloud, found, table, plan::DEFAULT_WAIT, &stop).await;
-        let (ok, failed): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
-        (
-            ok.into_iter().filter_map(Result::ok).collect::<Vec<_>>(),
-            failed.into_iter().filter_map(Result::err).collect(),
-        )
-    };
-    let document = serde_json::json!({"dry_run": args.dry_run, "environments": swept});
-    crate::output::print(args.output.format, &document, || text(&swept, args.dry_run));
-    let mut failures = failures.into_iter();
+    let report = gc::collect(&cloud, &req, &mut profiles, &crate::signals::watch()).await?;
+    let document = serde_json::json!({"dry_run": req.dry_run, "environments": report.swept});
+    crate::output::print(args.output.format, &document, || {
+        text(&report.swept, req.dry_run)
+    });
+    let mut failures = report.failures.into_iter();
     match failures.next() {
         None => Ok(()),
         Some(first) => {
@@ -95,8 +73,9 @@ struct Profiles<'a> {
     loaded: BTreeMap<String, Settings>,
 }
 
-impl Profiles<'_> {
-    async fn get(&mut self, name: &str) -> Result<Settings, Error> {
+#[async_trait]
+impl ProfileSource for Profiles<'_> {
+    async fn settings(&mut self, name: &str) -> Result<Settings, Error> {
         if let Some(s) = self.loaded.get(name) {
             return Ok(s.clone());
         }
@@ -110,5 +89,9 @@ impl Profiles<'_> {
         let s = profile.settings(name)?;
         self.loaded.insert(name.to_string(), s.clone());
         Ok(s)
+    }
+
+    async fn all(&mut self) -> Result<Vec<String>, Error> {
+        Ok(self.file.profile_names())
     }
 }

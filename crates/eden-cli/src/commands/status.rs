@@ -39,7 +39,11 @@ fn text(s: &Status) -> String {
         ),
         None => format!("service       {missing}"),
     });
-    if let Some(d) = s.service.as_ref().and_then(|svc| svc.last_deployment.as_ref()) {
+    if let Some(d) = s
+        .service
+        .as_ref()
+        .and_then(|svc| svc.last_deployment.as_ref())
+    {
         lines.push(format!(
             "deployment    {} {} rollout {}{} ({})",
             d.id,

@@ -604,7 +604,11 @@ async fn service(
     let name = &w.names.resource;
     if let Some(existing) = &w.service {
         info!("ECS Service {name} already exists, will deploy {task_definition}");
-        let expiry: Vec<_> = tags.iter().filter(|(k, _)| k == EXPIRY_TAG).cloned().collect();
+        let expiry: Vec<_> = tags
+            .iter()
+            .filter(|(k, _)| k == EXPIRY_TAG)
+            .cloned()
+            .collect();
         let retag = async {
             match expiry.is_empty() {
                 true => Ok(()),

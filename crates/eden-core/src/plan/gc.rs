@@ -48,8 +48,83 @@ pub struct Swept {
     pub kept: Option<String>,
 }
 
+/// Where gc finds each profile's settings: the config file's or the remote ones.
+#[async_trait::async_trait]
+pub trait ProfileSource: Send {
+    async fn settings(&mut self, profile: &str) -> Result<Settings, Error>;
+    /// Every profile gc looks for orphans in, when no profile is named.
+    async fn all(&mut self) -> Result<Vec<String>, Error>;
+}
+
+#[derive(Debug, Clone)]
+pub struct GcRequest {
+    /// Only this profile's environments; every profile's when None.
+    pub profile: Option<String>,
+    pub orphans: bool,
+    pub dry_run: bool,
+    pub table: String,
+    /// How long to wait while another run holds an environment.
+    pub wait: std::time::Duration,
+}
+
+/// What gc found and removed, and what it could not.
+#[derive(Debug)]
+pub struct GcReport {
+    pub swept: Vec<Swept>,
+    pub failures: Vec<Error>,
+}
+
+/// Finds expired environments (and with `orphans`, orphaned ones) and deletes them, unless a
+/// dry run.
+pub async fn collect(
+    cloud: &Cloud,
+    req: &GcRequest,
+    profiles: &mut dyn ProfileSource,
+    stop: &Stop,
+) -> Result<GcReport, Error> {
+    let table = &req.table;
+    let mut found: Vec<(Settings, Swept)> = Vec::new();
+    for item in expired(cloud, table, req.profile.as_deref()).await? {
+        let s = profiles.settings(&item.profile).await?;
+        found.push((s, Swept::from(&item)));
+    }
+    if req.orphans {
+        let names = match &req.profile {
+            Some(p) => vec![p.clone()],
+            None => profiles.all().await?,
+        };
+        for name in names {
+            let s = profiles.settings(&name).await?;
+            for orphan in orphans(cloud, &s, table).await? {
+                found.push((s.clone(), orphan));
+            }
+        }
+    }
+    if req.dry_run {
+        let swept = found.into_iter().map(|(_, swept)| swept).collect();
+        return Ok(GcReport {
+            swept,
+            failures: Vec::new(),
+        });
+    }
+    let mut report = GcReport {
+        swept: Vec::new(),
+        failures: Vec::new(),
+    };
+    for outcome in sweep(cloud, found, table, req.wait, stop).await {
+        match outcome {
+            Ok(swept) => report.swept.push(swept),
+            Err(e) => report.failures.push(e),
+        }
+    }
+    report
+        .swept
+        .sort_by(|a, b| (&a.profile, &a.name).cmp(&(&b.profile, &b.name)));
+    Ok(report)
+}
+
 /// The expired environments of one profile, or of every profile.
-pub async fn expired(
+async fn expired(
     cloud: &Cloud,
     table: &str,
     profile: Option<&str>,
@@ -64,7 +139,7 @@ pub async fn expired(
 /// The orphans of one profile: environments whose tagged resources are there but whose state
 /// item is not. Listener rules are found on the shared listener, as the tagging API does not
 /// list them.
-pub async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swept>, Error> {
+async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swept>, Error> {
     let ours = vec![
         ("eden:managed-by".to_string(), "eden".to_string()),
         ("eden:profile".to_string(), s.profile.clone()),
@@ -80,14 +155,17 @@ pub async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swe
         cloud.table.environments(table, Some(&s.profile)),
     )?;
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let rules = rules.into_iter().filter(|(_, tags)| {
-        ours.iter().all(|wanted| tags.contains(wanted))
-    });
+    let rules = rules
+        .into_iter()
+        .filter(|(_, tags)| ours.iter().all(|wanted| tags.contains(wanted)));
     let resources = tagged
         .iter()
         .map(|r| (r.arn.clone(), r.tag("eden:name").map(str::to_string)))
         .chain(rules.map(|(arn, tags)| {
-            let name = tags.into_iter().find(|(k, _)| k == "eden:name").map(|(_, v)| v);
+            let name = tags
+                .into_iter()
+                .find(|(k, _)| k == "eden:name")
+                .map(|(_, v)| v);
             (arn, name)
         }));
     for (arn, name) in resources {
@@ -115,7 +193,7 @@ pub async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swe
 
 /// Deletes what `expired` or `orphans` found, a few environments at once, each only if it is
 /// still expired or unrecorded once its lease is held.
-pub async fn sweep(
+async fn sweep(
     cloud: &Cloud,
     found: Vec<(Settings, Swept)>,
     table: &str,

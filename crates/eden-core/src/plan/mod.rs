@@ -106,14 +106,15 @@ async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
             "check master_alb_arn in the profile",
         )
     })?;
-    let listener = listener.ok_or_else(|| {
-        Error::missing(
+    let listener = listener
+        .ok_or_else(|| {
+            Error::missing(
             "HTTPS:443 listener on shared ALB",
             &s.master_alb_arn,
             "add an HTTPS listener on port 443 with a wildcard certificate for the dynamic zone",
         )
-    })?
-    .arn;
+        })?
+        .arn;
     let rules = cloud.elb.rules(&listener).await?;
     Ok(SharedAlb {
         alb,

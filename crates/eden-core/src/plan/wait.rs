@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use tracing::debug;
+
 use super::Stop;
 use crate::cloud::{Cloud, Deployment, ServiceInfo, TargetHealth};
 use crate::error::Error;
@@ -33,6 +35,8 @@ pub struct WaitFor<'a> {
     pub names: &'a Names,
     pub task_definition: &'a str,
     pub timeout: Duration,
+    /// How often to read the service: [`POLL`] but in tests.
+    pub poll: Duration,
 }
 
 /// Polls until the environment serves the new task definition, calling `progress` each time
@@ -46,6 +50,7 @@ pub async fn until_ready(
 ) -> Result<(), Error> {
     let started = Instant::now();
     let name = &w.names.resource;
+    debug!("waiting for {} in service {name}", w.task_definition);
     let target_group = cloud.elb.target_group(&w.names.target_group).await?;
     let mut last = String::new();
     loop {
@@ -55,7 +60,7 @@ pub async fn until_ready(
             .service(&s.target_cluster, name)
             .await?
             .filter(ServiceInfo::is_active)
-            .ok_or_else(|| not_ready(name, "its service is gone".into()))?;
+            .ok_or_else(|| not_ready(s, w.names, "its service is gone".into()))?;
         let mut state = rollout(&service, w.task_definition);
         if state == Rollout::Ready {
             if let Some(tg) = &target_group {
@@ -73,7 +78,7 @@ pub async fn until_ready(
         match state {
             Rollout::Ready => return Ok(()),
             Rollout::Failed(why) => {
-                return Err(not_ready(name, with_stopped(cloud, s, w, why).await));
+                return Err(not_ready(s, w.names, with_stopped(cloud, s, w, why).await));
             }
             Rollout::Waiting(what) => {
                 let elapsed = started.elapsed();
@@ -82,18 +87,19 @@ pub async fn until_ready(
                         "still {what} after {}",
                         humantime::format_duration(Duration::from_secs(w.timeout.as_secs()))
                     );
-                    return Err(not_ready(name, with_stopped(cloud, s, w, why).await));
+                    return Err(not_ready(s, w.names, with_stopped(cloud, s, w, why).await));
                 }
-                tokio::time::sleep(POLL.min(w.timeout - elapsed)).await;
+                tokio::time::sleep(w.poll.min(w.timeout - elapsed)).await;
             }
         }
     }
 }
 
-fn not_ready(name: &str, why: String) -> Error {
+fn not_ready(s: &Settings, names: &Names, why: String) -> Error {
     Error::NotReady {
-        name: name.to_string(),
+        name: names.resource.clone(),
         why,
+        status: format!("eden status -p {} --name {}", s.profile, names.env.as_str()),
     }
 }
 
@@ -238,7 +244,8 @@ mod tests {
     #[test]
     fn a_failed_or_rolled_back_deployment_is_a_failure() {
         let mut failed = deployment("td:2", "PRIMARY", Some("FAILED"), 0);
-        failed.rollout_reason = Some("ECS deployment circuit breaker: tasks failed to start.".into());
+        failed.rollout_reason =
+            Some("ECS deployment circuit breaker: tasks failed to start.".into());
         assert!(matches!(
             rollout(&service(vec![failed]), "td:2"),
             Rollout::Failed(why) if why.contains("circuit breaker")
@@ -255,7 +262,10 @@ mod tests {
         let d = deployment("td:2", "PRIMARY", None, 2);
         assert_eq!(rollout(&service(vec![d]), "td:2"), Rollout::Ready);
         let d = deployment("td:2", "PRIMARY", None, 1);
-        assert!(matches!(rollout(&service(vec![d]), "td:2"), Rollout::Waiting(_)));
+        assert!(matches!(
+            rollout(&service(vec![d]), "td:2"),
+            Rollout::Waiting(_)
+        ));
     }
 
     #[test]

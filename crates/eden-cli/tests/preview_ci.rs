@@ -1,0 +1,382 @@
+//! What CI needs beyond create and delete, against moto: --set-env, --ttl and gc (expired and
+//! orphaned environments), status, --wait, and config check --aws.
+
+// A test stops at the first surprise.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+use support::{Moto, World};
+
+const API: &str = "dev-dynamic-api-";
+
+fn json(run: &support::Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+/// The state item of `resource`, as DynamoDB holds it.
+async fn state_item(
+    aws: &support::Aws,
+    resource: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    aws.state_items("eden")
+        .await
+        .into_iter()
+        .find(|i| i["name"].as_s().unwrap() == resource && i.contains_key("endpoint"))
+}
+
+fn number(item: &std::collections::HashMap<String, AttributeValue>, field: &str) -> i64 {
+    item[field].as_n().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn set_env_changes_only_this_environments_container() {
+    let world = World::new();
+    let aws = world.aws().await;
+    world
+        .try_create(
+            "api",
+            "flags",
+            "v1",
+            &[
+                "--set-env",
+                "DATABASE_HOST=db.pr.internal",
+                "--set-env",
+                "FEATURE_X=on",
+            ],
+        )
+        .success();
+    let td = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition("dev-dynamic-api-flags")
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap();
+    let api = td
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some("api"))
+        .unwrap();
+    let env: Vec<(&str, &str)> = api
+        .environment()
+        .iter()
+        .map(|p| (p.name().unwrap(), p.value().unwrap()))
+        .collect();
+    assert_eq!(
+        env,
+        [("DATABASE_HOST", "db.pr.internal"), ("FEATURE_X", "on")]
+    );
+    // The secrets and the other container stay as the reference has them.
+    assert_eq!(api.secrets().len(), 1);
+    let router = td
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some("log-router"))
+        .unwrap();
+    assert!(router.environment().is_empty());
+    let reference = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition("dev01-api")
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap();
+    assert_eq!(
+        reference.container_definitions()[0].environment()[0].value(),
+        Some("db.dev.internal")
+    );
+
+    world
+        .try_create("api", "flags", "v1", &["--set-env", "NO_EQUALS"])
+        .failure("invalid --set-env \"NO_EQUALS\"");
+}
+
+#[tokio::test]
+async fn ttl_is_recorded_extended_by_a_deploy_and_swept_by_gc() {
+    let world = World::new();
+    let aws = world.aws().await;
+    let created = world
+        .try_create("api", "short", "v1", &["--ttl", "1s", "-o", "json"])
+        .success();
+    let created = json(&created);
+    let item = state_item(&aws, "dev-dynamic-api-short").await.unwrap();
+    assert_eq!(number(&item, "ttl_seconds"), 1);
+    assert_eq!(
+        number(&item, "expires_at"),
+        created["expires_at"].as_i64().unwrap()
+    );
+    let service = &aws.services("dev-dynamic-api-short").await[0];
+    let tags = aws
+        .ecs
+        .list_tags_for_resource()
+        .resource_arn(service.service_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(tags
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("eden:expires-at")));
+
+    // A longer-lived one, a deploy that extends it, and one without a TTL stay.
+    world
+        .try_create("api", "long", "v1", &["--ttl", "1h"])
+        .success();
+    let first = number(
+        &state_item(&aws, "dev-dynamic-api-long").await.unwrap(),
+        "expires_at",
+    );
+    world.create("admin", "forever", "v1");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    world.create("api", "long", "v2");
+    let renewed = state_item(&aws, "dev-dynamic-api-long").await.unwrap();
+    assert_eq!(number(&renewed, "ttl_seconds"), 3600);
+    assert!(
+        number(&renewed, "expires_at") >= first + 2,
+        "a deploy extends the expiry"
+    );
+
+    let ls = world.eden(&["ls", "-p", "api"]).success();
+    assert!(ls.stdout.contains("expires: 20"), "{}", ls.stdout);
+
+    let planned = json(&world.eden(&["gc", "--dry-run", "-o", "json"]).success());
+    let names: Vec<&str> = planned["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dev-dynamic-api-short"]);
+    assert_eq!(aws.services("dev-dynamic-api-short").await.len(), 1);
+
+    let swept = world.eden(&["gc"]).success();
+    assert!(
+        swept
+            .stdout
+            .contains("Deleted dev-dynamic-api-short (profile api, expired"),
+        "{}",
+        swept.stdout
+    );
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-short", "api-short.").await,
+        Vec::<String>::new()
+    );
+    assert!(state_item(&aws, "dev-dynamic-api-short").await.is_none());
+    assert_eq!(aws.services(API).await.len(), 1);
+    assert_eq!(aws.services("dev-dynamic-admin-").await.len(), 1);
+    assert_eq!(
+        world.eden(&["gc"]).success().stdout.trim(),
+        "Nothing to collect"
+    );
+
+    world
+        .try_create("api", "bad", "v1", &["--ttl", "soon"])
+        .failure("invalid --ttl \"soon\"");
+}
+
+#[tokio::test]
+async fn gc_orphans_removes_what_no_state_item_records() {
+    let world = World::new();
+    let aws = world.aws().await;
+    world.create("api", "lost", "v1");
+    world.create("api", "kept", "v1");
+    // The state item is lost (a crash between steps, a table restored from backup...).
+    aws.ddb
+        .delete_item()
+        .table_name("eden")
+        .key("type", AttributeValue::S("api".into()))
+        .key("name", AttributeValue::S("dev-dynamic-api-lost".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let planned = json(
+        &world
+            .eden(&["gc", "--orphans", "-p", "api", "--dry-run", "-o", "json"])
+            .success(),
+    );
+    let orphans = planned["environments"].as_array().unwrap();
+    assert_eq!(orphans.len(), 1, "{planned}");
+    assert_eq!(orphans[0]["name"], "dev-dynamic-api-lost");
+    assert_eq!(orphans[0]["reason"], "orphan");
+    let found: Vec<&str> = orphans[0]["found"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for kind in [
+        ":service/",
+        ":task-definition/",
+        ":targetgroup/",
+        ":listener-rule/",
+    ] {
+        assert!(
+            found.iter().any(|a| a.contains(kind)),
+            "no {kind} in {found:?}"
+        );
+    }
+    assert_eq!(aws.services("dev-dynamic-api-lost").await.len(), 1);
+
+    world.eden(&["gc", "--orphans", "-p", "api"]).success();
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-lost", "api-lost.").await,
+        Vec::<String>::new()
+    );
+    assert!(aws
+        .task_definitions("dev-dynamic-api-lost")
+        .await
+        .is_empty());
+    assert_eq!(aws.services("dev-dynamic-api-kept").await.len(), 1);
+    assert!(state_item(&aws, "dev-dynamic-api-kept").await.is_some());
+}
+
+#[tokio::test]
+async fn status_shows_each_resource_with_its_state() {
+    let world = World::new();
+    world
+        .try_create("api", "shown", "v1", &["--ttl", "3d"])
+        .success();
+    let status = json(
+        &world
+            .eden(&["status", "-p", "api", "--name", "shown", "-o", "json"])
+            .success(),
+    );
+    assert_eq!(status["profile"], "api");
+    assert_eq!(status["name"], "dev-dynamic-api-shown");
+    assert_eq!(status["endpoint"], "api-shown.dev.example.com");
+    assert_eq!(status["url"], "https://api-shown.dev.example.com");
+    assert_eq!(status["image"], world.image("api", "v1"));
+    assert!(status["expires_at"].as_i64().unwrap() > status["last_updated"].as_i64().unwrap());
+    assert_eq!(status["service"]["status"], "ACTIVE");
+    assert_eq!(status["service"]["desired"], 1);
+    assert!(status["service"]["last_deployment"]["task_definition"]
+        .as_str()
+        .unwrap()
+        .ends_with("dev-dynamic-api-shown:1"));
+    assert!(status["target_group"]["arn"]
+        .as_str()
+        .unwrap()
+        .contains(":targetgroup/"));
+    assert!(status["listener_rule"]["priority"].as_u64().is_some());
+    assert_eq!(status["records"], serde_json::json!(["A"]));
+    assert_eq!(status["recorded"], true);
+
+    let text = world
+        .eden(&["status", "-p", "api", "--name", "shown"])
+        .success();
+    for line in [
+        "url           https://api-shown.dev.example.com",
+        "service       arn:aws:ecs:",
+        "state item    recorded",
+    ] {
+        assert!(
+            text.stdout.contains(line),
+            "no {line:?} in:\n{}",
+            text.stdout
+        );
+    }
+    world
+        .eden(&["status", "-p", "api", "--name", "never-made"])
+        .failure("environment dev-dynamic-api-never-made of profile api not found");
+}
+
+#[tokio::test]
+async fn wait_returns_once_the_service_runs() {
+    // moto reports services as running only when told to.
+    let world = World::with_moto(Moto::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "1")]));
+    let created = world
+        .try_create("api", "ready", "v1", &["--wait", "-o", "json"])
+        .success();
+    assert_eq!(json(&created)["ready"], true);
+    assert!(
+        created
+            .stderr
+            .contains("Environment dev-dynamic-api-ready is ready"),
+        "{}",
+        created.stderr
+    );
+}
+
+#[tokio::test]
+async fn wait_gives_up_after_its_timeout_and_says_where_the_rollout_stood() {
+    let world = World::new();
+    let started = std::time::Instant::now();
+    let run = world
+        .try_create("api", "stuck", "v1", &["--wait", "--timeout", "2s"])
+        .failure("environment dev-dynamic-api-stuck is not ready: still rollout IN_PROGRESS: 0/1 running");
+    assert!(
+        run.stderr
+            .contains("after 2s; see `eden status -p api --name stuck` for its state"),
+        "{}",
+        run.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    // One line per change of state when stderr is not a terminal.
+    assert!(
+        run.stderr
+            .contains("dev-dynamic-api-stuck: rollout IN_PROGRESS: 0/1 running"),
+        "{}",
+        run.stderr
+    );
+    // The environment stays: it exists, it is just not ready.
+    assert_eq!(
+        world
+            .aws()
+            .await
+            .services("dev-dynamic-api-stuck")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn config_check_aws_names_each_missing_prerequisite() {
+    let world = World::new();
+    let ok = world.eden(&["config", "check", "--aws", "-p", "api"]);
+    // The state table is made by the first push or create.
+    let ok = ok.failure("found 1 error(s)");
+    assert!(
+        ok.stdout
+            .contains("Profile api: FAIL state table: eden not found"),
+        "{}",
+        ok.stdout
+    );
+    for line in [
+        "Profile api: ok   reference service: arn:aws:ecs:",
+        "Profile api: ok   shared ALB is separate",
+        "Profile api: ok   certificate: arn:aws:acm:",
+        "covers *.dev.example.com",
+        "Profile api: ok   hosted zone:",
+        "Profile api: ok   target cluster: dev ACTIVE",
+    ] {
+        assert!(ok.stdout.contains(line), "no {line:?} in:\n{}", ok.stdout);
+    }
+    world.eden(&["config", "push", "-p", "api"]).success();
+    let all = world
+        .eden(&["config", "check", "--aws", "-p", "api", "-o", "json"])
+        .success();
+    assert_eq!(json(&all)["ok"], true);
+
+    world
+        .eden(&["config", "setup", "-p", "api", "--target-cluster", "nope"])
+        .success();
+    let broken = world
+        .eden(&["config", "check", "--aws", "-p", "api"])
+        .failure("found 1 error(s)");
+    assert!(
+        broken.stdout.contains(
+            "Profile api: FAIL target cluster: nope not found; create it or fix target_cluster"
+        ),
+        "{}",
+        broken.stdout
+    );
+}
