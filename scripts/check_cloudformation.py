@@ -35,6 +35,14 @@ def supported_by_moto(path):
         sys.exit(f"cannot read {path}: {problems}")
     template = json.loads(json.dumps(template))
     skipped = {name for name, r in template["Resources"].items() if r["Type"] in SKIPPED}
+    # Whatever refers to a skipped resource goes too, and what refers to that (the gc schedule
+    # calls the function URL).
+    while True:
+        more = {name for name, r in template["Resources"].items()
+                if name not in skipped and any(s in json.dumps(r) for s in skipped)}
+        if not more:
+            break
+        skipped |= more
     for name in skipped:
         del template["Resources"][name]
     template["Outputs"] = {k: v for k, v in template.get("Outputs", {}).items()

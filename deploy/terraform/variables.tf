@@ -57,3 +57,9 @@ variable "table_name" {
   type        = string
   default     = "eden"
 }
+
+variable "gc_schedule" {
+  description = "How often EventBridge calls POST /api/v1/gc to delete expired environments (a schedule expression); empty for no schedule."
+  type        = string
+  default     = "rate(1 hour)"
+}
