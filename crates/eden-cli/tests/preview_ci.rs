@@ -379,4 +379,45 @@ async fn config_check_aws_names_each_missing_prerequisite() {
         "{}",
         broken.stdout
     );
+
+    // The reference service's own ALB cannot be the shared one.
+    let reference_alb = world
+        .aws()
+        .await
+        .elb
+        .describe_load_balancers()
+        .names("dev01-api")
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    world
+        .eden(&[
+            "config",
+            "setup",
+            "-p",
+            "api",
+            "--target-cluster",
+            "dev",
+            "--master-alb-arn",
+            &reference_alb,
+        ])
+        .success();
+    let shared = world
+        .eden(&["config", "check", "--aws", "-p", "api"])
+        .failure("found 3 error(s)");
+    for line in [
+        "FAIL shared ALB is separate: the shared ALB serves the reference service's target group",
+        "FAIL HTTPS:443 listener: none; add an HTTPS listener on port 443",
+        "FAIL certificate: no HTTPS:443 listener to hold one",
+    ] {
+        assert!(
+            shared.stdout.contains(line),
+            "no {line:?} in:\n{}",
+            shared.stdout
+        );
+    }
 }
