@@ -11,7 +11,9 @@ use aws_sdk_dynamodb::types::{
     TableStatus,
 };
 use aws_sdk_dynamodb::Client;
-use eden_core::cloud::{self, EnvironmentItem, LeaseClaim, Result, StateTable as _};
+use eden_core::cloud::{
+    self, EnvironmentItem, LeaseClaim, LeaseTake, PreviousHolder, Result, StateTable as _,
+};
 use eden_core::error::AwsFailure;
 use eden_core::Error;
 
@@ -55,6 +57,22 @@ fn number(item: &Item, field: &str) -> Option<i64> {
     item.get(field)
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.split('.').next()?.parse().ok())
+}
+
+const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
+
+/// Who had the lease, from the item a take replaced.
+fn previous_holder(old: Option<&Item>, me: &str) -> PreviousHolder {
+    let Some(old) = old.filter(|o| !o.is_empty()) else {
+        return PreviousHolder::Nobody;
+    };
+    if text(old, "owner") == Some(me) {
+        return PreviousHolder::Same;
+    }
+    match (number(old, "expires_at"), number(old, "released_at")) {
+        (Some(0), Some(at_ms)) => PreviousHolder::Released { at_ms },
+        _ => PreviousHolder::Expired,
+    }
 }
 
 fn environment_item(i: &Item) -> EnvironmentItem {
@@ -124,7 +142,7 @@ impl cloud::StateTable for DynamoDb {
         Ok(created)
     }
 
-    async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<bool> {
+    async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<LeaseTake> {
         match self.put_lease(table, claim).await? {
             Some(taken) => Ok(taken),
             // The first run against a new account makes the table, as the original does.
@@ -140,27 +158,58 @@ impl cloud::StateTable for DynamoDb {
         }
     }
 
-    async fn release_lease(&self, table: &str, key: &str, owner: &str) -> Result<()> {
-        let released = self
-            .0
-            .delete_item()
-            .table_name(table)
-            .key("type", s(LEASE_TYPE))
-            .key("name", s(key))
-            .condition_expression("#o = :me")
-            .expression_attribute_names("#o", "owner")
-            .expression_attribute_values(":me", s(owner))
-            .send()
-            .await;
+    async fn release_lease(
+        &self,
+        table: &str,
+        key: &str,
+        owner: &str,
+        stamp: Option<i64>,
+    ) -> Result<()> {
+        let released = match stamp {
+            Some(at_ms) => self
+                .0
+                .update_item()
+                .table_name(table)
+                .key("type", s(LEASE_TYPE))
+                .key("name", s(key))
+                .update_expression("SET expires_at = :free, released_at = :at")
+                .condition_expression("#o = :me")
+                .expression_attribute_names("#o", "owner")
+                .expression_attribute_values(":me", s(owner))
+                .expression_attribute_values(":free", n(0))
+                .expression_attribute_values(":at", n(at_ms))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    (
+                        code(&e) == Some(CONDITION_FAILED),
+                        aws("release lease in table", table, e),
+                    )
+                }),
+            None => self
+                .0
+                .delete_item()
+                .table_name(table)
+                .key("type", s(LEASE_TYPE))
+                .key("name", s(key))
+                .condition_expression("#o = :me")
+                .expression_attribute_names("#o", "owner")
+                .expression_attribute_values(":me", s(owner))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    (
+                        code(&e) == Some(CONDITION_FAILED),
+                        aws("release lease in table", table, e),
+                    )
+                }),
+        };
         match released {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(aws("release lease in table", table, e)),
+            // Another run took the lease over after it expired: it is theirs now.
+            Ok(()) | Err((true, _)) => Ok(()),
+            Err((false, e)) => Err(e),
         }
     }
 
@@ -406,7 +455,7 @@ impl DynamoDb {
     }
 
     /// Whether the lease was taken, or None when the table does not exist.
-    async fn put_lease(&self, table: &str, claim: &LeaseClaim) -> Result<Option<bool>> {
+    async fn put_lease(&self, table: &str, claim: &LeaseClaim) -> Result<Option<LeaseTake>> {
         let put = self
             .0
             .put_item()
@@ -421,15 +470,19 @@ impl DynamoDb {
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":now", n(claim.now))
             .expression_attribute_values(":me", s(&claim.owner))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await;
         match put {
-            Ok(_) => Ok(Some(true)),
+            Ok(out) => Ok(Some(LeaseTake::Taken(previous_holder(
+                out.attributes.as_ref(),
+                &claim.owner,
+            )))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Ok(Some(false))
+                Ok(Some(LeaseTake::Held))
             }
             Err(e)
                 if e.as_service_error()

@@ -382,13 +382,42 @@ pub struct LeaseClaim {
     pub now: i64,
 }
 
+/// Who had a lease before this run took it, which tells whether what the run read while
+/// taking it can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviousHolder {
+    /// Nobody, ever (or before leases were stamped).
+    Nobody,
+    /// A run that gave it up at this time (epoch milliseconds, by its clock).
+    Released { at_ms: i64 },
+    /// A run that died holding it: when it last wrote is unknown.
+    Expired,
+    /// This owner: a renewal.
+    Same,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseTake {
+    Taken(PreviousHolder),
+    /// Another owner holds it.
+    Held,
+}
+
 #[async_trait]
 pub trait StateTable: Send + Sync {
-    /// Takes or renews the lease when it is free, expired or already this owner's; false when
-    /// another owner holds it.
-    async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<bool>;
-    /// Gives the lease up, unless another owner took it over after it expired.
-    async fn release_lease(&self, table: &str, key: &str, owner: &str) -> Result<()>;
+    /// Takes or renews the lease when it is free, expired or already this owner's.
+    async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<LeaseTake>;
+    /// Gives the lease up, unless another owner took it over after it expired. With a time
+    /// (epoch milliseconds) the item stays, stamped, so that the next holder can tell whether
+    /// its reads came after this run's writes; without, the item goes (the environment is gone,
+    /// and so is its bookkeeping).
+    async fn release_lease(
+        &self,
+        table: &str,
+        key: &str,
+        owner: &str,
+        stamp: Option<i64>,
+    ) -> Result<()>;
     /// Whether the table exists.
     async fn table_exists(&self, table: &str) -> Result<bool>;
     /// Creates the table in eden's schema when it is missing, and waits until it is ACTIVE.

@@ -1,10 +1,10 @@
 //! `eden create`: make an environment, or deploy a new image to an existing one.
 //!
-//! Order of calls, each line waiting only for what it needs (the longest chain is 7 calls):
-//! 0. the environment's lease;
-//! 1. checks and reads, all at once: the image, the reference service and then its task
-//!    definition and target group, the shared ALB and its rules, the zone and then existing
-//!    records, the environments file, the state item, an existing service and target group;
+//! Order of calls, each line waiting only for what it needs (the longest chain is 6 calls):
+//! 1. the environment's lease, and with it every check and read: the image, the reference
+//!    service and then its task definition and target group, the shared ALB and its rules, the
+//!    zone and then existing records, the environments file, the state item, an existing
+//!    service and target group (read again under the lease when another run just held it);
 //! 2. task definition, target group, DNS records, environments file and state item, at once;
 //! 3. the listener rule (AWS wants the target group on the ALB before a service uses it), and
 //!    the target group's attributes;
@@ -129,9 +129,16 @@ pub async fn create(
         wait: req.wait,
     };
     lease
-        .run(cloud, s, stop, |names| {
-            look_and_make(cloud, s, req, names, stop)
-        })
+        .run(
+            cloud,
+            s,
+            stop,
+            |names| look(cloud, s, req, names),
+            |world| make_and_record(cloud, s, req, world, stop),
+            // A failed deploy leaves the environment too, but without the stamp the next run
+            // just reads again under the lease.
+            Result::is_ok,
+        )
         .await
 }
 
@@ -189,14 +196,14 @@ pub async fn preview(
     Ok(changes)
 }
 
-async fn look_and_make(
+/// Steps 2 to 4, undone when one fails.
+async fn make_and_record(
     cloud: &Cloud,
     s: &Settings,
     req: &CreateRequest,
-    names: Names,
+    world: World,
     stop: &Stop,
 ) -> Result<Created, Error> {
-    let world = look(cloud, s, req, names).await?;
     let journal = Journal::default();
     match make(cloud, s, req, &world, &journal, stop).await {
         Ok(created) => {

@@ -1,10 +1,10 @@
 //! `eden delete`: remove an environment in the reverse order of its creation. Every step skips
 //! what is already gone, so a delete that failed part-way is finished by running it again.
 //!
-//! Order of calls (the longest chain is 6 calls):
-//! 0. the environment's lease;
-//! 1. reads, all at once: zone and then records, the shared ALB and then its rules, the service,
-//!    the target group, the task definition revisions, the environments file;
+//! Order of calls (the longest chain is 5 calls):
+//! 1. the environment's lease, and with it every read: zone and then records, the shared ALB and
+//!    then its rules, the service, the target group, the task definition revisions, the
+//!    environments file (read again under the lease when another run just held it);
 //! 2. the environments file entry, the state item, the DNS records, the listener rule, the
 //!    service (with force, so running tasks do not hold it up) and every task definition
 //!    revision, at once;
@@ -54,12 +54,22 @@ pub async fn delete(
         wait: req.wait,
     };
     lease
-        .run(cloud, s, stop, |names| remove(cloud, s, req, names, stop))
+        .run(
+            cloud,
+            s,
+            stop,
+            |names| async move {
+                let found = look(cloud, s, &names).await?;
+                Ok((names, found))
+            },
+            |(names, found)| remove(cloud, s, req, names, found, stop),
+            |_| false,
+        )
         .await
 }
 
 /// What of an environment is there.
-struct Found {
+pub(super) struct Found {
     file: (Option<Object>, EnvironmentsFile),
     fqdn: String,
     records: Vec<AliasRecord>,
@@ -71,7 +81,7 @@ struct Found {
 }
 
 /// Step 1: every read, at once.
-async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<Found, Error> {
+pub(super) async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<Found, Error> {
     let dns = async {
         let zone = super::zone_name(cloud, s).await?;
         let fqdn = names.fqdn(&zone);
@@ -154,9 +164,9 @@ pub(super) async fn remove(
     s: &Settings,
     req: &DeleteRequest,
     names: Names,
+    found: Found,
     stop: &Stop,
 ) -> Result<Deleted, Error> {
-    // Step 1.
     let Found {
         file,
         fqdn,
@@ -165,7 +175,7 @@ pub(super) async fn remove(
         service,
         target_group,
         revisions,
-    } = look(cloud, s, &names).await?;
+    } = found;
     let mut removed = Vec::new();
     stop.check()?;
 

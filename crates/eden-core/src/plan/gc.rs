@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use futures::StreamExt;
 use tracing::info;
 
-use super::delete::{remove, DeleteRequest};
+use super::delete::{look, remove, DeleteRequest};
 use super::lease::Leased;
 use super::Stop;
 use crate::cloud::{Cloud, EnvironmentItem};
@@ -233,24 +233,35 @@ async fn sweep_one(
         wait,
     };
     let reason = swept.reason;
+    // gc reads the state item under the lease, so that a deploy or create that got there
+    // first wins; the environment's resources are read after it.
     let outcome = lease
-        .run(cloud, s, stop, |names| async move {
-            let item = cloud
-                .table
-                .environment(table, &s.profile, &names.resource)
-                .await?;
-            let kept = match (reason, item) {
-                (Reason::Expired, Some(item)) if item.is_expired(super::now()) => None,
-                (Reason::Expired, Some(_)) => Some("its expiry was extended"),
-                (Reason::Expired, None) => Some("it was deleted meanwhile"),
-                (Reason::Orphan, None) => None,
-                (Reason::Orphan, Some(_)) => Some("a create recorded it meanwhile"),
-            };
-            match kept {
-                Some(why) => Ok(Err(why)),
-                None => remove(cloud, s, &req, names, stop).await.map(Ok),
-            }
-        })
+        .run(
+            cloud,
+            s,
+            stop,
+            |names| async move { Ok(names) },
+            |names| async move {
+                let item = cloud
+                    .table
+                    .environment(table, &s.profile, &names.resource)
+                    .await?;
+                let kept = match (reason, item) {
+                    (Reason::Expired, Some(item)) if item.is_expired(super::now()) => None,
+                    (Reason::Expired, Some(_)) => Some("its expiry was extended"),
+                    (Reason::Expired, None) => Some("it was deleted meanwhile"),
+                    (Reason::Orphan, None) => None,
+                    (Reason::Orphan, Some(_)) => Some("a create recorded it meanwhile"),
+                };
+                if let Some(why) = kept {
+                    return Ok(Err(why));
+                }
+                let found = look(cloud, s, &names).await?;
+                remove(cloud, s, &req, names, found, stop).await.map(Ok)
+            },
+            // The environment stays when gc kept it.
+            |outcome| matches!(outcome, Ok(Err(_))),
+        )
         .await?;
     match outcome {
         Ok(deleted) => swept.removed = deleted.removed,

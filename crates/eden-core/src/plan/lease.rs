@@ -1,6 +1,11 @@
 //! One run at a time per environment: a lease item in the state table, taken with a conditional
 //! write. It expires, and its holder renews it while working, so a killed run blocks others for
 //! at most [`LEASE_SECONDS`].
+//!
+//! The lease is taken while the run reads what it needs, not before: the reads are trusted when
+//! the lease was free since before they started (never held, or released more than
+//! [`CLOCK_SKEW`] before), and done again under the lease otherwise. The common case, no other
+//! run of the same environment in the last seconds, saves a round trip.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -10,7 +15,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::Stop;
-use crate::cloud::{Cloud, LeaseClaim};
+use crate::cloud::{Cloud, LeaseClaim, LeaseTake, PreviousHolder};
 use crate::error::Error;
 use crate::names::{EnvName, Names};
 use crate::profile::Settings;
@@ -30,31 +35,62 @@ pub struct Leased<'a> {
 }
 
 impl Leased<'_> {
-    /// Takes the lease, runs `work` on the environment's names, and gives the lease up whatever
-    /// the outcome.
-    pub async fn run<T, Fut>(
+    /// Takes the lease while `look` reads, then runs `work` on what it read (read again under
+    /// the lease when another run may have changed it meanwhile), and gives the lease up
+    /// whatever the outcome. The lease item stays, stamped, while `exists` says the
+    /// environment is there after the work, and goes with the environment.
+    pub async fn run<W, T, FL, FW>(
         &self,
         cloud: &Cloud,
         s: &Settings,
         stop: &Stop,
-        work: impl FnOnce(Names) -> Fut,
+        look: impl Fn(Names) -> FL,
+        work: impl FnOnce(W) -> FW,
+        exists: impl FnOnce(&Result<T, Error>) -> bool,
     ) -> Result<T, Error>
     where
-        Fut: Future<Output = Result<T, Error>>,
+        FL: Future<Output = Result<W, Error>>,
+        FW: Future<Output = Result<T, Error>>,
     {
         let names = s.names(self.name);
-        let lease = Lease::take(
-            cloud,
-            self.table,
-            &s.profile,
-            &names.resource,
-            self.wait,
-            stop,
-        )
-        .await?;
-        let result = work(names).await;
-        lease.release().await;
+        let reads_started = super::now_ms();
+        let (lease, looked) = futures::join!(
+            Lease::take(
+                cloud,
+                self.table,
+                &s.profile,
+                &names.resource,
+                self.wait,
+                stop
+            ),
+            look(names.clone())
+        );
+        let (lease, previous, waited) = lease?;
+        let result = async {
+            let looked = if !waited && reads_are_fresh(previous, reads_started) {
+                looked
+            } else {
+                debug!("{previous:?} held the lease while reading: reading again");
+                look(names).await
+            };
+            work(looked?).await
+        }
+        .await;
+        lease.release(exists(&result)).await;
         result
+    }
+}
+
+/// How far apart two machines' clocks may be: a release stamped less than this before the reads
+/// started may have come after them.
+pub const CLOCK_SKEW_MS: i64 = 5_000;
+
+/// Whether reads made while taking the lease saw every change of the previous holder.
+fn reads_are_fresh(previous: PreviousHolder, reads_started_ms: i64) -> bool {
+    match previous {
+        PreviousHolder::Nobody => true,
+        PreviousHolder::Released { at_ms } => at_ms + CLOCK_SKEW_MS < reads_started_ms,
+        PreviousHolder::Expired | PreviousHolder::Same => false,
     }
 }
 
@@ -76,12 +112,17 @@ impl Lease {
         resource: &str,
         wait: Duration,
         stop: &Stop,
-    ) -> Result<Self, Error> {
+    ) -> Result<(Self, PreviousHolder, bool), Error> {
         let key = format!("{profile}/{resource}");
         let owner = owner_id();
         let started = Instant::now();
-        let mut announced = false;
-        while !cloud.table.take_lease(table, &claim(&key, &owner)).await? {
+        let mut waited = false;
+        let previous = loop {
+            if let LeaseTake::Taken(previous) =
+                cloud.table.take_lease(table, &claim(&key, &owner)).await?
+            {
+                break previous;
+            }
             stop.check()?;
             if started.elapsed() >= wait {
                 return Err(Error::Busy {
@@ -89,37 +130,44 @@ impl Lease {
                     why: "another eden run is changing it".into(),
                 });
             }
-            if !announced {
+            if !waited {
                 info!(
                     "Environment {resource} is being changed by another eden run, waiting for it"
                 );
-                announced = true;
+                waited = true;
             }
             tokio::time::sleep(POLL).await;
-        }
-        debug!("took lease {key} as {owner}");
+        };
+        debug!("took lease {key} as {owner} after {previous:?}");
         let renewal = tokio::spawn(renew(
             cloud.clone(),
             table.to_string(),
             key.clone(),
             owner.clone(),
         ));
-        Ok(Self {
+        let lease = Self {
             cloud: cloud.clone(),
             table: table.to_string(),
             key,
             owner,
             renewal,
-        })
+        };
+        Ok((lease, previous, waited))
     }
 
-    /// Gives the lease up; a failure only delays the next run until the lease expires.
-    async fn release(self) {
+    /// Gives the lease up, stamped when the environment stays; a failure only delays the next
+    /// run until the lease expires.
+    async fn release(self, keep: bool) {
         self.renewal.abort();
         if let Err(e) = self
             .cloud
             .table
-            .release_lease(&self.table, &self.key, &self.owner)
+            .release_lease(
+                &self.table,
+                &self.key,
+                &self.owner,
+                keep.then(super::now_ms),
+            )
             .await
         {
             warn!(
@@ -146,8 +194,8 @@ async fn renew(cloud: Cloud, table: String, key: String, owner: String) {
     loop {
         tokio::time::sleep(period).await;
         match cloud.table.take_lease(&table, &claim(&key, &owner)).await {
-            Ok(true) => debug!("renewed lease {key}"),
-            Ok(false) => warn!("Lost lease {key} to another eden run"),
+            Ok(LeaseTake::Taken(_)) => debug!("renewed lease {key}"),
+            Ok(LeaseTake::Held) => warn!("Lost lease {key} to another eden run"),
             Err(e) => warn!("Could not renew lease {key}: {e}"),
         }
     }
@@ -159,4 +207,27 @@ fn owner_id() -> String {
         .build_hasher()
         .finish();
     format!("{}-{random:016x}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_trusted_only_after_a_release_well_before_them() {
+        let started = 1_000_000;
+        assert!(reads_are_fresh(PreviousHolder::Nobody, started));
+        let long_ago = started - CLOCK_SKEW_MS - 1;
+        assert!(reads_are_fresh(
+            PreviousHolder::Released { at_ms: long_ago },
+            started
+        ));
+        let just_now = started - 10;
+        assert!(!reads_are_fresh(
+            PreviousHolder::Released { at_ms: just_now },
+            started
+        ));
+        assert!(!reads_are_fresh(PreviousHolder::Expired, started));
+        assert!(!reads_are_fresh(PreviousHolder::Same, started));
+    }
 }
