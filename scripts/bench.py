@@ -19,7 +19,7 @@ LATENCIES = [int(x) for x in os.environ.get("BENCH_LATENCIES", "0,20,50,100").sp
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 ORIGINAL = os.path.join(ROOT, ".venv-original", "bin", "eden")
 # Calls on the longest chain that depend on each other (see crates/eden-core/src/plan).
-DEPTH = {"create": 7, "deploy": 6, "delete": 6}
+DEPTH = {"create": 6, "deploy": 5, "delete": 5}
 # What failed, per tool and operation.
 FAILURES = {}
 

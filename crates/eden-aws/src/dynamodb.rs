@@ -70,7 +70,10 @@ fn previous_holder(old: Option<&Item>, me: &str) -> PreviousHolder {
         return PreviousHolder::Same;
     }
     match (number(old, "expires_at"), number(old, "released_at")) {
-        (Some(0), Some(at_ms)) => PreviousHolder::Released { at_ms },
+        (Some(0), Some(at_ms)) => PreviousHolder::Released {
+            at_ms,
+            owner: text(old, "owner").unwrap_or_default().to_string(),
+        },
         _ => PreviousHolder::Expired,
     }
 }

@@ -384,19 +384,19 @@ pub struct LeaseClaim {
 
 /// Who had a lease before this run took it, which tells whether what the run read while
 /// taking it can be trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreviousHolder {
     /// Nobody, ever (or before leases were stamped).
     Nobody,
     /// A run that gave it up at this time (epoch milliseconds, by its clock).
-    Released { at_ms: i64 },
+    Released { at_ms: i64, owner: String },
     /// A run that died holding it: when it last wrote is unknown.
     Expired,
     /// This owner: a renewal.
     Same,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseTake {
     Taken(PreviousHolder),
     /// Another owner holds it.

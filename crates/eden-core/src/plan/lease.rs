@@ -67,7 +67,7 @@ impl Leased<'_> {
         );
         let (lease, previous, waited) = lease?;
         let result = async {
-            let looked = if !waited && reads_are_fresh(previous, reads_started) {
+            let looked = if !waited && reads_are_fresh(&previous, reads_started) {
                 looked
             } else {
                 debug!("{previous:?} held the lease while reading: reading again");
@@ -81,17 +81,29 @@ impl Leased<'_> {
     }
 }
 
-/// How far apart two machines' clocks may be: a release stamped less than this before the reads
-/// started may have come after them.
+/// How far apart two machines' clocks may be: a release stamped on another machine less than
+/// this before the reads started may have come after them. On the same machine, one clock.
 pub const CLOCK_SKEW_MS: i64 = 5_000;
 
 /// Whether reads made while taking the lease saw every change of the previous holder.
-fn reads_are_fresh(previous: PreviousHolder, reads_started_ms: i64) -> bool {
+fn reads_are_fresh(previous: &PreviousHolder, reads_started_ms: i64) -> bool {
     match previous {
         PreviousHolder::Nobody => true,
-        PreviousHolder::Released { at_ms } => at_ms + CLOCK_SKEW_MS < reads_started_ms,
+        PreviousHolder::Released { at_ms, owner } => {
+            let skew = if host_of(owner) == host_of(&owner_id()) {
+                0
+            } else {
+                CLOCK_SKEW_MS
+            };
+            at_ms + skew < reads_started_ms
+        }
         PreviousHolder::Expired | PreviousHolder::Same => false,
     }
+}
+
+/// The machine part of an owner id.
+fn host_of(owner: &str) -> &str {
+    owner.rsplit_once('/').map_or("", |(host, _)| host)
 }
 
 struct Lease {
@@ -201,12 +213,17 @@ async fn renew(cloud: Cloud, table: String, key: String, owner: String) {
     }
 }
 
-/// Unique per run: the process id and a random part.
+/// Unique per run: the machine, the process id and a random part.
 fn owner_id() -> String {
     let random = std::collections::hash_map::RandomState::new()
         .build_hasher()
         .finish();
-    format!("{}-{random:016x}", std::process::id())
+    let host = gethostname::gethostname();
+    format!(
+        "{}/{}-{random:016x}",
+        host.to_string_lossy(),
+        std::process::id()
+    )
 }
 
 #[cfg(test)]
@@ -216,18 +233,23 @@ mod tests {
     #[test]
     fn reads_are_trusted_only_after_a_release_well_before_them() {
         let started = 1_000_000;
-        assert!(reads_are_fresh(PreviousHolder::Nobody, started));
+        let released = |at_ms: i64, owner: &str| PreviousHolder::Released {
+            at_ms,
+            owner: owner.to_string(),
+        };
+        let elsewhere = "ci-runner-7/4242-00ff";
+        assert!(reads_are_fresh(&PreviousHolder::Nobody, started));
         let long_ago = started - CLOCK_SKEW_MS - 1;
-        assert!(reads_are_fresh(
-            PreviousHolder::Released { at_ms: long_ago },
-            started
-        ));
+        assert!(reads_are_fresh(&released(long_ago, elsewhere), started));
         let just_now = started - 10;
+        assert!(!reads_are_fresh(&released(just_now, elsewhere), started));
+        // On this machine one clock tells: before the reads is enough.
+        assert!(reads_are_fresh(&released(just_now, &owner_id()), started));
         assert!(!reads_are_fresh(
-            PreviousHolder::Released { at_ms: just_now },
+            &released(started + 1, &owner_id()),
             started
         ));
-        assert!(!reads_are_fresh(PreviousHolder::Expired, started));
-        assert!(!reads_are_fresh(PreviousHolder::Same, started));
+        assert!(!reads_are_fresh(&PreviousHolder::Expired, started));
+        assert!(!reads_are_fresh(&PreviousHolder::Same, started));
     }
 }
