@@ -17,6 +17,9 @@ use eden_core::cloud::{
 use eden_core::error::AwsFailure;
 use eden_core::Error;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
 use crate::error::{aws, code};
 
 const PROFILE_TYPE: &str = "_profile";
@@ -60,6 +63,15 @@ fn number(item: &Item, field: &str) -> Option<i64> {
 }
 
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
+
+/// A failed release, and whether it failed only because another run owns the lease now.
+fn release_failure<E>(table: &str, e: SdkError<E, HttpResponse>) -> (bool, Error)
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let taken_over = code(&e) == Some(CONDITION_FAILED);
+    (taken_over, aws("release lease in table", table, e))
+}
 
 /// Who had the lease, from the item a take replaced.
 fn previous_holder(old: Option<&Item>, me: &str) -> PreviousHolder {
@@ -184,12 +196,7 @@ impl cloud::StateTable for DynamoDb {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| {
-                    (
-                        code(&e) == Some(CONDITION_FAILED),
-                        aws("release lease in table", table, e),
-                    )
-                }),
+                .map_err(|e| release_failure(table, e)),
             None => self
                 .0
                 .delete_item()
@@ -202,12 +209,7 @@ impl cloud::StateTable for DynamoDb {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| {
-                    (
-                        code(&e) == Some(CONDITION_FAILED),
-                        aws("release lease in table", table, e),
-                    )
-                }),
+                .map_err(|e| release_failure(table, e)),
         };
         match released {
             // Another run took the lease over after it expired: it is theirs now.
