@@ -6,6 +6,11 @@
 //! the lease was free since before they started (never held, or released more than
 //! [`CLOCK_SKEW`] before), and done again under the lease otherwise. The common case, no other
 //! run of the same environment in the last seconds, saves a round trip.
+//!
+//! A delete removes the lease item with the environment, so a take that finds no item cannot
+//! tell "never held" from "a delete ended a moment ago". A create whose first reads race the
+//! very end of a delete of the same name therefore trusts reads that still saw the environment;
+//! its next step (reusing a rule or service that is gone) fails and the create undoes itself.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
