@@ -236,12 +236,7 @@ async fn look(
         Ok::<_, Error>((reference, target_group))
     };
     let shared = super::shared_alb(cloud, s);
-    let dns = async {
-        let zone = super::zone_name(cloud, s).await?;
-        let fqdn = names.fqdn(&zone);
-        let records = cloud.dns.alias_records(&s.zone_id, &fqdn).await?;
-        Ok::<_, Error>((fqdn, records))
-    };
+    let dns = super::host_records(cloud, s, &names);
     let file = environments::read(cloud, &s.bucket, &s.key);
     let state = cloud
         .table

@@ -82,12 +82,7 @@ pub(super) struct Found {
 
 /// Step 1: every read, at once.
 pub(super) async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<Found, Error> {
-    let dns = async {
-        let zone = super::zone_name(cloud, s).await?;
-        let fqdn = names.fqdn(&zone);
-        let records = cloud.dns.alias_records(&s.zone_id, &fqdn).await?;
-        Ok::<_, Error>((fqdn, records))
-    };
+    let dns = super::host_records(cloud, s, names);
     let (file, (fqdn, records), shared, service, target_group, revisions) = futures::try_join!(
         environments::read(cloud, &s.bucket, &s.key),
         dns,

@@ -82,8 +82,9 @@ impl Stop {
     }
 }
 
-use crate::cloud::{Cloud, ListenerRule, LoadBalancer};
+use crate::cloud::{AliasRecord, Cloud, ListenerRule, LoadBalancer};
 use crate::error::Error;
+use crate::names::Names;
 use crate::profile::Settings;
 
 /// The shared ALB as create and delete need it.
@@ -132,6 +133,17 @@ async fn zone_name(cloud: &Cloud, s: &Settings) -> Result<String, Error> {
             "check dynamic_zone_id in the profile",
         )
     })
+}
+
+/// The environment's host name in the zone, and the alias records it has there.
+async fn host_records(
+    cloud: &Cloud,
+    s: &Settings,
+    names: &Names,
+) -> Result<(String, Vec<AliasRecord>), Error> {
+    let fqdn = names.fqdn(&zone_name(cloud, s).await?);
+    let records = cloud.dns.alias_records(&s.zone_id, &fqdn).await?;
+    Ok((fqdn, records))
 }
 
 /// The command that cleans up after a failure eden could not undo.

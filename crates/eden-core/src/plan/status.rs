@@ -83,12 +83,7 @@ pub async fn status(
 ) -> Result<Status, Error> {
     stop.check()?;
     let names = s.names(env);
-    let dns = async {
-        let zone = super::zone_name(cloud, s).await?;
-        let fqdn = names.fqdn(&zone);
-        let records = cloud.dns.alias_records(&s.zone_id, &fqdn).await?;
-        Ok::<_, Error>((fqdn, records))
-    };
+    let dns = super::host_records(cloud, s, &names);
     let service = async {
         let service = cloud
             .ecs
