@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::cloud::{Cloud, ServiceInfo};
+use crate::cloud::{Cloud, Listener, ServiceInfo};
 use crate::error::Error;
 use crate::profile::Settings;
 
@@ -35,22 +35,25 @@ fn check(what: &'static str, outcome: Result<Outcome, Error>) -> Check {
     Check { what, ok, detail }
 }
 
-/// Every check of the profile, in a fixed order.
+/// Every check of the profile, in a fixed order. Everything is read at once; only the
+/// certificates wait, for the listener and the zone.
 pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
-    let (reference, alb, zone, file, cluster, state) = futures::join!(
+    let arn = &s.master_alb_arn;
+    let (reference, alb, listener, zone, file, cluster, state) = futures::join!(
         reference(cloud, s),
-        shared_alb(cloud, s),
-        zone(cloud, s),
+        cloud.elb.load_balancer(arn),
+        cloud.elb.https_listener(arn),
+        cloud.dns.zone_name(&s.zone_id),
         environments_file(cloud, s),
         cluster(cloud, s),
         state_table(cloud, table),
     );
+    let certificate = certificate(cloud, &listener, &zone).await;
     let (reference, reference_lbs) = match reference {
         Ok((outcome, lbs)) => (Ok(outcome), lbs),
         Err(e) => (Err(e), Vec::new()),
     };
-    let (alb, listener, certificate) = alb;
-    let not_the_references = Ok(if reference_lbs.contains(&s.master_alb_arn) {
+    let not_the_references = Ok(if reference_lbs.contains(arn) {
         Err(
             "the shared ALB serves the reference service's target group; \
              use an ALB of its own for master_alb_arn"
@@ -58,6 +61,18 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
         )
     } else {
         Ok("not the reference service's load balancer".to_string())
+    });
+    let alb = alb.map(|found| match found {
+        Some(alb) => Ok(format!("{arn} ({})", alb.dns_name)),
+        None => Err(format!("{arn} not found; check master_alb_arn")),
+    });
+    let listener = listener.map(|found| match found {
+        Some(listener) => Ok(listener.arn),
+        None => Err("none; add an HTTPS listener on port 443 to the shared ALB".to_string()),
+    });
+    let zone = zone.map(|found| match found {
+        Some(name) => Ok(format!("{} ({name})", s.zone_id)),
+        None => Err(format!("{} not found; check dynamic_zone_id", s.zone_id)),
     });
     vec![
         check("reference service", reference),
@@ -102,49 +117,22 @@ async fn reference(cloud: &Cloud, s: &Settings) -> Result<(Outcome, Vec<String>)
     Ok((Ok(format!("{arn} (target group {tg_arn})")), load_balancers))
 }
 
-/// The shared ALB, its HTTPS:443 listener, and whether a listener certificate covers
-/// `*.ZONE` (every environment's host is one label under the zone).
-async fn shared_alb(
+/// Whether a certificate of the listener covers `*.ZONE`: every environment's host is one label
+/// under the zone.
+async fn certificate(
     cloud: &Cloud,
-    s: &Settings,
-) -> (
-    Result<Outcome, Error>,
-    Result<Outcome, Error>,
-    Result<Outcome, Error>,
-) {
-    let arn = &s.master_alb_arn;
-    let (alb, listener, zone) = futures::join!(
-        cloud.elb.load_balancer(arn),
-        cloud.elb.https_listener(arn),
-        cloud.dns.zone_name(&s.zone_id)
-    );
-    let alb = alb.map(|found| match found {
-        Some(alb) => Ok(format!("{arn} ({})", alb.dns_name)),
-        None => Err(format!("{arn} not found; check master_alb_arn")),
-    });
-    let listener = match listener {
-        Ok(Some(listener)) => listener,
-        Ok(None) => {
-            let fix = "none; add an HTTPS listener on port 443 to the shared ALB".to_string();
-            let skipped = Ok(Err("no HTTPS:443 listener to hold one".to_string()));
-            return (alb, Ok(Err(fix)), skipped);
-        }
-        Err(e) => {
-            let skipped = Ok(Err("the listener could not be read".to_string()));
-            return (alb, Err(e), skipped);
-        }
+    listener: &Result<Option<Listener>, Error>,
+    zone: &Result<Option<String>, Error>,
+) -> Result<Outcome, Error> {
+    let (listener, zone) = match (listener, zone) {
+        (Ok(Some(listener)), Ok(Some(zone))) => (listener, zone),
+        (Ok(None), _) => return Ok(Err("no HTTPS:443 listener to hold one".into())),
+        (Err(_), _) => return Ok(Err("the listener could not be read".into())),
+        (_, Ok(None)) => return Ok(Err("the hosted zone is missing, so no name to cover".into())),
+        (_, Err(e)) => return Ok(Err(e.to_string())),
     };
-    let certificate = match zone {
-        Ok(Some(zone)) => certificate(cloud, &listener.certificates, &zone).await,
-        Ok(None) => Ok(Err("the hosted zone is missing, so no name to cover".into())),
-        Err(e) => Err(e),
-    };
-    (alb, Ok(Ok(listener.arn)), certificate)
-}
-
-async fn certificate(cloud: &Cloud, arns: &[String], zone: &str) -> Result<Outcome, Error> {
     let wildcard = format!("*.{}", zone.to_ascii_lowercase());
-    for arn in arns {
+    for arn in &listener.certificates {
         let domains = cloud.certificates.domains(arn).await?.unwrap_or_default();
         if domains.iter().any(|d| d.to_ascii_lowercase() == wildcard) {
             return Ok(Ok(format!("{arn} covers {wildcard}")));
@@ -153,13 +141,6 @@ async fn certificate(cloud: &Cloud, arns: &[String], zone: &str) -> Result<Outco
     Ok(Err(format!(
         "no listener certificate covers {wildcard}; import or request one in ACM and add it to the listener"
     )))
-}
-
-async fn zone(cloud: &Cloud, s: &Settings) -> Result<Outcome, Error> {
-    Ok(match cloud.dns.zone_name(&s.zone_id).await? {
-        Some(name) => Ok(format!("{} ({name})", s.zone_id)),
-        None => Err(format!("{} not found; check dynamic_zone_id", s.zone_id)),
-    })
 }
 
 async fn environments_file(cloud: &Cloud, s: &Settings) -> Result<Outcome, Error> {
