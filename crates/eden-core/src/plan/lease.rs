@@ -72,7 +72,7 @@ impl Leased<'_> {
         );
         let (lease, previous, waited) = lease?;
         let result = async {
-            let looked = if !waited && reads_are_fresh(&previous, reads_started) {
+            let looked = if !waited && reads_are_fresh(&previous, reads_started, &lease.owner) {
                 looked
             } else {
                 debug!("{previous:?} held the lease while reading: reading again");
@@ -90,12 +90,12 @@ impl Leased<'_> {
 /// this before the reads started may have come after them. On the same machine, one clock.
 pub const CLOCK_SKEW_MS: i64 = 5_000;
 
-/// Whether reads made while taking the lease saw every change of the previous holder.
-fn reads_are_fresh(previous: &PreviousHolder, reads_started_ms: i64) -> bool {
+/// Whether reads made while taking the lease (as `me`) saw every change of the previous holder.
+fn reads_are_fresh(previous: &PreviousHolder, reads_started_ms: i64, me: &str) -> bool {
     match previous {
         PreviousHolder::Nobody => true,
         PreviousHolder::Released { at_ms, owner } => {
-            let skew = if host_of(owner) == host_of(&owner_id()) {
+            let skew = if host_of(owner) == host_of(me) {
                 0
             } else {
                 CLOCK_SKEW_MS
@@ -242,19 +242,33 @@ mod tests {
             at_ms,
             owner: owner.to_string(),
         };
+        let me = owner_id();
         let elsewhere = "ci-runner-7/4242-00ff";
-        assert!(reads_are_fresh(&PreviousHolder::Nobody, started));
+        assert!(reads_are_fresh(&PreviousHolder::Nobody, started, &me));
         let long_ago = started - CLOCK_SKEW_MS - 1;
-        assert!(reads_are_fresh(&released(long_ago, elsewhere), started));
+        assert!(reads_are_fresh(
+            &released(long_ago, elsewhere),
+            started,
+            &me
+        ));
         let just_now = started - 10;
-        assert!(!reads_are_fresh(&released(just_now, elsewhere), started));
+        assert!(!reads_are_fresh(
+            &released(just_now, elsewhere),
+            started,
+            &me
+        ));
         // On this machine one clock tells: before the reads is enough.
-        assert!(reads_are_fresh(&released(just_now, &owner_id()), started));
+        assert!(reads_are_fresh(
+            &released(just_now, &owner_id()),
+            started,
+            &me
+        ));
         assert!(!reads_are_fresh(
             &released(started + 1, &owner_id()),
-            started
+            started,
+            &me
         ));
-        assert!(!reads_are_fresh(&PreviousHolder::Expired, started));
-        assert!(!reads_are_fresh(&PreviousHolder::Same, started));
+        assert!(!reads_are_fresh(&PreviousHolder::Expired, started, &me));
+        assert!(!reads_are_fresh(&PreviousHolder::Same, started, &me));
     }
 }
