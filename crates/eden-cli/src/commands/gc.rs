@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use eden_core::cloud::Cloud;
 use eden_core::expiry::rfc3339;
@@ -24,7 +22,6 @@ pub async fn run(args: GcArgs) -> Result<(), Error> {
         file: ConfigFile::load(&args.common.config_file())?,
         cloud: &cloud,
         table: &req.table,
-        loaded: BTreeMap::new(),
     };
     let report = gc::collect(&cloud, &req, &mut profiles, &crate::signals::watch()).await?;
     let document = serde_json::json!({"dry_run": req.dry_run, "environments": report.swept});
@@ -70,15 +67,11 @@ struct Profiles<'a> {
     file: ConfigFile,
     cloud: &'a Cloud,
     table: &'a str,
-    loaded: BTreeMap<String, Settings>,
 }
 
 #[async_trait]
 impl ProfileSource for Profiles<'_> {
     async fn settings(&mut self, name: &str) -> Result<Settings, Error> {
-        if let Some(s) = self.loaded.get(name) {
-            return Ok(s.clone());
-        }
         let profile = match self.file.profile(name) {
             Some(profile) => profile,
             None => {
@@ -86,9 +79,7 @@ impl ProfileSource for Profiles<'_> {
                 remote::pull(self.cloud, self.table, name).await?
             }
         };
-        let s = profile.settings(name)?;
-        self.loaded.insert(name.to_string(), s.clone());
-        Ok(s)
+        profile.settings(name)
     }
 
     async fn all(&mut self) -> Result<Vec<String>, Error> {

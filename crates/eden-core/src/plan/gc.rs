@@ -67,6 +67,23 @@ pub struct GcRequest {
     pub wait: std::time::Duration,
 }
 
+/// Each profile's settings, loaded once however many environments it has.
+struct Loaded<'a> {
+    source: &'a mut dyn ProfileSource,
+    loaded: BTreeMap<String, Settings>,
+}
+
+impl Loaded<'_> {
+    async fn settings(&mut self, profile: &str) -> Result<Settings, Error> {
+        if let Some(s) = self.loaded.get(profile) {
+            return Ok(s.clone());
+        }
+        let s = self.source.settings(profile).await?;
+        self.loaded.insert(profile.to_string(), s.clone());
+        Ok(s)
+    }
+}
+
 /// What gc found and removed, and what it could not.
 #[derive(Debug)]
 pub struct GcReport {
@@ -83,6 +100,10 @@ pub async fn collect(
     stop: &Stop,
 ) -> Result<GcReport, Error> {
     let table = &req.table;
+    let mut profiles = Loaded {
+        source: profiles,
+        loaded: BTreeMap::new(),
+    };
     let mut found: Vec<(Settings, Swept)> = Vec::new();
     for item in expired(cloud, table, req.profile.as_deref()).await? {
         let s = profiles.settings(&item.profile).await?;
@@ -91,7 +112,7 @@ pub async fn collect(
     if req.orphans {
         let names = match &req.profile {
             Some(p) => vec![p.clone()],
-            None => profiles.all().await?,
+            None => profiles.source.all().await?,
         };
         for name in names {
             let s = profiles.settings(&name).await?;
