@@ -39,9 +39,10 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
         Some(name) => vec![name],
         None => file.profile_names(),
     };
-    let cloud = match args.aws {
-        true => Some(eden_aws::connect().await),
-        false => None,
+    let cloud = if args.aws {
+        Some(eden_aws::connect().await)
+    } else {
+        None
     };
     let mut errors = 0;
     let mut lines = Vec::new();

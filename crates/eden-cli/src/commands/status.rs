@@ -75,9 +75,10 @@ fn text(s: &Status) -> String {
         ),
         None => format!("listener rule {missing}"),
     });
-    lines.push(match s.records.is_empty() {
-        true => format!("records       {missing}"),
-        false => format!("records       {} {}", s.endpoint, s.records.join(", ")),
+    lines.push(if s.records.is_empty() {
+        format!("records       {missing}")
+    } else {
+        format!("records       {} {}", s.endpoint, s.records.join(", "))
     });
     lines.push(format!(
         "state item    {}",

@@ -612,10 +612,10 @@ async fn service(
             .cloned()
             .collect();
         let retag = async {
-            match expiry.is_empty() {
-                true => Ok(()),
-                false => cloud.ecs.tag(&existing.arn, &expiry).await,
+            if expiry.is_empty() {
+                return Ok(());
             }
+            cloud.ecs.tag(&existing.arn, &expiry).await
         };
         futures::try_join!(
             cloud.ecs.deploy(&s.target_cluster, name, task_definition),
