@@ -61,12 +61,14 @@ pub async fn connect() -> Cloud {
     let s3 = aws_sdk_s3::config::Builder::from(&sdk)
         .force_path_style(custom_endpoint)
         .build();
-    // Route 53 allows five changes a second per account: many environments made at once need
-    // more, longer-spaced tries than the other services.
+    // Route 53 allows five changes a second per account: many environments made or deleted at
+    // once need more, longer-spaced tries than the other services. The operation timeout below,
+    // not the number of tries, is what bounds them: 10 tries (about 14 s of jittered backoff)
+    // ran out while 50 deletes queued for the five a second.
     let route53 = aws_sdk_route53::config::Builder::from(&sdk)
         .retry_config(
             RetryConfig::standard()
-                .with_max_attempts(10)
+                .with_max_attempts(20)
                 .with_initial_backoff(Duration::from_millis(250))
                 .with_max_backoff(Duration::from_secs(5)),
         )
