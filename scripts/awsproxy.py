@@ -9,6 +9,7 @@ and counts the calls of each operation.
 
 Control API (on the proxy's own port):
   GET  /__proxy/stats    -> {"OperationName": count, "ms:OperationName": upstream ms, ...}
+  GET  /__proxy/trace    -> [[operation, received ms, answered ms], ...] since the rules were set
   POST /__proxy/rules    <- {"latency_ms": 20,
                              "throttle": [{"operation": "ChangeResourceRecordSets", "per_second": 5}],
                              "faults": [{"operation": "CreateService", "error": "AccessDenied",
@@ -40,8 +41,16 @@ class Rules:
             self.latency = rules.get("latency_ms", 0) / 1000.0
             self.throttles = {t["operation"]: [t["per_second"], float(t["per_second"]), time.monotonic()]
                               for t in rules.get("throttle", [])}
+            self.trace = []
+            self.epoch = time.monotonic()
             self.faults = [dict(f, seen=0) for f in rules.get("faults", [])]
             self.stats = {}
+
+    def traced(self, operation, received):
+        """Records when a call came in and when its answer went out, in ms since the rules were set."""
+        with self.lock:
+            self.trace.append([operation, round((received - self.epoch) * 1000, 1),
+                               round((time.monotonic() - self.epoch) * 1000, 1)])
 
     def spent(self, operation, seconds):
         """Adds up the time the upstream took per operation, in ms, as "ms:Operation"."""
@@ -150,13 +159,14 @@ def make_handler(upstream, rules):
                 rules.set(json.loads(body or b"{}"))
                 return self.answer(200, "application/json", b"{}")
             with rules.lock:
-                stats = dict(rules.stats)
+                stats = list(rules.trace) if self.path == "/__proxy/trace" else dict(rules.stats)
             return self.answer(200, "application/json", json.dumps(stats).encode())
 
         def forward(self):
             body = self.read_body()
             if self.path.startswith("/__proxy/"):
                 return self.control(body)
+            received = time.monotonic()
             operation, protocol = operation_of(self.command, self.path, self.headers, body)
             fault = rules.decide(operation)
             if rules.latency:
@@ -192,10 +202,18 @@ def make_handler(upstream, rules):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
+            rules.traced(operation, received)
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
 
     return Handler
+
+
+class Server(http.server.ThreadingHTTPServer):
+    # eden opens a connection per concurrent call; the default backlog of 5 drops the rest of a
+    # burst, and the kernel retries a dropped connection only after a second.
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def main():
@@ -205,8 +223,7 @@ def main():
     parser.add_argument("--latency-ms", type=float, default=0)
     args = parser.parse_args()
     rules = Rules(args.latency_ms)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args.upstream, rules))
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", args.port), make_handler(args.upstream, rules))
     server.serve_forever()
 
 

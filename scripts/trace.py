@@ -1,0 +1,55 @@
+"""Prints the timeline of eden's AWS calls for one create, deploy and delete, as the latency
+proxy saw them: when each call came in and when its answer went out, relative to the start of
+the command, and the time beyond the added latency (moto's own, and waiting for its lock).
+Shows which calls overlap and which chain sets the wall time.
+
+Usage: scripts/trace [LATENCY_MS]
+"""
+
+import json
+import sys
+import time
+import urllib.request
+
+from lab import Lab
+
+
+def trace(lab):
+    return json.loads(urllib.request.urlopen(f"{lab.url}/__proxy/trace").read())
+
+
+def main():
+    latency = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    lab = Lab()
+    try:
+        # moto answers its first calls of each kind slowly: warm it up first.
+        lab.run("create", "-p", "api", "--name", "warm", "--image-uri", lab.image("api", "v1"))
+        lab.run("delete", "-p", "api", "--name", "warm")
+        steps = [
+            ("create", ["create", "-p", "api", "--name", "trace", "--image-uri", lab.image("api", "v1")]),
+            ("deploy", ["create", "-p", "api", "--name", "trace", "--image-uri", lab.image("api", "v2")]),
+            ("delete", ["delete", "-p", "api", "--name", "trace"]),
+        ]
+        for step, args in steps:
+            lab.rules({"latency_ms": latency})
+            epoch = time.perf_counter()  # the proxy's clock starts when the rules are set
+            started = (time.perf_counter() - epoch) * 1000
+            code, seconds, stderr, _ = lab.run(*args)
+            if code != 0:
+                sys.exit(f"eden {step} failed:\n{stderr}")
+            calls = trace(lab)
+            print(f"\n{step}: {seconds * 1000:.0f} ms wall, {len(calls)} calls at {latency} ms each")
+            first = min(c[1] for c in calls)
+            for operation, received, answered in sorted(calls, key=lambda c: c[1]):
+                bar = " " * int((received - first) / 10) + "#" * max(1, int((answered - received) / 10))
+                print(f"  {received - first:7.1f} {answered - first:7.1f} {answered - received - latency:5.1f}  "
+                      f"{operation:30} {bar}")
+            last = max(c[2] for c in calls)
+            print(f"  start to first call {first - started:.0f} ms, first call to last answer {last - first:.0f} ms, "
+                  f"last answer to exit {started + seconds * 1000 - last:.0f} ms")
+    finally:
+        lab.close()
+
+
+if __name__ == "__main__":
+    main()
