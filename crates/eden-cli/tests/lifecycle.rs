@@ -539,3 +539,202 @@ async fn dry_runs_print_the_plan_and_change_nothing() {
     );
     assert_eq!(aws.rules().await.len(), 1);
 }
+
+/// A run keeps what it learned (the reference's task definition and target group, the shared
+/// listener) to read faster next time; when the world changed meanwhile, the copy must still
+/// follow the world, not the hint.
+#[tokio::test]
+async fn a_changed_reference_and_listener_win_over_what_an_earlier_run_learned() {
+    use aws_sdk_ecs::types::KeyValuePair;
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ProtocolEnum,
+    };
+
+    let world = World::new();
+    let aws = world.aws().await;
+    world.create("api", "one", "v1");
+    world
+        .eden(&["delete", "-p", "api", "--name", "one"])
+        .success();
+    let hints = world.home.path().join(".cache/eden/hints.json");
+    assert!(hints.exists(), "the first run keeps what it learned");
+
+    // The reference service moves to a new revision and a new target group.
+    let reference = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(world.profile("api", "reference_task_definition_arn"))
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap();
+    let mut containers = reference.container_definitions().to_vec();
+    containers[0]
+        .environment
+        .get_or_insert_with(Vec::new)
+        .push(KeyValuePair::builder().name("RELEASE").value("2").build());
+    let revision = aws
+        .ecs
+        .register_task_definition()
+        .family(reference.family().unwrap())
+        .set_container_definitions(Some(containers))
+        .set_network_mode(reference.network_mode().cloned())
+        .set_requires_compatibilities(Some(reference.requires_compatibilities().to_vec()))
+        .set_cpu(reference.cpu().map(String::from))
+        .set_memory(reference.memory().map(String::from))
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    let old_tg = &aws.target_groups("dev01-api").await[0];
+    let new_tg = aws
+        .elb
+        .create_target_group()
+        .name("dev01-api-ready")
+        .protocol(ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id(old_tg.vpc_id().unwrap())
+        .target_type(old_tg.target_type().unwrap().clone())
+        .health_check_path("/ready")
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    aws.elb
+        .create_listener()
+        .load_balancer_arn(world.profile("api", "reference_alb_arn"))
+        .protocol(ProtocolEnum::Http)
+        .port(8081)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&new_tg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let reference_service = world.profile("api", "reference_service_arn");
+    aws.ecs
+        .update_service()
+        .cluster(&aws.cluster)
+        .service(reference_service.rsplit('/').next().unwrap())
+        .task_definition(&revision)
+        .load_balancers(
+            aws_sdk_ecs::types::LoadBalancer::builder()
+                .target_group_arn(&new_tg)
+                .container_name("api")
+                .container_port(8080)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // The shared ALB's HTTPS listener moves to another port, and a new one takes 443.
+    let listeners = aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(&aws.shared_alb)
+        .send()
+        .await
+        .unwrap();
+    let old_listener = &listeners.listeners()[0];
+    let certificate = old_listener.certificates()[0].certificate_arn().unwrap();
+    aws.elb
+        .modify_listener()
+        .listener_arn(old_listener.listener_arn().unwrap())
+        .port(8443)
+        .send()
+        .await
+        .unwrap();
+    aws.elb
+        .create_listener()
+        .load_balancer_arn(&aws.shared_alb)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .certificates(Certificate::builder().certificate_arn(certificate).build())
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::FixedResponse)
+                .fixed_response_config(
+                    FixedResponseActionConfig::builder()
+                        .status_code("404")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    world.create("api", "two", "v1");
+    let copy = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition("dev-dynamic-api-two")
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap();
+    let names: Vec<_> = copy.container_definitions()[0]
+        .environment()
+        .iter()
+        .filter_map(|e| e.name())
+        .collect();
+    assert_eq!(
+        names,
+        ["DATABASE_HOST", "RELEASE"],
+        "copied the new revision"
+    );
+    let tg = &aws.target_groups("dev-dynamic-api-two").await[0];
+    assert_eq!(
+        tg.health_check_path(),
+        Some("/ready"),
+        "copied the new target group"
+    );
+    let new_listener = aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(&aws.shared_alb)
+        .send()
+        .await
+        .unwrap()
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(443))
+        .and_then(|l| l.listener_arn().map(String::from))
+        .unwrap();
+    let rules = aws
+        .elb
+        .describe_rules()
+        .listener_arn(new_listener)
+        .send()
+        .await
+        .unwrap();
+    let forwards: Vec<_> = rules
+        .rules()
+        .iter()
+        .filter_map(|r| r.actions()[0].target_group_arn())
+        .collect();
+    assert_eq!(
+        forwards,
+        [tg.target_group_arn().unwrap()],
+        "the rule is on the new listener"
+    );
+    world
+        .eden(&["delete", "-p", "api", "--name", "two"])
+        .success();
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api", "api-").await,
+        Vec::<String>::new()
+    );
+}

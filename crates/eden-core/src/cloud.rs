@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::Error;
+use crate::hints::Hints;
 use crate::image::ImageUri;
 use crate::overrides::EnvVar;
 
@@ -479,7 +480,7 @@ pub trait Registry: Send + Sync {
     async fn image_exists(&self, image: &ImageUri) -> Result<bool>;
 }
 
-/// Every AWS service eden uses, as the core sees them.
+/// Every AWS service eden uses, as the core sees them, and what it learned of them.
 #[derive(Clone)]
 pub struct Cloud {
     pub ecs: Arc<dyn Ecs>,
@@ -490,4 +491,6 @@ pub struct Cloud {
     pub registry: Arc<dyn Registry>,
     pub tags: Arc<dyn ResourceTags>,
     pub certificates: Arc<dyn Certificates>,
+    /// What earlier runs learned of this world; see [`crate::hints`].
+    pub hints: Hints,
 }

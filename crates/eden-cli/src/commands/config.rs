@@ -40,7 +40,7 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
         None => file.profile_names(),
     };
     let cloud = if args.aws {
-        Some(eden_aws::connect().await)
+        Some(crate::connect::connect().await)
     } else {
         None
     };
@@ -104,7 +104,7 @@ pub async fn push(args: RemoteArgs) -> Result<(), Error> {
         })?;
     // A profile that cannot work is not worth sharing with the API.
     profile.settings(name)?;
-    let cloud = eden_aws::connect().await;
+    let cloud = crate::connect::connect().await;
     remote::push(&cloud, &args.table.remote_table_name, name, &profile).await
 }
 
@@ -112,7 +112,7 @@ pub async fn pull(args: RemoteArgs) -> Result<(), Error> {
     let path = args.common.config_file();
     let name = &args.profile.profile;
     let table = &args.table.remote_table_name;
-    let cloud = eden_aws::connect().await;
+    let cloud = crate::connect::connect().await;
     let profile = remote::pull(&cloud, table, name).await?;
     let mut file = ConfigFile::load(&path)?;
     for (key, value) in profile.iter() {
@@ -130,7 +130,7 @@ pub async fn ls(args: ConfigLsArgs) -> Result<(), Error> {
     let path = args.common.config_file();
     let table = &args.table.remote_table_name;
     let local = ConfigFile::load(&path)?.profile_names();
-    let cloud = eden_aws::connect().await;
+    let cloud = crate::connect::connect().await;
     let mut remote = cloud.table.profiles(table).await?;
     remote.sort();
     let document = serde_json::json!({"local": local, "remote": remote});
@@ -153,7 +153,7 @@ fn lines(names: &[String]) -> String {
 pub async fn remote_rm(args: RemoteArgs) -> Result<(), Error> {
     let name = &args.profile.profile;
     let table = &args.table.remote_table_name;
-    let cloud = eden_aws::connect().await;
+    let cloud = crate::connect::connect().await;
     if cloud.table.delete_profile(table, name).await? {
         info!("Successfully removed profile {name} from DynamoDB table {table}");
     } else {

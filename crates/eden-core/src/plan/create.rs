@@ -1,10 +1,13 @@
 //! `eden create`: make an environment, or deploy a new image to an existing one.
 //!
-//! Order of calls, each line waiting only for what it needs (the longest chain is 6 calls):
+//! Order of calls, each line waiting only for what it needs (the longest chain is 5 calls):
 //! 1. the environment's lease, and with it every check and read: the image, the reference
-//!    service and then its task definition and target group, the shared ALB and its rules, the
-//!    zone and then existing records, the environments file, the state item, an existing
-//!    service and target group (read again under the lease when another run just held it);
+//!    service and its task definition and target group, the shared ALB and its rules, existing
+//!    records, the environments file, the state item, an existing service and target group
+//!    (read again under the lease when another run just held it). Reads that need an earlier
+//!    answer (the reference's templates, the listener's rules, the records' zone name) use what
+//!    an earlier run learned, checked against that answer; without hints they come one round
+//!    trip later (see [`crate::hints`]);
 //! 2. task definition, target group, DNS records, environments file and state item, at once;
 //! 3. the listener rule (AWS wants the target group on the ALB before a service uses it), and
 //!    the target group's attributes;
@@ -25,6 +28,7 @@ use crate::cloud::{
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
 use crate::expiry::{rfc3339, Ttl};
+use crate::hints::ReferenceHint;
 use crate::image::ImageUri;
 use crate::names::{EnvName, Names};
 use crate::overrides::EnvVar;
@@ -228,11 +232,41 @@ async fn look(
 ) -> Result<World, Error> {
     let image = check_image(cloud, &req.image);
     let reference = async {
-        let (service, target_group) = futures::try_join!(
+        // With a hint, the templates are read alongside the service that names them.
+        let hint = cloud.hints.reference(&s.reference.arn);
+        let guessed = async {
+            match &hint {
+                Some(hint) => Some(templates(cloud, hint, true).await),
+                None => None,
+            }
+        };
+        let (service, target_group, guessed) = futures::join!(
             reference_service(cloud, s),
-            cloud.elb.target_group(&names.target_group)
-        )?;
-        let reference = templates(cloud, service, target_group.is_some()).await?;
+            cloud.elb.target_group(&names.target_group),
+            guessed
+        );
+        let ((service, used), target_group) = (service?, target_group?);
+        let templates = match guessed {
+            Some(Ok(templates)) if hint.as_ref() == Some(&used) => templates,
+            _ => {
+                cloud.hints.learn_reference(&s.reference.arn, &used);
+                self::templates(cloud, &used, target_group.is_none()).await?
+            }
+        };
+        info!(
+            "Retrieved reference task definition from {}",
+            used.task_definition
+        );
+        if target_group.is_none() {
+            info!("Retrieved reference target group: {}", used.target_group);
+        }
+        let reference = Reference {
+            service,
+            container: used.container,
+            container_port: used.container_port,
+            task_definition: templates.0,
+            target_group: templates.1.filter(|_| target_group.is_none()),
+        };
         Ok::<_, Error>((reference, target_group))
     };
     let shared = super::shared_alb(cloud, s);
@@ -279,11 +313,11 @@ async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
     }
 }
 
-/// The reference service, with the target group and container of its load balancer entry.
+/// The reference service, with the task definition, target group and container it uses.
 async fn reference_service(
     cloud: &Cloud,
     s: &Settings,
-) -> Result<(ServiceInfo, String, String, i32), Error> {
+) -> Result<(ServiceInfo, ReferenceHint), Error> {
     let arn = &s.reference.arn;
     let service = cloud
         .ecs
@@ -308,48 +342,39 @@ async fn reference_service(
                 "attach the reference service to an ALB target group",
             )
         })?;
-    let tg = lb.target_group_arn.clone().unwrap_or_default();
-    let container = s
-        .container
-        .clone()
-        .or_else(|| lb.container_name.clone())
-        .unwrap_or_default();
-    let port = lb.container_port.unwrap_or(80);
+    let used = ReferenceHint {
+        task_definition: service.task_definition.clone(),
+        target_group: lb.target_group_arn.clone().unwrap_or_default(),
+        container: s
+            .container
+            .clone()
+            .or_else(|| lb.container_name.clone())
+            .unwrap_or_default(),
+        container_port: lb.container_port.unwrap_or(80),
+    };
     info!("Retrieved reference service {arn}");
-    Ok((service, tg, container, port))
+    Ok((service, used))
 }
 
-/// Reads the reference task definition and, unless the environment has its target group
-/// already, the reference target group.
+/// Reads the reference task definition and, when `with_target_group`, the reference target
+/// group.
 async fn templates(
     cloud: &Cloud,
-    (service, target_group, container, container_port): (ServiceInfo, String, String, i32),
-    has_target_group: bool,
-) -> Result<Reference, Error> {
+    used: &ReferenceHint,
+    with_target_group: bool,
+) -> Result<(Template, Option<Template>), Error> {
     let task_definition = cloud
         .ecs
-        .task_definition_template(&service.task_definition, &container);
-    let target_group_template = async {
-        if has_target_group {
+        .task_definition_template(&used.task_definition, &used.container);
+    let target_group = async {
+        if !with_target_group {
             return Ok(None);
         }
-        let template = cloud.elb.target_group_template(&target_group).await?;
-        info!("Retrieved reference target group: {target_group}");
-        Ok(Some(template))
+        Ok(Some(
+            cloud.elb.target_group_template(&used.target_group).await?,
+        ))
     };
-    let (task_definition, target_group) =
-        futures::try_join!(task_definition, target_group_template)?;
-    info!(
-        "Retrieved reference task definition from {}",
-        service.task_definition
-    );
-    Ok(Reference {
-        service,
-        container,
-        container_port,
-        task_definition,
-        target_group,
-    })
+    futures::try_join!(task_definition, target_group)
 }
 
 /// Steps 2 to 4, recording each change in the journal as soon as it is made.

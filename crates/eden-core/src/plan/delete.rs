@@ -1,10 +1,12 @@
 //! `eden delete`: remove an environment in the reverse order of its creation. Every step skips
 //! what is already gone, so a delete that failed part-way is finished by running it again.
 //!
-//! Order of calls (the longest chain is 5 calls):
-//! 1. the environment's lease, and with it every read: zone and then records, the shared ALB and
-//!    then its rules, the service, the target group, the task definition revisions, the
-//!    environments file (read again under the lease when another run just held it);
+//! Order of calls (the longest chain is 4 calls):
+//! 1. the environment's lease, and with it every read: the records, the shared ALB and its
+//!    rules, the service, the target group, the task definition revisions, the environments file
+//!    (read again under the lease when another run just held it). The records need the zone's
+//!    name and the rules the listener: with no hint of them (see [`crate::hints`]) those two
+//!    reads come one round trip later;
 //! 2. the environments file entry, the state item, the DNS records, the listener rule, the
 //!    service (with force, so running tasks do not hold it up) and every task definition
 //!    revision, at once;

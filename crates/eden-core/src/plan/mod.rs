@@ -94,29 +94,41 @@ struct SharedAlb {
     rules: Vec<ListenerRule>,
 }
 
-/// Reads the shared ALB, its HTTPS:443 listener and that listener's rules.
+/// Reads the shared ALB, its HTTPS:443 listener and that listener's rules: the rules at the
+/// same time as the listener when an earlier run learned which listener it is.
 async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
-    let (alb, listener) = futures::try_join!(
-        cloud.elb.load_balancer(&s.master_alb_arn),
-        cloud.elb.https_listener(&s.master_alb_arn)
-    )?;
-    let alb = alb.ok_or_else(|| {
-        Error::missing(
-            "shared ALB",
-            &s.master_alb_arn,
-            "check master_alb_arn in the profile",
-        )
+    let alb_arn = &s.master_alb_arn;
+    let hint = cloud.hints.listener(alb_arn);
+    let hinted_rules = async {
+        match &hint {
+            Some(listener) => Some(cloud.elb.rules(listener).await),
+            None => None,
+        }
+    };
+    let (alb, listener, hinted_rules) = futures::join!(
+        cloud.elb.load_balancer(alb_arn),
+        cloud.elb.https_listener(alb_arn),
+        hinted_rules
+    );
+    let alb = alb?.ok_or_else(|| {
+        Error::missing("shared ALB", alb_arn, "check master_alb_arn in the profile")
     })?;
-    let listener = listener
+    let listener = listener?
         .ok_or_else(|| {
             Error::missing(
             "HTTPS:443 listener on shared ALB",
-            &s.master_alb_arn,
+            alb_arn,
             "add an HTTPS listener on port 443 with a wildcard certificate for the dynamic zone",
         )
         })?
         .arn;
-    let rules = cloud.elb.rules(&listener).await?;
+    let rules = match hinted_rules {
+        Some(Ok(rules)) if hint.as_deref() == Some(listener.as_str()) => rules,
+        _ => {
+            cloud.hints.learn_listener(alb_arn, &listener);
+            cloud.elb.rules(&listener).await?
+        }
+    };
     Ok(SharedAlb {
         alb,
         listener,
@@ -124,23 +136,37 @@ async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
     })
 }
 
-/// The dynamic zone's name, which also proves the zone exists.
+/// The dynamic zone's name as Route 53 has it, which also proves the zone exists.
 async fn zone_name(cloud: &Cloud, s: &Settings) -> Result<String, Error> {
-    cloud.dns.zone_name(&s.zone_id).await?.ok_or_else(|| {
+    let name = cloud.dns.zone_name(&s.zone_id).await?.ok_or_else(|| {
         Error::missing(
             "Route 53 hosted zone",
             &s.zone_id,
             "check dynamic_zone_id in the profile",
         )
-    })
+    })?;
+    cloud.hints.learn_zone_name(&s.zone_id, &name);
+    Ok(name)
 }
 
-/// The environment's host name in the zone, and the alias records it has there.
+/// The environment's host name in the zone, and the alias records it has there. The zone's name
+/// comes from the profile or an earlier run when known (it never changes), else from Route 53
+/// first; a lookup that fails with a known name is made again the long way, which says why.
 async fn host_records(
     cloud: &Cloud,
     s: &Settings,
     names: &Names,
 ) -> Result<(String, Vec<AliasRecord>), Error> {
+    let known = s
+        .zone_name
+        .clone()
+        .or_else(|| cloud.hints.zone_name(&s.zone_id));
+    if let Some(zone) = known {
+        let fqdn = names.fqdn(&zone);
+        if let Ok(records) = cloud.dns.alias_records(&s.zone_id, &fqdn).await {
+            return Ok((fqdn, records));
+        }
+    }
     let fqdn = names.fqdn(&zone_name(cloud, s).await?);
     let records = cloud.dns.alias_records(&s.zone_id, &fqdn).await?;
     Ok((fqdn, records))

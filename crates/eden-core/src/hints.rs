@@ -1,0 +1,168 @@
+//! What earlier runs learned of the world, so that a run can make at once the reads it would
+//! otherwise make one after another: a hosted zone's name (needed before its records can be
+//! looked up), the shared ALB's HTTPS listener (before its rules), and the task definition and
+//! target group of a reference service (before they are read).
+//!
+//! A zone's name never changes, so it is used as known. The other two change, rarely: a plan
+//! reads them as before and, alongside, what they lead to through the hint, and keeps the
+//! second answer only when the first agrees with the hint. A stale hint costs the round trip it
+//! meant to save, never a wrong result.
+//!
+//! The command line keeps hints in a file between runs; the HTTP API and Lambda keep them in
+//! memory for the life of the process.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+/// What a reference service runs and where its load balancer entry sends traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceHint {
+    pub task_definition: String,
+    pub target_group: String,
+    pub container: String,
+    pub container_port: i32,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Known {
+    /// Hosted zone id -> zone name.
+    #[serde(default)]
+    zones: BTreeMap<String, String>,
+    /// ALB ARN -> its HTTPS:443 listener's ARN.
+    #[serde(default)]
+    listeners: BTreeMap<String, String>,
+    /// Reference service ARN -> what it runs.
+    #[serde(default)]
+    references: BTreeMap<String, ReferenceHint>,
+}
+
+/// Hints shared by every run of one process.
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    known: Arc<Mutex<Known>>,
+    /// Whether a run learned something the file does not hold yet.
+    changed: Arc<AtomicBool>,
+}
+
+impl Hints {
+    /// The hints saved in `path`; none when the file is missing or unreadable, as it is only a
+    /// cache.
+    pub fn load(path: &Path) -> Self {
+        let known = std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Self {
+            known: Arc::new(Mutex::new(known)),
+            changed: Arc::default(),
+        }
+    }
+
+    /// Writes the hints to `path` when a run learned something new. The file is replaced in one
+    /// rename, so concurrent runs never read half of one.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if !self.changed.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let json = serde_json::to_vec_pretty(&*self.lock()).map_err(std::io::Error::other)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let partial = path.with_extension(format!("{}.partial", std::process::id()));
+        std::fs::write(&partial, json)?;
+        std::fs::rename(&partial, path)
+    }
+
+    pub fn zone_name(&self, zone_id: &str) -> Option<String> {
+        self.lock().zones.get(zone_id).cloned()
+    }
+
+    pub fn learn_zone_name(&self, zone_id: &str, name: &str) {
+        let changed = self.lock().zones.insert(zone_id.into(), name.into());
+        self.note(changed.as_deref() != Some(name));
+    }
+
+    pub fn listener(&self, alb: &str) -> Option<String> {
+        self.lock().listeners.get(alb).cloned()
+    }
+
+    pub fn learn_listener(&self, alb: &str, listener: &str) {
+        let changed = self.lock().listeners.insert(alb.into(), listener.into());
+        self.note(changed.as_deref() != Some(listener));
+    }
+
+    pub fn reference(&self, service: &str) -> Option<ReferenceHint> {
+        self.lock().references.get(service).cloned()
+    }
+
+    pub fn learn_reference(&self, service: &str, hint: &ReferenceHint) {
+        let changed = self.lock().references.insert(service.into(), hint.clone());
+        self.note(changed.as_ref() != Some(hint));
+    }
+
+    fn note(&self, changed: bool) {
+        if changed {
+            self.changed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Known> {
+        // A panic while holding the lock cannot leave a map half-written: use it as it is.
+        self.known
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(revision: u32) -> ReferenceHint {
+        ReferenceHint {
+            task_definition: format!("arn:aws:ecs:us-east-1:1:task-definition/api:{revision}"),
+            target_group: "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/api/1".into(),
+            container: "api".into(),
+            container_port: 8080,
+        }
+    }
+
+    #[test]
+    fn saved_hints_load_again_and_an_unchanged_set_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache").join("hints.json");
+        let hints = Hints::load(&path);
+        assert_eq!(hints.zone_name("Z1"), None);
+        hints.learn_zone_name("Z1", "dev.example.com");
+        hints.learn_listener("alb", "listener");
+        hints.learn_reference("svc", &reference(3));
+        hints.save(&path).unwrap();
+
+        let loaded = Hints::load(&path);
+        assert_eq!(loaded.zone_name("Z1").as_deref(), Some("dev.example.com"));
+        assert_eq!(loaded.listener("alb").as_deref(), Some("listener"));
+        assert_eq!(loaded.reference("svc"), Some(reference(3)));
+
+        // Learning what is known already leaves the file alone.
+        std::fs::remove_file(&path).unwrap();
+        loaded.learn_reference("svc", &reference(3));
+        loaded.save(&path).unwrap();
+        assert!(!path.exists());
+        loaded.learn_reference("svc", &reference(4));
+        loaded.save(&path).unwrap();
+        assert_eq!(Hints::load(&path).reference("svc"), Some(reference(4)));
+    }
+
+    #[test]
+    fn a_missing_or_damaged_file_is_no_hints() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hints.json");
+        assert_eq!(Hints::load(&path).listener("alb"), None);
+        std::fs::write(&path, "{not json").unwrap();
+        assert_eq!(Hints::load(&path).listener("alb"), None);
+    }
+}
