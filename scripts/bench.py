@@ -1,14 +1,15 @@
 """Measures eden against the original Python eden 0.1.5 on one emulated world, with a fixed
 latency added to every AWS call by awsproxy.py. Prints a Markdown table. Run through scripts/bench.
 
-For each latency: the median wall time of create, deploy (create on an existing environment) and
-delete for both tools, their ratio, the AWS calls each makes, and eden's critical-path bound
+For each latency: the median wall time of create, deploy (create on an existing environment),
+delete, and eden's first create on a machine (before it learned any hints) for both tools, their ratio, the AWS calls each makes, and eden's critical-path bound
 (depth x latency + 100 ms). Then eden's peak memory, `eden --help` time, and `eden ls` time with
 10 and 10,000 environments in other profiles.
 """
 
 import os
 import sys
+import tempfile
 import time
 
 import boto3
@@ -18,8 +19,10 @@ from lab import ROOT, Lab, median
 LATENCIES = [int(x) for x in os.environ.get("BENCH_LATENCIES", "0,20,50,100").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 ORIGINAL = os.path.join(ROOT, ".venv-original", "bin", "eden")
-# Calls on the longest chain that depend on each other (see crates/eden-core/src/plan).
-DEPTH = {"create": 6, "deploy": 5, "delete": 5}
+# Calls on the longest chain that depend on each other (see crates/eden-core/src/plan), with the
+# hints the first run on a machine learns (crates/eden-core/src/hints.rs); that run is one deeper.
+DEPTH = {"create": 5, "deploy": 4, "delete": 4, "first create": 6}
+STEPS = ("create", "deploy", "delete", "first create")
 # What failed, per tool and operation.
 FAILURES = {}
 
@@ -62,19 +65,26 @@ def tool_commands(lab, tool, config):
 
 def measure(lab, tool, config, latency):
     command = tool_commands(lab, tool, config)
-    times = {"create": [], "deploy": [], "delete": []}
+    times = {step: [] for step in STEPS}
     calls = {}
     failures = FAILURES.setdefault(tool, {})
     for i in range(RUNS):
         name = f"{tool[:4]}-{latency}-{i}"
+        create = ["create", "-p", "api", "--name", name, "--image-uri", lab.image("api", "v1")]
         steps = [
-            ("create", ["create", "-p", "api", "--name", name, "--image-uri", lab.image("api", "v1")]),
-            ("deploy", ["create", "-p", "api", "--name", name, "--image-uri", lab.image("api", "v2")]),
-            ("delete", ["delete", "-p", "api", "--name", name]),
+            ("create", create, None),
+            ("deploy", ["create", "-p", "api", "--name", name, "--image-uri", lab.image("api", "v2")], None),
+            ("delete", ["delete", "-p", "api", "--name", name], None),
         ]
-        for step, args in steps:
+        if tool == "eden":
+            # The first run on a machine, with nothing learned yet; then deleted, untimed.
+            first = tempfile.mkdtemp(prefix="eden-bench-cache-")
+            steps += [("first create", create, {"XDG_CACHE_HOME": first}), (None, steps[2][1], None)]
+        for step, args, env in steps:
             lab.rules({"latency_ms": latency})
-            code, seconds, stderr, _ = lab.run(command=command(*args))
+            code, seconds, stderr, _ = lab.run(command=command(*args), env=env)
+            if step is None:
+                continue
             if code != 0 or "Traceback" in stderr:
                 if tool == "eden":
                     sys.exit(f"eden {step} failed:\n{stderr}")
@@ -87,14 +97,19 @@ def measure(lab, tool, config, latency):
 
 
 def ls_time(lab, others):
-    """Median time of `eden ls -p api` with 10 api environments and `others` in another profile."""
+    """Median time of `eden ls -p api` with 10 api environments and `others` in another profile,
+    and the part of it moto spent answering (its Query reads the whole table)."""
     table = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=lab.moto_url).Table("eden")
     with table.batch_writer() as batch:
         for i in range(others):
             batch.put_item(Item={"type": "other", "name": f"other-{i}", "endpoint": f"o-{i}.dev.example.com",
                                  "last_updated": 1, "kind": "environment"})
-    lab.rules({})
-    return median([lab.run("ls", "-p", "api")[1] for _ in range(RUNS)])
+    walls, moto = [], []
+    for _ in range(RUNS):
+        lab.rules({})
+        walls.append(lab.run("ls", "-p", "api")[1] * 1000)
+        moto.append(sum(v for k, v in lab.stats().items() if k.startswith("ms:")))
+    return median(walls), median(moto)
 
 
 def main():
@@ -107,8 +122,10 @@ def main():
         for latency in LATENCIES:
             ours, our_calls = measure(lab, "eden", None, latency)
             theirs, their_calls = measure(lab, "original", config, latency)
-            for step in ("create", "deploy", "delete"):
+            for step in STEPS:
                 bound = DEPTH[step] * latency / 1000 + 0.1
+                if step == "first create":  # the original learns nothing between runs
+                    theirs[step], their_calls[step] = theirs["create"], their_calls.get("create")
                 if theirs[step] is None:
                     original, ratio, original_calls = "fails", "-", "-"
                 else:
@@ -136,7 +153,7 @@ def main():
         peak = f"{max(rss) / 1024:.1f} MiB" if None not in rss else "n/a (no /usr/bin/time)"
         print(f"\npeak RSS of a create: {peak}; `eden --help`: {median(help_times) * 1000:.1f} ms; "
               f"`eden ls -p api` (10 shown) with 10 / 10,000 environments in another profile: "
-              f"{ls_10 * 1000:.0f} ms / {ls_10k * 1000:.0f} ms")
+              f"{ls_10[0]:.0f} ms / {ls_10k[0]:.0f} ms, of which moto {ls_10[1]:.0f} ms / {ls_10k[1]:.0f} ms")
         for step, why in FAILURES.get("original", {}).items():
             print(f"original {step} fails on moto: {why}")
         size = os.path.getsize(lab.eden_bin)

@@ -85,8 +85,9 @@ class Lab:
     def command(self, *args):
         return [self.eden_bin, *args]
 
-    def run(self, *args, command=None):
-        """Runs eden (or `command`); returns (exit code, seconds, stderr, peak RSS in KiB or None).
+    def run(self, *args, command=None, env=None):
+        """Runs eden (or `command`, with `env` added to the environment); returns (exit code,
+        seconds, stderr, peak RSS in KiB or None).
 
         The peak RSS comes from GNU time: a child forked from this (large) Python process would
         count the parent's pages in its own peak."""
@@ -95,7 +96,8 @@ class Lab:
             if os.path.exists(GNU_TIME):
                 command = [GNU_TIME, "-q", "-f", "%M", "-o", rss_file.name, *command]
             started = time.perf_counter()
-            done = subprocess.run(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            done = subprocess.run(command, env=dict(self.env, **(env or {})), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
             seconds = time.perf_counter() - started
             rss = rss_file.read().strip()
         return done.returncode, seconds, done.stderr.decode(errors="replace"), int(rss) if rss.isdigit() else None

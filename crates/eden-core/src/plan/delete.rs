@@ -2,7 +2,7 @@
 //! what is already gone, so a delete that failed part-way is finished by running it again.
 //!
 //! Order of calls (the longest chain is 4 calls):
-//! 1. the environment's lease, and with it every read: the records, the shared ALB and its
+//! 1. the environment's lease, and with it every read: the records, the shared listener's
 //!    rules, the service, the target group, the task definition revisions, the environments file
 //!    (read again under the lease when another run just held it). The records need the zone's
 //!    name and the rules the listener: with no hint of them (see [`crate::hints`]) those two
@@ -85,16 +85,15 @@ pub(super) struct Found {
 /// Step 1: every read, at once.
 pub(super) async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<Found, Error> {
     let dns = super::host_records(cloud, s, names);
-    let (file, (fqdn, records), shared, service, target_group, revisions) = futures::try_join!(
+    let (file, (fqdn, records), (_, rules), service, target_group, revisions) = futures::try_join!(
         environments::read(cloud, &s.bucket, &s.key),
         dns,
-        super::shared_alb(cloud, s),
+        super::listener_rules(cloud, s),
         cloud.ecs.service(&s.target_cluster, &names.resource),
         cloud.elb.target_group(&names.target_group),
         cloud.ecs.task_definitions(&names.resource),
     )?;
-    let rules = shared
-        .rules
+    let rules = rules
         .iter()
         .filter(|r| {
             r.serves_host(&fqdn)

@@ -166,8 +166,8 @@ async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swept>,
         ("eden:profile".to_string(), s.profile.clone()),
     ];
     let rules = async {
-        let shared = super::shared_alb(cloud, s).await?;
-        let arns: Vec<String> = shared.rules.iter().map(|r| r.arn.clone()).collect();
+        let (_, rules) = super::listener_rules(cloud, s).await?;
+        let arns: Vec<String> = rules.iter().map(|r| r.arn.clone()).collect();
         cloud.elb.rule_tags(&arns).await
     };
     let (tagged, rules, recorded) = futures::try_join!(

@@ -94,9 +94,25 @@ struct SharedAlb {
     rules: Vec<ListenerRule>,
 }
 
-/// Reads the shared ALB, its HTTPS:443 listener and that listener's rules: the rules at the
-/// same time as the listener when an earlier run learned which listener it is.
+/// Reads the shared ALB, its HTTPS:443 listener and that listener's rules.
 async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
+    let alb_arn = &s.master_alb_arn;
+    let (alb, listener) =
+        futures::join!(cloud.elb.load_balancer(alb_arn), listener_rules(cloud, s));
+    let alb = alb?.ok_or_else(|| {
+        Error::missing("shared ALB", alb_arn, "check master_alb_arn in the profile")
+    })?;
+    let (listener, rules) = listener?;
+    Ok(SharedAlb {
+        alb,
+        listener,
+        rules,
+    })
+}
+
+/// The shared ALB's HTTPS:443 listener and its rules: the rules at the same time as the listener
+/// when an earlier run learned which listener it is. A missing ALB has no listener either.
+async fn listener_rules(cloud: &Cloud, s: &Settings) -> Result<(String, Vec<ListenerRule>), Error> {
     let alb_arn = &s.master_alb_arn;
     let hint = cloud.hints.listener(alb_arn);
     let hinted_rules = async {
@@ -105,21 +121,15 @@ async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
             None => None,
         }
     };
-    let (alb, listener, hinted_rules) = futures::join!(
-        cloud.elb.load_balancer(alb_arn),
-        cloud.elb.https_listener(alb_arn),
-        hinted_rules
-    );
-    let alb = alb?.ok_or_else(|| {
-        Error::missing("shared ALB", alb_arn, "check master_alb_arn in the profile")
-    })?;
+    let (listener, hinted_rules) = futures::join!(cloud.elb.https_listener(alb_arn), hinted_rules);
     let listener = listener?
         .ok_or_else(|| {
             Error::missing(
-            "HTTPS:443 listener on shared ALB",
-            alb_arn,
-            "add an HTTPS listener on port 443 with a wildcard certificate for the dynamic zone",
-        )
+                "HTTPS:443 listener on shared ALB",
+                alb_arn,
+                "check master_alb_arn in the profile; the ALB needs an HTTPS listener on port 443 \
+                 with a wildcard certificate for the dynamic zone",
+            )
         })?
         .arn;
     let rules = match hinted_rules {
@@ -129,11 +139,7 @@ async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
             cloud.elb.rules(&listener).await?
         }
     };
-    Ok(SharedAlb {
-        alb,
-        listener,
-        rules,
-    })
+    Ok((listener, rules))
 }
 
 /// The dynamic zone's name as Route 53 has it, which also proves the zone exists.

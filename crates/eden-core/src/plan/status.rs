@@ -111,15 +111,14 @@ pub async fn status(
             targets,
         }))
     };
-    let ((fqdn, records), shared, (service, image), target_group, item) = futures::try_join!(
+    let ((fqdn, records), (_, rules), (service, image), target_group, item) = futures::try_join!(
         dns,
-        super::shared_alb(cloud, s),
+        super::listener_rules(cloud, s),
         service,
         target_group,
         cloud.table.environment(table, &s.profile, &names.resource),
     )?;
-    let rule = shared
-        .rules
+    let rule = rules
         .iter()
         .find(|r| r.serves_host(&fqdn))
         .map(|r| RuleStatus {
