@@ -167,14 +167,8 @@ async fn copies_are_faithful_to_the_reference_and_tagged() {
     world.create("api", "foo", "v1");
 
     let reference = aws
-        .ecs
-        .describe_task_definition()
-        .task_definition(world.profile("api", "reference_task_definition_arn"))
-        .send()
-        .await
-        .unwrap()
-        .task_definition
-        .unwrap();
+        .task_definition(&world.profile("api", "reference_task_definition_arn"))
+        .await;
     let copy = aws
         .ecs
         .describe_task_definition()
@@ -561,14 +555,8 @@ async fn a_changed_reference_and_listener_win_over_what_an_earlier_run_learned()
 
     // The reference service moves to a new revision and a new target group.
     let reference = aws
-        .ecs
-        .describe_task_definition()
-        .task_definition(world.profile("api", "reference_task_definition_arn"))
-        .send()
-        .await
-        .unwrap()
-        .task_definition
-        .unwrap();
+        .task_definition(&world.profile("api", "reference_task_definition_arn"))
+        .await;
     let mut containers = reference.container_definitions().to_vec();
     containers[0]
         .environment
@@ -676,15 +664,7 @@ async fn a_changed_reference_and_listener_win_over_what_an_earlier_run_learned()
         .unwrap();
 
     world.create("api", "two", "v1");
-    let copy = aws
-        .ecs
-        .describe_task_definition()
-        .task_definition("dev-dynamic-api-two")
-        .send()
-        .await
-        .unwrap()
-        .task_definition
-        .unwrap();
+    let copy = aws.task_definition("dev-dynamic-api-two").await;
     let names: Vec<_> = copy.container_definitions()[0]
         .environment()
         .iter()
@@ -701,34 +681,11 @@ async fn a_changed_reference_and_listener_win_over_what_an_earlier_run_learned()
         Some("/ready"),
         "copied the new target group"
     );
-    let new_listener = aws
-        .elb
-        .describe_listeners()
-        .load_balancer_arn(&aws.shared_alb)
-        .send()
-        .await
-        .unwrap()
-        .listeners()
-        .iter()
-        .find(|l| l.port() == Some(443))
-        .and_then(|l| l.listener_arn().map(String::from))
-        .unwrap();
-    let rules = aws
-        .elb
-        .describe_rules()
-        .listener_arn(new_listener)
-        .send()
-        .await
-        .unwrap();
-    let forwards: Vec<_> = rules
-        .rules()
-        .iter()
-        .filter_map(|r| r.actions()[0].target_group_arn())
-        .collect();
+    let rules = aws.rules().await;
+    assert_eq!(rules.len(), 1, "the rule is on the new listener: {rules:?}");
     assert_eq!(
-        forwards,
-        [tg.target_group_arn().unwrap()],
-        "the rule is on the new listener"
+        rules[0].actions()[0].target_group_arn(),
+        tg.target_group_arn()
     );
     world
         .eden(&["delete", "-p", "api", "--name", "two"])

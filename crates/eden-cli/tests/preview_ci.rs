@@ -48,15 +48,7 @@ async fn set_env_changes_only_this_environments_container() {
             ],
         )
         .success();
-    let td = aws
-        .ecs
-        .describe_task_definition()
-        .task_definition("dev-dynamic-api-flags")
-        .send()
-        .await
-        .unwrap()
-        .task_definition
-        .unwrap();
+    let td = aws.task_definition("dev-dynamic-api-flags").await;
     let api = td
         .container_definitions()
         .iter()
@@ -79,15 +71,7 @@ async fn set_env_changes_only_this_environments_container() {
         .find(|c| c.name() == Some("log-router"))
         .unwrap();
     assert!(router.environment().is_empty());
-    let reference = aws
-        .ecs
-        .describe_task_definition()
-        .task_definition("dev01-api")
-        .send()
-        .await
-        .unwrap()
-        .task_definition
-        .unwrap();
+    let reference = aws.task_definition("dev01-api").await;
     assert_eq!(
         reference.container_definitions()[0].environment()[0].value(),
         Some("db.dev.internal")

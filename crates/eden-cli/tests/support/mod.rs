@@ -498,7 +498,19 @@ impl Aws {
             .collect()
     }
 
-    /// The shared listener's non-default rules.
+    /// A task definition by ARN, family or family:revision.
+    pub async fn task_definition(&self, which: &str) -> aws_sdk_ecs::types::TaskDefinition {
+        self.ecs
+            .describe_task_definition()
+            .task_definition(which)
+            .send()
+            .await
+            .unwrap()
+            .task_definition
+            .unwrap()
+    }
+
+    /// The shared HTTPS:443 listener's non-default rules.
     pub async fn rules(&self) -> Vec<aws_sdk_elasticloadbalancingv2::types::Rule> {
         let listeners = self
             .elb
@@ -507,7 +519,13 @@ impl Aws {
             .send()
             .await
             .unwrap();
-        let listener = listeners.listeners()[0].listener_arn().unwrap().to_string();
+        let listener = listeners
+            .listeners()
+            .iter()
+            .find(|l| l.port() == Some(443))
+            .and_then(|l| l.listener_arn())
+            .unwrap()
+            .to_string();
         let out = self
             .elb
             .describe_rules()
