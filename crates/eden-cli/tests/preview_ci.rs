@@ -351,18 +351,43 @@ async fn config_check_aws_names_each_missing_prerequisite() {
     assert_eq!(json(&all)["ok"], true);
 
     world
-        .eden(&["config", "setup", "-p", "api", "--target-cluster", "nope"])
+        .eden(&[
+            "config",
+            "setup",
+            "-p",
+            "api",
+            "--target-cluster",
+            "nope",
+            "--dynamic-zone-name",
+            "other.example.com.",
+        ])
         .success();
     let broken = world
         .eden(&["config", "check", "--aws", "-p", "api"])
+        .failure("found 2 error(s)");
+    for line in [
+        "Profile api: FAIL target cluster: nope not found; create it or fix target_cluster",
+        "but dynamic_zone_name says other.example.com.; fix it or leave it out",
+    ] {
+        assert!(
+            broken.stdout.contains(line),
+            "no {line:?} in:\n{}",
+            broken.stdout
+        );
+    }
+    world
+        .eden(&[
+            "config",
+            "setup",
+            "-p",
+            "api",
+            "--dynamic-zone-name",
+            "Dev.Example.com.",
+        ])
+        .success();
+    world
+        .eden(&["config", "check", "--aws", "-p", "api"])
         .failure("found 1 error(s)");
-    assert!(
-        broken.stdout.contains(
-            "Profile api: FAIL target cluster: nope not found; create it or fix target_cluster"
-        ),
-        "{}",
-        broken.stdout
-    );
 
     // The reference service's own ALB cannot be the shared one.
     let reference_alb = world

@@ -70,9 +70,14 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
         Some(listener) => Ok(listener.arn),
         None => Err("none; add an HTTPS listener on port 443 to the shared ALB".to_string()),
     });
-    let zone = zone.map(|found| match found {
-        Some(name) => Ok(format!("{} ({name})", s.zone_id)),
-        None => Err(format!("{} not found; check dynamic_zone_id", s.zone_id)),
+    let zone = zone.map(|found| match (found, &s.zone_name) {
+        (None, _) => Err(format!("{} not found; check dynamic_zone_id", s.zone_id)),
+        // Host names are made from the profile's zone name when it gives one.
+        (Some(name), Some(given)) if !same_zone(&name, given) => Err(format!(
+            "{} is {name}, but dynamic_zone_name says {given}; fix it or leave it out",
+            s.zone_id
+        )),
+        (Some(name), _) => Ok(format!("{} ({name})", s.zone_id)),
     });
     vec![
         check("reference service", reference),
@@ -85,6 +90,11 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
         check("target cluster", cluster),
         check("state table", state),
     ]
+}
+
+fn same_zone(a: &str, b: &str) -> bool {
+    let norm = |z: &str| z.trim_end_matches('.').to_ascii_lowercase();
+    norm(a) == norm(b)
 }
 
 /// The reference service and its target group, with the load balancers that group serves.
