@@ -12,7 +12,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use eden_core::cloud::{
-    self, EnvironmentItem, LeaseClaim, LeaseTake, PreviousHolder, Result, StateTable as _,
+    self, EnvironmentItem, LeaseClaim, LeaseItem, LeaseTake, PreviousHolder, Result,
+    StateTable as _,
 };
 use eden_core::error::AwsFailure;
 use eden_core::Error;
@@ -179,7 +180,7 @@ impl cloud::StateTable for DynamoDb {
         key: &str,
         owner: &str,
         stamp: Option<i64>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let released = match stamp {
             Some(at_ms) => self
                 .0
@@ -212,10 +213,35 @@ impl cloud::StateTable for DynamoDb {
                 .map_err(|e| release_failure(table, e)),
         };
         match released {
+            Ok(()) => Ok(true),
             // Another run took the lease over after it expired: it is theirs now.
-            Ok(()) | Err((true, _)) => Ok(()),
+            Err((true, _)) => Ok(false),
             Err((false, e)) => Err(e),
         }
+    }
+
+    async fn leases(&self, table: &str) -> Result<Vec<LeaseItem>> {
+        let query = self
+            .0
+            .query()
+            .table_name(table)
+            .key_condition_expression("#t = :v")
+            .expression_attribute_names("#t", "type")
+            .expression_attribute_values(":v", s(LEASE_TYPE));
+        let items = match self.query_all(query, table).await {
+            Err(Error::Aws { message, .. }) if message.starts_with("ResourceNotFoundException") => {
+                return Ok(Vec::new())
+            }
+            other => other?,
+        };
+        Ok(items
+            .iter()
+            .map(|i| LeaseItem {
+                key: text(i, "name").unwrap_or_default().to_string(),
+                owner: text(i, "owner").unwrap_or_default().to_string(),
+                expires_at: number(i, "expires_at").unwrap_or_default(),
+            })
+            .collect())
     }
 
     async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()> {

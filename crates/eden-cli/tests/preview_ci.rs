@@ -180,16 +180,49 @@ async fn gc_orphans_removes_what_no_state_item_records() {
         .send()
         .await
         .unwrap();
+    // Lease items: of a run killed before it made anything, in this profile and another, and
+    // one held right now.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for (key, expires_at) in [
+        ("api/dev-dynamic-api-ghost", 1),
+        ("admin/dev-dynamic-admin-ghost", 1),
+        ("api/dev-dynamic-api-busy", now + 600),
+    ] {
+        aws.ddb
+            .put_item()
+            .table_name("eden")
+            .item("type", AttributeValue::S("_lease".into()))
+            .item("name", AttributeValue::S(key.into()))
+            .item("owner", AttributeValue::S("ci-runner-7/4242-dead".into()))
+            .item("expires_at", AttributeValue::N(expires_at.to_string()))
+            .item("kind", AttributeValue::S("lease".into()))
+            .send()
+            .await
+            .unwrap();
+    }
 
     let planned = json(
         &world
             .eden(&["gc", "--orphans", "-p", "api", "--dry-run", "-o", "json"])
             .success(),
     );
-    let orphans = planned["environments"].as_array().unwrap();
-    assert_eq!(orphans.len(), 1, "{planned}");
-    assert_eq!(orphans[0]["name"], "dev-dynamic-api-lost");
-    assert_eq!(orphans[0]["reason"], "orphan");
+    let found = planned["environments"].as_array().unwrap();
+    let reasons: Vec<(&str, &str)> = found
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("dev-dynamic-api-lost", "orphan"),
+            ("dev-dynamic-api-ghost", "lease")
+        ],
+        "{planned}"
+    );
+    let orphans = &found[..1];
     let found: Vec<&str> = orphans[0]["found"]
         .as_array()
         .unwrap()
@@ -220,6 +253,22 @@ async fn gc_orphans_removes_what_no_state_item_records() {
         .is_empty());
     assert_eq!(aws.services("dev-dynamic-api-kept").await.len(), 1);
     assert!(state_item(&aws, "dev-dynamic-api-kept").await.is_some());
+    let mut leases: Vec<String> = aws
+        .state_items("eden")
+        .await
+        .iter()
+        .filter(|i| i["type"] == AttributeValue::S("_lease".into()))
+        .map(|i| i["name"].as_s().unwrap().clone())
+        .collect();
+    leases.sort();
+    assert_eq!(
+        leases,
+        [
+            "admin/dev-dynamic-admin-ghost",
+            "api/dev-dynamic-api-busy",
+            "api/dev-dynamic-api-kept",
+        ]
+    );
 }
 
 #[tokio::test]

@@ -383,6 +383,16 @@ pub struct LeaseClaim {
     pub now: i64,
 }
 
+/// A lease item as it stands in the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseItem {
+    /// `{profile}/{resource name}`.
+    pub key: String,
+    pub owner: String,
+    /// Epoch seconds; 0 once released with a stamp.
+    pub expires_at: i64,
+}
+
 /// Who had a lease before this run took it, which tells whether what the run read while
 /// taking it can be trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,17 +418,19 @@ pub enum LeaseTake {
 pub trait StateTable: Send + Sync {
     /// Takes or renews the lease when it is free, expired or already this owner's.
     async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<LeaseTake>;
-    /// Gives the lease up, unless another owner took it over after it expired. With a time
-    /// (epoch milliseconds) the item stays, stamped, so that the next holder can tell whether
-    /// its reads came after this run's writes; without, the item goes (the environment is gone,
-    /// and so is its bookkeeping).
+    /// Gives the lease up, unless another owner took it over after it expired (then false).
+    /// With a time (epoch milliseconds) the item stays, stamped, so that the next holder can
+    /// tell whether its reads came after this run's writes; without, the item goes (the
+    /// environment is gone, and so is its bookkeeping).
     async fn release_lease(
         &self,
         table: &str,
         key: &str,
         owner: &str,
         stamp: Option<i64>,
-    ) -> Result<()>;
+    ) -> Result<bool>;
+    /// Every lease item in the table.
+    async fn leases(&self, table: &str) -> Result<Vec<LeaseItem>>;
     /// Whether the table exists.
     async fn table_exists(&self, table: &str) -> Result<bool>;
     /// Creates the table in eden's schema when it is missing, and waits until it is ACTIVE.

@@ -52,6 +52,7 @@ fn text(swept: &[Swept], dry_run: bool) -> String {
                 (Reason::Expired, Some(at)) => format!("expired {}", rfc3339(at)),
                 (Reason::Expired, None) => "expired".into(),
                 (Reason::Orphan, _) => format!("orphan: {}", s.found.join(", ")),
+                (Reason::Lease, _) => format!("nothing but {}", s.found.join(", ")),
             };
             match &s.kept {
                 Some(kept) => format!("Kept {} (profile {}): {kept}", s.name, s.profile),

@@ -1,6 +1,7 @@
 //! `eden gc`: delete environments whose expiry has passed, and with `--orphans` the resources
 //! eden tagged that belong to no environment in the state table (left by a crash, or by a table
-//! that was lost). Each deletion is the delete plan, under the environment's lease, after
+//! that was lost), and lease items that hold nothing (left by a run killed before it made
+//! anything). Each deletion is the delete plan, under the environment's lease, after
 //! checking again that the environment is still expired or still unrecorded: a deploy or a
 //! create that got there first wins.
 
@@ -12,7 +13,7 @@ use tracing::info;
 use super::delete::{look, remove, DeleteRequest};
 use super::lease::Leased;
 use super::Stop;
-use crate::cloud::{Cloud, EnvironmentItem};
+use crate::cloud::{Cloud, EnvironmentItem, LeaseItem};
 use crate::error::Error;
 use crate::names::EnvName;
 use crate::profile::Settings;
@@ -27,6 +28,9 @@ const AT_ONCE: usize = 4;
 pub enum Reason {
     Expired,
     Orphan,
+    /// Only a lease item is left: its run stopped before it made anything, or the environment
+    /// went without eden.
+    Lease,
 }
 
 /// One environment gc found, and what it removed of it.
@@ -109,6 +113,7 @@ pub async fn collect(
         let s = profiles.settings(&item.profile).await?;
         found.push((s, Swept::from(&item)));
     }
+    let mut leases = Vec::new();
     if req.orphans {
         let names = match &req.profile {
             Some(p) => vec![p.clone()],
@@ -120,9 +125,20 @@ pub async fn collect(
                 found.push((s.clone(), orphan));
             }
         }
+        // An orphan's lease item goes with it, by the delete plan.
+        leases = stale_leases(cloud, table, req.profile.as_deref()).await?;
+        leases.retain(|(_, lease)| {
+            !found
+                .iter()
+                .any(|(_, f)| (&f.profile, &f.name) == (&lease.profile, &lease.name))
+        });
     }
     if req.dry_run {
-        let swept = found.into_iter().map(|(_, swept)| swept).collect();
+        let swept = found
+            .into_iter()
+            .map(|(_, swept)| swept)
+            .chain(leases.into_iter().map(|(_, swept)| swept))
+            .collect();
         return Ok(GcReport {
             swept,
             failures: Vec::new(),
@@ -137,6 +153,22 @@ pub async fn collect(
             Ok(swept) => report.swept.push(swept),
             Err(e) => report.failures.push(e),
         }
+    }
+    for (lease, mut swept) in leases {
+        // Only while the item is still the stopped run's: a run that took it since keeps it.
+        match cloud
+            .table
+            .release_lease(table, &lease.key, &lease.owner, None)
+            .await
+        {
+            Ok(true) => swept.removed.push(format!("lease item {}", lease.key)),
+            Ok(false) => swept.kept = Some("another run took the lease meanwhile".into()),
+            Err(e) => {
+                report.failures.push(e);
+                continue;
+            }
+        }
+        report.swept.push(swept);
     }
     report
         .swept
@@ -212,6 +244,43 @@ async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swept>,
         .collect())
 }
 
+/// Lease items that hold nothing: past their expiry (their run stopped without giving them up,
+/// or gave them up stamped) and with no environment item, in one profile or every profile.
+async fn stale_leases(
+    cloud: &Cloud,
+    table: &str,
+    profile: Option<&str>,
+) -> Result<Vec<(LeaseItem, Swept)>, Error> {
+    let (leases, recorded) = futures::try_join!(
+        cloud.table.leases(table),
+        cloud.table.environments(table, profile)
+    )?;
+    let now = super::now();
+    Ok(leases
+        .into_iter()
+        .filter(|lease| lease.expires_at < now)
+        .filter_map(|lease| {
+            let (owner_profile, name) = lease.key.split_once('/')?;
+            let recorded = recorded
+                .iter()
+                .any(|item| (item.profile.as_str(), item.name.as_str()) == (owner_profile, name));
+            if recorded || profile.is_some_and(|p| p != owner_profile) {
+                return None;
+            }
+            let swept = Swept {
+                profile: owner_profile.to_string(),
+                name: name.to_string(),
+                reason: Reason::Lease,
+                expires_at: None,
+                found: vec![format!("lease item {} of {}", lease.key, lease.owner)],
+                removed: Vec::new(),
+                kept: None,
+            };
+            Some((lease, swept))
+        })
+        .collect())
+}
+
 /// Deletes what `expired` or `orphans` found, a few environments at once, each only if it is
 /// still expired or unrecorded once its lease is held.
 async fn sweep(
@@ -271,8 +340,10 @@ async fn sweep_one(
                     (Reason::Expired, Some(item)) if item.is_expired(super::now()) => None,
                     (Reason::Expired, Some(_)) => Some("its expiry was extended"),
                     (Reason::Expired, None) => Some("it was deleted meanwhile"),
-                    (Reason::Orphan, None) => None,
-                    (Reason::Orphan, Some(_)) => Some("a create recorded it meanwhile"),
+                    (Reason::Orphan | Reason::Lease, None) => None,
+                    (Reason::Orphan | Reason::Lease, Some(_)) => {
+                        Some("a create recorded it meanwhile")
+                    }
                 };
                 if let Some(why) = kept {
                     return Ok(Err(why));

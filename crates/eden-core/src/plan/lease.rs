@@ -176,6 +176,7 @@ impl Lease {
     /// run until the lease expires.
     async fn release(self, keep: bool) {
         self.renewal.abort();
+        // A lease taken over after it expired is the other run's: nothing to give up.
         if let Err(e) = self
             .cloud
             .table
