@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType, TableDescription,
-    TableStatus,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType,
+    TableDescription, TableStatus, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use eden_core::cloud::{
-    self, EnvironmentItem, LeaseClaim, LeaseItem, LeaseTake, PreviousHolder, Result,
+    self, EnvironmentItem, LeaseClaim, LeaseItem, LeaseTake, PreviousHolder, Release, Result,
     StateTable as _,
 };
 use eden_core::error::AwsFailure;
@@ -179,10 +179,10 @@ impl cloud::StateTable for DynamoDb {
         table: &str,
         key: &str,
         owner: &str,
-        stamp: Option<i64>,
+        release: Release<'_>,
     ) -> Result<bool> {
-        let released = match stamp {
-            Some(at_ms) => self
+        let released = match release {
+            Release::Stamped(at_ms) => self
                 .0
                 .update_item()
                 .table_name(table)
@@ -198,7 +198,7 @@ impl cloud::StateTable for DynamoDb {
                 .await
                 .map(|_| ())
                 .map_err(|e| release_failure(table, e)),
-            None => self
+            Release::Dropped => self
                 .0
                 .delete_item()
                 .table_name(table)
@@ -211,6 +211,45 @@ impl cloud::StateTable for DynamoDb {
                 .await
                 .map(|_| ())
                 .map_err(|e| release_failure(table, e)),
+            Release::WithEnvironment { profile, name } => {
+                let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
+                    Error::aws(
+                        "build lease release",
+                        table,
+                        e.to_string(),
+                        AwsFailure::Other,
+                    )
+                };
+                let lease = Delete::builder()
+                    .table_name(table)
+                    .key("type", s(LEASE_TYPE))
+                    .key("name", s(key))
+                    .condition_expression("#o = :me")
+                    .expression_attribute_names("#o", "owner")
+                    .expression_attribute_values(":me", s(owner))
+                    .build()
+                    .map_err(invalid)?;
+                let environment = Delete::builder()
+                    .table_name(table)
+                    .key("type", s(profile))
+                    .key("name", s(name))
+                    .build()
+                    .map_err(invalid)?;
+                self.0
+                    .transact_write_items()
+                    .transact_items(TransactWriteItem::builder().delete(lease).build())
+                    .transact_items(TransactWriteItem::builder().delete(environment).build())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        // Cancelled: the lease item's condition failed, another run holds it.
+                        let taken_over = e
+                            .as_service_error()
+                            .is_some_and(|e| e.is_transaction_canceled_exception());
+                        (taken_over, aws("release lease in table", table, e))
+                    })
+            }
         };
         match released {
             Ok(()) => Ok(true),

@@ -27,12 +27,13 @@ const CREATE_WRITES: [(&str, u32); 9] = [
 const DELETE_WRITES: [(&str, u32); 8] = [
     ("PutItem", 0),
     ("PutObject", 0),
-    ("DeleteItem", 0),
     ("ChangeResourceRecordSets", 0),
     ("DeleteRule", 0),
     ("DeleteService", 0),
     ("DeleteTargetGroup", 0),
     ("DeregisterTaskDefinition", 0),
+    // The state item goes with the lease, last.
+    ("TransactWriteItems", 0),
 ];
 
 async fn assert_no_environment(aws: &Aws) {
@@ -110,6 +111,13 @@ async fn a_delete_that_failed_at_any_step_is_finished_by_running_it_again() {
             .eden(&["delete", "-p", "api", "--name", "foo"])
             .failure("AccessDenied");
         world.proxy().rules(json!({}));
+        // Until the last of it is gone, the environment is listed.
+        let listed = world.eden(&["ls", "-p", "api"]).success();
+        assert!(
+            listed.stdout.contains("dev-dynamic-api-foo"),
+            "not listed after {operation} failed: {}",
+            listed.stdout
+        );
         world
             .eden(&["delete", "-p", "api", "--name", "foo"])
             .success();

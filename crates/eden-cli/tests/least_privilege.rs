@@ -3,7 +3,9 @@
 //!
 //! moto checks the actions of every service, but resources only for S3 (it matches every other
 //! call against `*`), so all but the S3 statement are widened to `*` here; and Route 53 calls
-//! fail under its enforcement, so the zone lives in a second moto without it.
+//! fail under its enforcement, so the zone lives in a second moto without it. AWS checks each
+//! write of a DynamoDB transaction as its own action (DeleteItem, in the policy); moto checks
+//! the call, `dynamodb:TransactWriteItems`, which is added here for it.
 
 // A test stops at the first surprise.
 #![allow(clippy::unwrap_used)]
@@ -48,6 +50,9 @@ fn policy_for_moto(world: &World, zone_id: &str, without: Option<&str>) -> Strin
     for statement in policy["Statement"].as_array_mut().unwrap() {
         let actions = statement["Action"].as_array_mut().unwrap();
         actions.retain(|a| Some(a.as_str().unwrap()) != without);
+        if actions.iter().any(|a| a == "dynamodb:DeleteItem") {
+            actions.push("dynamodb:TransactWriteItems".into());
+        }
         if !actions
             .iter()
             .any(|a| a.as_str().unwrap().starts_with("s3:"))

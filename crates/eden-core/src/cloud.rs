@@ -383,6 +383,19 @@ pub struct LeaseClaim {
     pub now: i64,
 }
 
+/// What becomes of a lease item when its holder gives it up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release<'a> {
+    /// The environment stays: the item stays, stamped with this time (epoch milliseconds), so
+    /// that the next holder can tell whether its reads came after this run's writes.
+    Stamped(i64),
+    /// The item goes.
+    Dropped,
+    /// The environment is gone: the item goes, and the environment's state item with it in the
+    /// same write, so that the environment is listed until the last of it is gone.
+    WithEnvironment { profile: &'a str, name: &'a str },
+}
+
 /// A lease item as it stands in the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseItem {
@@ -418,16 +431,14 @@ pub enum LeaseTake {
 pub trait StateTable: Send + Sync {
     /// Takes or renews the lease when it is free, expired or already this owner's.
     async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<LeaseTake>;
-    /// Gives the lease up, unless another owner took it over after it expired (then false).
-    /// With a time (epoch milliseconds) the item stays, stamped, so that the next holder can
-    /// tell whether its reads came after this run's writes; without, the item goes (the
-    /// environment is gone, and so is its bookkeeping).
+    /// Gives the lease up, unless another owner took it over after it expired (then false, and
+    /// nothing is changed).
     async fn release_lease(
         &self,
         table: &str,
         key: &str,
         owner: &str,
-        stamp: Option<i64>,
+        release: Release<'_>,
     ) -> Result<bool>;
     /// Every lease item in the table.
     async fn leases(&self, table: &str) -> Result<Vec<LeaseItem>>;

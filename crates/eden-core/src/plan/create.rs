@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use tracing::{debug, info};
 
 use super::journal::{Journal, Undo};
-use super::lease::Leased;
+use super::lease::{Afterwards, Leased};
 use super::{environments, priority, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
     ownership_tags, AliasRecord, Cloud, EnvironmentItem, ListenerRule, NewRule, NewService, Object,
@@ -139,9 +139,10 @@ pub async fn create(
             stop,
             |names| look(cloud, s, req, names),
             |world| make_and_record(cloud, s, req, world, stop),
-            // A failed deploy leaves the environment too, but without the stamp the next run
-            // just reads again under the lease.
-            Result::is_ok,
+            |result| match result {
+                Ok(_) => Afterwards::Stays,
+                Err(_) => Afterwards::Undone,
+            },
         )
         .await
 }

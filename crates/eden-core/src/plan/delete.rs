@@ -7,16 +7,16 @@
 //!    (read again under the lease when another run just held it). The records need the zone's
 //!    name and the rules the listener: with no hint of them (see [`crate::hints`]) those two
 //!    reads come one round trip later;
-//! 2. the environments file entry, the state item, the DNS records, the listener rule, the
-//!    service (with force, so running tasks do not hold it up) and every task definition
-//!    revision, at once;
+//! 2. the environments file entry, the DNS records, the listener rule, the service (with force,
+//!    so running tasks do not hold it up) and every task definition revision, at once;
 //! 3. the target group, which AWS keeps while a rule uses it;
-//! 4. the lease released.
+//! 4. the lease released, and the state item with it in one write: until everything else is
+//!    gone, `eden ls` lists the environment.
 
 use tracing::info;
 
 use super::environments;
-use super::lease::Leased;
+use super::lease::{Afterwards, Leased};
 use super::PlannedChange;
 use super::Stop;
 use crate::cloud::{AliasRecord, Cloud, Object, ServiceInfo, TargetGroup};
@@ -64,8 +64,13 @@ pub async fn delete(
                 let found = look(cloud, s, &names).await?;
                 Ok((names, found))
             },
-            |(names, found)| remove(cloud, s, req, names, found, stop),
-            |_| false,
+            |(names, found)| remove(cloud, s, names, found, stop),
+            // The state item goes last, with the lease: an environment that could not be
+            // deleted whole stays listed, for the next delete or gc to finish.
+            |result| match result {
+                Ok(_) => Afterwards::Gone,
+                Err(_) => Afterwards::Undone,
+            },
         )
         .await
 }
@@ -158,7 +163,6 @@ pub async fn preview(
 pub(super) async fn remove(
     cloud: &Cloud,
     s: &Settings,
-    req: &DeleteRequest,
     names: Names,
     found: Found,
     stop: &Stop,
@@ -182,12 +186,9 @@ pub(super) async fn remove(
         "Updating config file s3://{}/{}, delete environment {entry}: {} -> {fqdn}",
         s.bucket, s.key, s.update_key
     );
-    let (file, state, records_gone, rules_gone, service_gone, tds_gone) = futures::join!(
+    let (file, records_gone, rules_gone, service_gone, tds_gone) = futures::join!(
         environments::update(cloud, &s.bucket, &s.key, Some(file), |f| f
             .remove_endpoint(entry, &s.update_key)),
-        cloud
-            .table
-            .delete_environment(&req.table, &s.profile, &names.resource),
         delete_records(cloud, s, &fqdn, &records),
         delete_rules(cloud, &fqdn, &rules),
         delete_service(cloud, s, &names, service.as_ref()),
@@ -210,7 +211,6 @@ pub(super) async fn remove(
             removed.push(format!("config key {} of {entry}", s.update_key));
         }
     }
-    state?;
     removed.extend(records_gone?);
     removed.extend(rules_gone?);
     removed.extend(service_gone?);

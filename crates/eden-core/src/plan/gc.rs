@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use futures::StreamExt;
 use tracing::info;
 
-use super::delete::{look, remove, DeleteRequest};
-use super::lease::Leased;
+use super::delete::{look, remove};
+use super::lease::{Afterwards, Leased};
 use super::Stop;
-use crate::cloud::{Cloud, EnvironmentItem, LeaseItem};
+use crate::cloud::{Cloud, EnvironmentItem, LeaseItem, Release};
 use crate::error::Error;
 use crate::names::EnvName;
 use crate::profile::Settings;
@@ -158,7 +158,7 @@ pub async fn collect(
         // Only while the item is still the stopped run's: a run that took it since keeps it.
         match cloud
             .table
-            .release_lease(table, &lease.key, &lease.owner, None)
+            .release_lease(table, &lease.key, &lease.owner, Release::Dropped)
             .await
         {
             Ok(true) => swept.removed.push(format!("lease item {}", lease.key)),
@@ -312,11 +312,6 @@ async fn sweep_one(
             swept.name, s.name_prefix
         ),
     })?;
-    let req = DeleteRequest {
-        name: env.clone(),
-        table: table.to_string(),
-        wait,
-    };
     let lease = Leased {
         name: &env,
         table,
@@ -349,10 +344,13 @@ async fn sweep_one(
                     return Ok(Err(why));
                 }
                 let found = look(cloud, s, &names).await?;
-                remove(cloud, s, &req, names, found, stop).await.map(Ok)
+                remove(cloud, s, names, found, stop).await.map(Ok)
             },
-            // The environment stays when gc kept it.
-            |outcome| matches!(outcome, Ok(Err(_))),
+            |outcome| match outcome {
+                Ok(Ok(_)) => Afterwards::Gone,
+                Ok(Err(_kept)) => Afterwards::Stays,
+                Err(_) => Afterwards::Undone,
+            },
         )
         .await?;
     match outcome {

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::Stop;
-use crate::cloud::{Cloud, LeaseClaim, LeaseTake, PreviousHolder};
+use crate::cloud::{Cloud, LeaseClaim, LeaseTake, PreviousHolder, Release};
 use crate::error::Error;
 use crate::names::{EnvName, Names};
 use crate::profile::Settings;
@@ -42,8 +42,7 @@ pub struct Leased<'a> {
 impl Leased<'_> {
     /// Takes the lease while `look` reads, then runs `work` on what it read (read again under
     /// the lease when another run may have changed it meanwhile), and gives the lease up
-    /// whatever the outcome. The lease item stays, stamped, while `exists` says the
-    /// environment is there after the work, and goes with the environment.
+    /// whatever the outcome, as `after` says of it.
     pub async fn run<W, T, FL, FW>(
         &self,
         cloud: &Cloud,
@@ -51,7 +50,7 @@ impl Leased<'_> {
         stop: &Stop,
         look: impl Fn(Names) -> FL,
         work: impl FnOnce(W) -> FW,
-        exists: impl FnOnce(&Result<T, Error>) -> bool,
+        after: impl FnOnce(&Result<T, Error>) -> Afterwards,
     ) -> Result<T, Error>
     where
         FL: Future<Output = Result<W, Error>>,
@@ -81,9 +80,22 @@ impl Leased<'_> {
             work(looked?).await
         }
         .await;
-        lease.release(exists(&result)).await;
-        result
+        let released = lease.release(after(&result)).await;
+        let value = result?;
+        released?;
+        Ok(value)
     }
+}
+
+/// What a run leaves of its environment, which decides what becomes of the lease item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Afterwards {
+    /// The environment is there: the item stays, stamped with the time of release.
+    Stays,
+    /// The run undid what it made, or stopped part-way: the item goes.
+    Undone,
+    /// The environment is gone: the item goes, and the state item with it in one write.
+    Gone,
 }
 
 /// How far apart two machines' clocks may be: a release stamped on another machine less than
@@ -114,6 +126,8 @@ fn host_of(owner: &str) -> &str {
 struct Lease {
     cloud: Cloud,
     table: String,
+    profile: String,
+    resource: String,
     key: String,
     owner: String,
     renewal: JoinHandle<()>,
@@ -165,6 +179,8 @@ impl Lease {
         let lease = Self {
             cloud: cloud.clone(),
             table: table.to_string(),
+            profile: profile.to_string(),
+            resource: resource.to_string(),
             key,
             owner,
             renewal,
@@ -172,26 +188,43 @@ impl Lease {
         Ok((lease, previous, waited))
     }
 
-    /// Gives the lease up, stamped when the environment stays; a failure only delays the next
-    /// run until the lease expires.
-    async fn release(self, keep: bool) {
+    /// Gives the lease up. A failure only delays the next run until the lease expires, except
+    /// when the state item was to go with it: then the environment is gone but still listed,
+    /// which the run reports, after giving the lease up alone so the next delete ends at once.
+    async fn release(self, after: Afterwards) -> Result<(), Error> {
         self.renewal.abort();
+        let release = match after {
+            Afterwards::Stays => Release::Stamped(super::now_ms()),
+            Afterwards::Undone => Release::Dropped,
+            Afterwards::Gone => Release::WithEnvironment {
+                profile: &self.profile,
+                name: &self.resource,
+            },
+        };
+        let table = &self.cloud.table;
         // A lease taken over after it expired is the other run's: nothing to give up.
-        if let Err(e) = self
-            .cloud
-            .table
-            .release_lease(
-                &self.table,
-                &self.key,
-                &self.owner,
-                keep.then(super::now_ms),
-            )
+        let Err(e) = table
+            .release_lease(&self.table, &self.key, &self.owner, release)
             .await
-        {
+        else {
+            return Ok(());
+        };
+        let freed = match after {
+            Afterwards::Gone => table
+                .release_lease(&self.table, &self.key, &self.owner, Release::Dropped)
+                .await
+                .is_ok(),
+            _ => false,
+        };
+        if !freed {
             warn!(
                 "Could not release lease {}: {e}; it expires in {LEASE_SECONDS} s",
                 self.key
             );
+        }
+        match after {
+            Afterwards::Gone => Err(e),
+            _ => Ok(()),
         }
     }
 }
