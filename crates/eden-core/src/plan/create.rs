@@ -9,8 +9,8 @@
 //!    an earlier run learned, checked against that answer; without hints they come one round
 //!    trip later (see [`crate::hints`]);
 //! 2. task definition, target group, DNS records, environments file and state item, at once;
-//! 3. the listener rule (AWS wants the target group on the ALB before a service uses it), and
-//!    the target group's attributes;
+//! 3. as soon as the target group is made: the listener rule (AWS wants the target group on
+//!    the ALB before a service uses it), and the target group's attributes;
 //! 4. the service, created or deployed to;
 //! 5. the lease released.
 
@@ -407,11 +407,23 @@ async fn make(
     }
     stop.check()?;
 
+    // Step 3, the rule and the target group's attributes, follows the target group alone.
+    let target_group_then_rule = async {
+        let target_group = target_group(cloud, w, &tags, journal).await?;
+        stop.check()?;
+        let (rule, attributes) = futures::join!(
+            rule(cloud, w, &target_group.arn, &tags, journal),
+            target_group_attributes(cloud, w, &target_group),
+        );
+        rule?;
+        attributes?;
+        Ok::<_, Error>(target_group)
+    };
     // Step 2. `join`, not `try_join`: a failure must not drop a call that may still succeed,
     // or what it made would be missing from the journal.
     let (task_definition, target_group, records, file, state) = futures::join!(
         task_definition(cloud, w, req, &tags, journal),
-        target_group(cloud, w, &tags, journal),
+        target_group_then_rule,
         records(cloud, s, w, journal),
         file_entry(cloud, s, w, journal),
         state_item(cloud, &req.table, &item, w.state.as_ref(), journal),
@@ -420,15 +432,6 @@ async fn make(
     records?;
     file?;
     state?;
-    stop.check()?;
-
-    // Step 3.
-    let (rule, attributes) = futures::join!(
-        rule(cloud, w, &target_group.arn, &tags, journal),
-        target_group_attributes(cloud, w, &target_group),
-    );
-    rule?;
-    attributes?;
     stop.check()?;
 
     // Step 4.

@@ -9,7 +9,7 @@
 //!    reads come one round trip later;
 //! 2. the environments file entry, the DNS records, the listener rule, the service (with force,
 //!    so running tasks do not hold it up) and every task definition revision, at once;
-//! 3. the target group, which AWS keeps while a rule uses it;
+//! 3. the target group, as soon as the rule is gone (AWS keeps it while a rule uses it);
 //! 4. the lease released, and the state item with it in one write: until everything else is
 //!    gone, `eden ls` lists the environment.
 
@@ -186,11 +186,18 @@ pub(super) async fn remove(
         "Updating config file s3://{}/{}, delete environment {entry}: {} -> {fqdn}",
         s.bucket, s.key, s.update_key
     );
-    let (file, records_gone, rules_gone, service_gone, tds_gone) = futures::join!(
+    // Step 3, the target group, follows the rules alone: AWS keeps it only while a rule uses it.
+    let rules_then_target_group = async {
+        let rules_gone = delete_rules(cloud, &fqdn, &rules).await?;
+        stop.check()?;
+        let target_group_gone = delete_target_group(cloud, &names, target_group.as_ref()).await?;
+        Ok::<_, Error>((rules_gone, target_group_gone))
+    };
+    let (file, records_gone, rules_and_target_group, service_gone, tds_gone) = futures::join!(
         environments::update(cloud, &s.bucket, &s.key, Some(file), |f| f
             .remove_endpoint(entry, &s.update_key)),
         delete_records(cloud, s, &fqdn, &records),
-        delete_rules(cloud, &fqdn, &rules),
+        rules_then_target_group,
         delete_service(cloud, s, &names, service.as_ref()),
         delete_task_definitions(cloud, &names, &revisions),
     );
@@ -211,14 +218,12 @@ pub(super) async fn remove(
             removed.push(format!("config key {} of {entry}", s.update_key));
         }
     }
+    let (rules_gone, target_group_gone) = rules_and_target_group?;
     removed.extend(records_gone?);
-    removed.extend(rules_gone?);
+    removed.extend(rules_gone);
     removed.extend(service_gone?);
     removed.extend(tds_gone?);
-    stop.check()?;
-
-    // Step 3: a target group can go once no rule uses it.
-    removed.extend(delete_target_group(cloud, &names, target_group.as_ref()).await?);
+    removed.extend(target_group_gone);
 
     info!(
         "Successfully finished deleting environment {}",
