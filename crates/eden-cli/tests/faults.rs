@@ -96,6 +96,16 @@ async fn a_failed_call_at_any_step_of_a_deploy_keeps_the_running_environment() {
             "{operation}"
         );
         assert_eq!(aws.file_bytes().await, file, "{operation}");
+        // The environment stays, so its lease item stays too, free and stamped: the next run
+        // can tell its reads came after this one's undoing.
+        let lease = aws
+            .state_items("eden")
+            .await
+            .into_iter()
+            .find(|i| i["name"].as_s().unwrap() == "api/dev-dynamic-api-foo")
+            .unwrap_or_else(|| panic!("no lease item after {operation} failed"));
+        assert_eq!(lease["expires_at"].as_n().unwrap(), "0", "{operation}");
+        assert!(lease.contains_key("released_at"), "{operation}");
     }
 }
 

@@ -15,6 +15,7 @@
 //! 5. the lease released.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::{debug, info};
 
@@ -132,15 +133,22 @@ pub async fn create(
         table: &req.table,
         wait: req.wait,
     };
+    // A failed deploy is undone back to the environment as it was, which stays: its lease item
+    // stays stamped. A failed first create leaves nothing, so its lease item goes.
+    let existed = AtomicBool::new(false);
     lease
         .run(
             cloud,
             s,
             stop,
             |names| look(cloud, s, req, names),
-            |world| make_and_record(cloud, s, req, world, stop),
+            |world| {
+                existed.store(world.service.is_some(), Ordering::SeqCst);
+                make_and_record(cloud, s, req, world, stop)
+            },
             |result| match result {
                 Ok(_) => Afterwards::Stays,
+                Err(_) if existed.load(Ordering::SeqCst) => Afterwards::Stays,
                 Err(_) => Afterwards::Undone,
             },
         )
