@@ -7,6 +7,7 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 use eden_core::cloud::{self, AliasRecord, RecordType, Result};
 use eden_core::error::AwsFailure;
+use eden_core::names::dns_name;
 use eden_core::Error;
 
 use crate::error::aws;
@@ -41,11 +42,11 @@ impl cloud::Dns for Route53 {
             .send()
             .await
             .map_err(|e| aws("look up record", name, e))?;
-        let wanted = normalize(name);
+        let wanted = dns_name(name);
         Ok(out
             .resource_record_sets()
             .iter()
-            .filter(|r| normalize(r.name()) == wanted)
+            .filter(|r| dns_name(r.name()) == wanted)
             .filter_map(|r| {
                 let record_type = match r.r#type() {
                     RrType::A => RecordType::A,
@@ -131,8 +132,4 @@ impl Route53 {
             .map_err(|e| aws(verb, name, e))?;
         Ok(())
     }
-}
-
-fn normalize(name: &str) -> String {
-    name.trim_end_matches('.').to_ascii_lowercase()
 }

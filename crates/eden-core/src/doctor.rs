@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::cloud::{Cloud, Listener, ServiceInfo};
 use crate::error::Error;
+use crate::names::dns_name;
 use crate::profile::Settings;
 
 /// One prerequisite and how it stands.
@@ -73,7 +74,7 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
     let zone = zone.map(|found| match (found, &s.zone_name) {
         (None, _) => Err(format!("{} not found; check dynamic_zone_id", s.zone_id)),
         // Host names are made from the profile's zone name when it gives one.
-        (Some(name), Some(given)) if !same_zone(&name, given) => Err(format!(
+        (Some(name), Some(given)) if dns_name(&name) != dns_name(given) => Err(format!(
             "{} is {name}, but dynamic_zone_name says {given}; fix it or leave it out",
             s.zone_id
         )),
@@ -90,11 +91,6 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
         check("target cluster", cluster),
         check("state table", state),
     ]
-}
-
-fn same_zone(a: &str, b: &str) -> bool {
-    let norm = |z: &str| z.trim_end_matches('.').to_ascii_lowercase();
-    norm(a) == norm(b)
 }
 
 /// The reference service and its target group, with the load balancers that group serves.

@@ -81,9 +81,13 @@ impl Names {
 
     /// The environment's hostname in the zone, without the trailing dot.
     pub fn fqdn(&self, zone_name: &str) -> String {
-        let zone = zone_name.trim_end_matches('.').to_ascii_lowercase();
-        format!("{}.{zone}", self.host_label)
+        format!("{}.{}", self.host_label, dns_name(zone_name))
     }
+}
+
+/// A DNS name as Route 53 compares it: Route 53 answers with a trailing dot and in any case.
+pub fn dns_name(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
 }
 
 /// `prefix-name`, or just `name` when the profile has no prefix (the seed's frontend profile).

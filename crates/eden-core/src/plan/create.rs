@@ -31,7 +31,7 @@ use crate::error::Error;
 use crate::expiry::{rfc3339, Ttl};
 use crate::hints::ReferenceHint;
 use crate::image::ImageUri;
-use crate::names::{EnvName, Names};
+use crate::names::{dns_name, EnvName, Names};
 use crate::overrides::EnvVar;
 use crate::profile::Settings;
 
@@ -555,12 +555,10 @@ async fn records(cloud: &Cloud, s: &Settings, w: &World, journal: &Journal) -> R
     Ok(())
 }
 
-/// Route 53 returns alias targets with a trailing dot and in any case.
 fn same_alias(a: &AliasRecord, b: &AliasRecord) -> bool {
-    let norm = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
     a.record_type == b.record_type
-        && norm(&a.name) == norm(&b.name)
-        && norm(&a.target_dns) == norm(&b.target_dns)
+        && dns_name(&a.name) == dns_name(&b.name)
+        && dns_name(&a.target_dns) == dns_name(&b.target_dns)
 }
 
 async fn rule(
