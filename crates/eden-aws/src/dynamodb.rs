@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType,
@@ -260,19 +261,7 @@ impl cloud::StateTable for DynamoDb {
     }
 
     async fn leases(&self, table: &str) -> Result<Vec<LeaseItem>> {
-        let query = self
-            .0
-            .query()
-            .table_name(table)
-            .key_condition_expression("#t = :v")
-            .expression_attribute_names("#t", "type")
-            .expression_attribute_values(":v", s(LEASE_TYPE));
-        let items = match self.query_all(query, table).await {
-            Err(Error::Aws { message, .. }) if message.starts_with("ResourceNotFoundException") => {
-                return Ok(Vec::new())
-            }
-            other => other?,
-        };
+        let items = self.partition_items(table, LEASE_TYPE).await?;
         Ok(items
             .iter()
             .map(|i| LeaseItem {
@@ -366,13 +355,7 @@ impl cloud::StateTable for DynamoDb {
     ) -> Result<Vec<EnvironmentItem>> {
         // One profile is one partition; all profiles are one index partition. Never a scan.
         let query = match profile {
-            Some(p) => self
-                .0
-                .query()
-                .table_name(table)
-                .key_condition_expression("#t = :v")
-                .expression_attribute_names("#t", "type")
-                .expression_attribute_values(":v", s(p)),
+            Some(p) => self.partition(table, p),
             None => self
                 .0
                 .query()
@@ -455,19 +438,7 @@ impl cloud::StateTable for DynamoDb {
     }
 
     async fn profiles(&self, table: &str) -> Result<Vec<String>> {
-        let query = self
-            .0
-            .query()
-            .table_name(table)
-            .key_condition_expression("#t = :v")
-            .expression_attribute_names("#t", "type")
-            .expression_attribute_values(":v", s(PROFILE_TYPE));
-        let items = match self.query_all(query, table).await {
-            Err(Error::Aws { message, .. }) if message.starts_with("ResourceNotFoundException") => {
-                return Ok(Vec::new())
-            }
-            other => other?,
-        };
+        let items = self.partition_items(table, PROFILE_TYPE).await?;
         Ok(items
             .iter()
             .filter_map(|i| text(i, "name"))
@@ -507,11 +478,30 @@ impl DynamoDb {
         }
     }
 
-    async fn query_all(
-        &self,
-        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-        table: &str,
-    ) -> Result<Vec<Item>> {
+    /// A query of one partition: the items whose `type` is `partition`.
+    fn partition(&self, table: &str, partition: &str) -> QueryFluentBuilder {
+        self.0
+            .query()
+            .table_name(table)
+            .key_condition_expression("#t = :v")
+            .expression_attribute_names("#t", "type")
+            .expression_attribute_values(":v", s(partition))
+    }
+
+    /// Every item of one partition; none when the table is missing.
+    async fn partition_items(&self, table: &str, partition: &str) -> Result<Vec<Item>> {
+        match self
+            .query_all(self.partition(table, partition), table)
+            .await
+        {
+            Err(Error::Aws { message, .. }) if message.starts_with("ResourceNotFoundException") => {
+                Ok(Vec::new())
+            }
+            other => other,
+        }
+    }
+
+    async fn query_all(&self, query: QueryFluentBuilder, table: &str) -> Result<Vec<Item>> {
         let mut pages = query.into_paginator().send();
         let mut items = Vec::new();
         while let Some(page) = pages.next().await {
