@@ -209,23 +209,25 @@ impl Lease {
         else {
             return Ok(());
         };
-        let freed = match after {
-            Afterwards::Gone => table
-                .release_lease(&self.table, &self.key, &self.owner, Release::Dropped)
-                .await
-                .is_ok(),
-            _ => false,
-        };
-        if !freed {
+        let unreleased = |e: &Error| {
             warn!(
                 "Could not release lease {}: {e}; it expires in {LEASE_SECONDS} s",
                 self.key
             );
+        };
+        if after != Afterwards::Gone {
+            unreleased(&e);
+            return Ok(());
         }
-        match after {
-            Afterwards::Gone => Err(e),
-            _ => Ok(()),
+        // The environment is gone but still listed: free the lease alone, so that the next
+        // delete finishes at once, and report the state item.
+        if let Err(again) = table
+            .release_lease(&self.table, &self.key, &self.owner, Release::Dropped)
+            .await
+        {
+            unreleased(&again);
         }
+        Err(e)
     }
 }
 
