@@ -108,10 +108,15 @@ pub async fn collect(
         source: profiles,
         loaded: BTreeMap::new(),
     };
+    // Read once for the expired environments and for the lease items that hold nothing.
+    let recorded = cloud
+        .table
+        .environments(table, req.profile.as_deref())
+        .await?;
     let mut found: Vec<(Settings, Swept)> = Vec::new();
-    for item in expired(cloud, table, req.profile.as_deref()).await? {
+    for item in expired(&recorded) {
         let s = profiles.settings(&item.profile).await?;
-        found.push((s, Swept::from(&item)));
+        found.push((s, Swept::from(item)));
     }
     let mut leases = Vec::new();
     if req.orphans {
@@ -126,7 +131,7 @@ pub async fn collect(
             }
         }
         // An orphan's lease item goes with it, by the delete plan.
-        leases = stale_leases(cloud, table, req.profile.as_deref()).await?;
+        leases = stale_leases(cloud, table, req.profile.as_deref(), &recorded).await?;
         leases.retain(|(_, lease)| {
             !found
                 .iter()
@@ -176,17 +181,12 @@ pub async fn collect(
     Ok(report)
 }
 
-/// The expired environments of one profile, or of every profile.
-async fn expired(
-    cloud: &Cloud,
-    table: &str,
-    profile: Option<&str>,
-) -> Result<Vec<EnvironmentItem>, Error> {
+/// The expired environments among those recorded, in order.
+fn expired(recorded: &[EnvironmentItem]) -> Vec<&EnvironmentItem> {
     let now = super::now();
-    let mut items = cloud.table.environments(table, profile).await?;
-    items.retain(|item| item.is_expired(now));
+    let mut items: Vec<_> = recorded.iter().filter(|i| i.is_expired(now)).collect();
     items.sort_by(|a, b| (&a.profile, &a.name).cmp(&(&b.profile, &b.name)));
-    Ok(items)
+    items
 }
 
 /// The orphans of one profile: environments whose tagged resources are there but whose state
@@ -245,16 +245,15 @@ async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swept>,
 }
 
 /// Lease items that hold nothing: past their expiry (their run stopped without giving them up,
-/// or gave them up stamped) and with no environment item, in one profile or every profile.
+/// or gave them up stamped) and with no environment item among `recorded`, in one profile or
+/// every profile.
 async fn stale_leases(
     cloud: &Cloud,
     table: &str,
     profile: Option<&str>,
+    recorded: &[EnvironmentItem],
 ) -> Result<Vec<(LeaseItem, Swept)>, Error> {
-    let (leases, recorded) = futures::try_join!(
-        cloud.table.leases(table),
-        cloud.table.environments(table, profile)
-    )?;
+    let leases = cloud.table.leases(table).await?;
     let now = super::now();
     Ok(leases
         .into_iter()
