@@ -9,7 +9,6 @@ delete, and eden's first create on a machine (before it learned any hints) for b
 
 import os
 import sys
-import tempfile
 import time
 
 import boto3
@@ -78,7 +77,7 @@ def measure(lab, tool, config, latency):
         ]
         if tool == "eden":
             # The first run on a machine, with nothing learned yet; then deleted, untimed.
-            first = tempfile.mkdtemp(prefix="eden-bench-cache-")
+            first = os.path.join(lab.home, f"cache-{latency}-{i}")
             steps += [("first create", create, {"XDG_CACHE_HOME": first}), (None, steps[2][1], None)]
         for step, args, env in steps:
             lab.rules({"latency_ms": latency})
