@@ -2,18 +2,21 @@
 
 moto answers every call at once and never fails or throttles; real AWS does all three. This proxy
 sits between eden and moto on loopback and can, per AWS operation:
-  - delay every request by a fixed number of milliseconds (--latency-ms);
+  - delay every request by a fixed number of milliseconds (--latency-ms), or another delay for
+    the calls of one service (Route 53 has one endpoint, in us-east-1: far from most regions);
   - throttle an operation above a rate, as Route 53 does (rules "throttle");
   - fail chosen calls with an AWS error, a 500 or a dropped connection (rules "faults");
-and counts the calls of each operation.
+and counts the calls of each operation. It also refuses a Route 53 CREATE over an existing record,
+as Route 53 does (moto takes it and keeps both), unless told to act as moto does.
 
 Control API (on the proxy's own port):
   GET  /__proxy/stats    -> {"OperationName": count, "ms:OperationName": upstream ms, ...}
-  GET  /__proxy/trace    -> [[operation, received ms, answered ms], ...] since the rules were set
-  POST /__proxy/rules    <- {"latency_ms": 20,
+  GET  /__proxy/trace    -> [[operation, received ms, answered ms, service], ...] since the rules were set
+  POST /__proxy/rules    <- {"latency_ms": 20, "service_latency_ms": {"route53": 150},
                              "throttle": [{"operation": "ChangeResourceRecordSets", "per_second": 5}],
                              "faults": [{"operation": "CreateService", "error": "AccessDenied",
                                          "skip": 0, "times": 1}]}
+                            "moto_route53": false  (true: let a CREATE over a record through)
                             (replaces the rules and resets the counts)
 
 Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
@@ -23,9 +26,11 @@ import argparse
 import http.client
 import http.server
 import json
+import re
 import threading
 import time
 import urllib.parse
+from xml.etree import ElementTree
 
 # operation name -> protocol family, for the shape of an error answer
 JSON_TARGET_HEADER = "X-Amz-Target"
@@ -39,18 +44,21 @@ class Rules:
     def set(self, rules):
         with self.lock:
             self.latency = rules.get("latency_ms", 0) / 1000.0
+            self.service_latency = {service: ms / 1000.0
+                                    for service, ms in rules.get("service_latency_ms", {}).items()}
             self.throttles = {t["operation"]: [t["per_second"], float(t["per_second"]), time.monotonic()]
                               for t in rules.get("throttle", [])}
             self.trace = []
             self.epoch = time.monotonic()
             self.faults = [dict(f, seen=0) for f in rules.get("faults", [])]
+            self.moto_route53 = rules.get("moto_route53", False)
             self.stats = {}
 
-    def traced(self, operation, received):
+    def traced(self, operation, service, received):
         """Records when a call came in and when its answer went out, in ms since the rules were set."""
         with self.lock:
             self.trace.append([operation, round((received - self.epoch) * 1000, 1),
-                               round((time.monotonic() - self.epoch) * 1000, 1)])
+                               round((time.monotonic() - self.epoch) * 1000, 1), service])
 
     def spent(self, operation, seconds):
         """Adds up the time the upstream took per operation, in ms, as "ms:Operation"."""
@@ -82,6 +90,12 @@ class Rules:
         return None
 
 
+def service_of(headers):
+    """The service a call is signed for: the fourth part of the SigV4 credential scope."""
+    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", headers.get("Authorization", ""))
+    return scope.group(1) if scope else ""
+
+
 def operation_of(method, path, headers, body):
     target = headers.get(JSON_TARGET_HEADER)
     if target:
@@ -99,6 +113,40 @@ def operation_of(method, path, headers, body):
         return f"Route53{method}", "route53"
     s3 = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
     return s3.get(method, f"S3{method}"), "s3"
+
+
+ROUTE53_NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"
+
+
+def existing_creation(upstream, path, headers, body):
+    """The name and type of a record that a Route 53 change batch CREATEs but that exists, if any.
+    The lookup carries the change's own signature, by which moto knows the service."""
+    zone = urllib.parse.urlparse(path).path.rstrip("/").rsplit("/", 1)[0]
+    signed = {k: v for k, v in headers.items() if k.lower() in ("authorization", "x-amz-date")}
+    conn = http.client.HTTPConnection(*upstream, timeout=60)
+    try:
+        return first_existing(conn, zone, signed, body)
+    finally:
+        conn.close()
+
+
+def first_existing(conn, zone, signed, body):
+    for change in ElementTree.fromstring(body).iter(f"{ROUTE53_NS}Change"):
+        if change.findtext(f"{ROUTE53_NS}Action") != "CREATE":
+            continue
+        record = change.find(f"{ROUTE53_NS}ResourceRecordSet")
+        name = record.findtext(f"{ROUTE53_NS}Name").rstrip(".") + "."
+        kind = record.findtext(f"{ROUTE53_NS}Type")
+        query = urllib.parse.urlencode({"name": name, "type": kind, "maxitems": "1"})
+        conn.request("GET", f"{zone}/rrset?{query}", headers=signed)
+        answer = conn.getresponse()
+        listed = ElementTree.fromstring(answer.read()) if answer.status == 200 else None
+        if listed is None:
+            continue
+        for found in listed.iter(f"{ROUTE53_NS}ResourceRecordSet"):
+            if found.findtext(f"{ROUTE53_NS}Name") == name and found.findtext(f"{ROUTE53_NS}Type") == kind:
+                return name, kind
+    return None
 
 
 def error_answer(protocol, error):
@@ -169,8 +217,10 @@ def make_handler(upstream, rules):
             received = time.monotonic()
             operation, protocol = operation_of(self.command, self.path, self.headers, body)
             fault = rules.decide(operation)
-            if rules.latency:
-                time.sleep(rules.latency)
+            service = service_of(self.headers)
+            latency = rules.service_latency.get(service, rules.latency)
+            if latency:
+                time.sleep(latency)
             if fault == "reset":
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -182,6 +232,15 @@ def make_handler(upstream, rules):
             headers["Content-Length"] = str(len(body))
             started = time.monotonic()
             conn = getattr(local, "conn", None) or http.client.HTTPConnection(host, int(port), timeout=60)
+            if operation == "ChangeResourceRecordSets" and not rules.moto_route53:
+                exists = existing_creation((host, int(port)), self.path, self.headers, body)
+                if exists:
+                    message = (f"[Tried to create resource record set [name='{exists[0]}', "
+                               f"type='{exists[1]}'] but it already exists]")
+                    refusal = (f"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidChangeBatch</Code>"
+                               f"<Message>{message}</Message></Error><RequestId>awsproxy</RequestId></ErrorResponse>")
+                    self.answer(400, "text/xml", refusal.encode())
+                    return rules.traced(operation, service, received)
             try:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
@@ -202,7 +261,7 @@ def make_handler(upstream, rules):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-            rules.traced(operation, received)
+            rules.traced(operation, service, received)
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
 

@@ -3,7 +3,8 @@ proxy saw them: when each call came in and when its answer went out, relative to
 the command, and the time beyond the added latency (moto's own, and waiting for its lock).
 Shows which calls overlap and which chain sets the wall time.
 
-Usage: scripts/trace [LATENCY_MS]
+Usage: scripts/trace [LATENCY_MS [SERVICE=MS ...]]
+  e.g. scripts/trace 50 route53=200: Route 53 as far away as it is from Tokyo.
 """
 
 import json
@@ -20,6 +21,9 @@ def trace(lab):
 
 def main():
     latency = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    services = {service: int(ms) for service, ms in (arg.split("=") for arg in sys.argv[2:])}
+    rules = {"latency_ms": latency, "service_latency_ms": services}
+    also = "".join(f", {service} {ms} ms" for service, ms in services.items())
     lab = Lab()
     try:
         # moto answers its first calls of each kind slowly: warm it up first.
@@ -31,18 +35,19 @@ def main():
             ("delete", ["delete", "-p", "api", "--name", "trace"]),
         ]
         for step, args in steps:
-            lab.rules({"latency_ms": latency})
+            lab.rules(rules)
             epoch = time.perf_counter()  # the proxy's clock starts when the rules are set
             started = (time.perf_counter() - epoch) * 1000
             code, seconds, stderr, _ = lab.run(*args)
             if code != 0:
                 sys.exit(f"eden {step} failed:\n{stderr}")
             calls = trace(lab)
-            print(f"\n{step}: {seconds * 1000:.0f} ms wall, {len(calls)} calls at {latency} ms each")
+            print(f"\n{step}: {seconds * 1000:.0f} ms wall, {len(calls)} calls at {latency} ms each{also}")
             first = min(c[1] for c in calls)
-            for operation, received, answered in sorted(calls, key=lambda c: c[1]):
+            for operation, received, answered, service in sorted(calls, key=lambda c: c[1]):
                 bar = " " * int((received - first) / 10) + "#" * max(1, int((answered - received) / 10))
-                print(f"  {received - first:7.1f} {answered - first:7.1f} {answered - received - latency:5.1f}  "
+                added = services.get(service, latency)
+                print(f"  {received - first:7.1f} {answered - first:7.1f} {answered - received - added:5.1f}  "
                       f"{operation:30} {bar}")
             last = max(c[2] for c in calls)
             print(f"  start to first call {first - started:.0f} ms, first call to last answer {last - first:.0f} ms, "

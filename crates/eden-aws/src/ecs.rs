@@ -90,20 +90,20 @@ impl cloud::Ecs for Ecs {
         }))
     }
 
-    async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>> {
+    async fn services(&self, cluster: &str, names: &[&str]) -> Result<Vec<ServiceInfo>> {
         let out = match self
             .0
             .describe_services()
             .cluster(cluster)
-            .services(service)
+            .set_services(Some(names.iter().map(|n| n.to_string()).collect()))
             .send()
             .await
         {
             Ok(out) => out,
-            Err(e) if code(&e) == Some("ClusterNotFoundException") => return Ok(None),
-            Err(e) => return Err(aws("describe service", service, e)),
+            Err(e) if code(&e) == Some("ClusterNotFoundException") => return Ok(Vec::new()),
+            Err(e) => return Err(aws("describe service", &names.join(", "), e)),
         };
-        Ok(out.services().first().map(service_info))
+        Ok(out.services().iter().map(service_info).collect())
     }
 
     async fn task_definition_template(&self, arn: &str, container: &str) -> Result<Template> {

@@ -64,6 +64,14 @@ impl cloud::Dns for Route53 {
             .collect())
     }
 
+    async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool> {
+        match self.change(zone_id, ChangeAction::Create, records).await {
+            Ok(()) => Ok(true),
+            Err(Error::Aws { message, .. }) if message.contains("already exists") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn upsert(&self, zone_id: &str, records: &[AliasRecord]) -> Result<()> {
         self.change(zone_id, ChangeAction::Upsert, records).await
     }
@@ -118,10 +126,10 @@ impl Route53 {
             .set_changes(Some(changes))
             .build()
             .map_err(invalid)?;
-        let verb = if action == ChangeAction::Delete {
-            "delete record"
-        } else {
-            "upsert record"
+        let verb = match action {
+            ChangeAction::Create => "create record",
+            ChangeAction::Delete => "delete record",
+            _ => "upsert record",
         };
         self.0
             .change_resource_record_sets()

@@ -158,3 +158,89 @@ async fn throttling_5xx_and_dropped_connections_are_retried() {
         .success();
     assert_no_environment(&aws).await;
 }
+
+/// Points `host` at another load balancer, as a record made by hand would.
+async fn put_foreign_alias(aws: &Aws, host: &str) {
+    use aws_sdk_route53::types::{
+        AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
+    };
+    let alias = AliasTarget::builder()
+        .hosted_zone_id("Z2ELSEWHERE")
+        .dns_name("elsewhere.example.net")
+        .evaluate_target_health(false)
+        .build()
+        .unwrap();
+    let set = ResourceRecordSet::builder()
+        .name(host)
+        .r#type(RrType::A)
+        .alias_target(alias)
+        .build()
+        .unwrap();
+    let change = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(set)
+        .build()
+        .unwrap();
+    aws.r53
+        .change_resource_record_sets()
+        .hosted_zone_id(&aws.zone_id)
+        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Route 53 answers from us-east-1, often the slowest call of a run: a new environment's
+/// records are made without waiting for their lookup, and the lookup still decides whether the
+/// run may undo them.
+#[tokio::test]
+async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    let slow = json!({"service_latency_ms": {"route53": 1000}});
+    world.proxy().rules(slow.clone());
+    world.create("api", "foo", "v1");
+    let (_, listed) = world.proxy().timing("ListResourceRecordSets");
+    let (changed, _) = world.proxy().timing("ChangeResourceRecordSets");
+    assert!(
+        changed < listed,
+        "the records waited for their lookup: made at {changed} ms, lookup answered at {listed} ms"
+    );
+
+    // A record made by hand for another environment's host, pointing elsewhere: moto takes a
+    // CREATE over it (Route 53 would refuse it), and the run that fails must leave it.
+    put_foreign_alias(&aws, "api-bar.dev.example.com").await;
+    // An environment whose service is gone keeps the records it had: moto refuses the very
+    // CREATE it took before, as Route 53 would, and the run that fails must leave them too.
+    aws.ecs
+        .delete_service()
+        .cluster("dev")
+        .service("dev-dynamic-api-foo")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let mut failing = slow;
+    failing["faults"] =
+        json!([{"operation": "CreateService", "error": "AccessDenied", "times": 2}]);
+    world.proxy().rules(failing.clone());
+    for name in ["bar", "foo"] {
+        world
+            .try_create("api", name, "v1", &[])
+            .failure("AccessDenied");
+    }
+    // And again where the CREATE over the foreign record goes through, as in moto: the lookup,
+    // not the CREATE, says whose the record is.
+    failing["moto_route53"] = json!(true);
+    world.proxy().rules(failing);
+    world
+        .try_create("api", "bar", "v1", &[])
+        .failure("AccessDenied");
+    let mut hosts: Vec<String> = aws.records().await.into_iter().map(|(h, _)| h).collect();
+    hosts.sort();
+    hosts.dedup();
+    assert_eq!(
+        hosts,
+        ["api-bar.dev.example.com", "api-foo.dev.example.com"]
+    );
+}

@@ -187,8 +187,12 @@ pub trait Ecs: Send + Sync {
         task_definition: &str,
         container: &str,
     ) -> Result<Option<String>>;
+    /// The services of these names the cluster has (up to 10), in any order.
+    async fn services(&self, cluster: &str, names: &[&str]) -> Result<Vec<ServiceInfo>>;
     /// The service, or None when the cluster has no service of that name.
-    async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>>;
+    async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>> {
+        Ok(self.services(cluster, &[service]).await?.into_iter().next())
+    }
     /// Reads the reference task definition, which must have `container`.
     async fn task_definition_template(&self, arn: &str, container: &str) -> Result<Template>;
     /// Registers the copy; returns its ARN.
@@ -310,6 +314,9 @@ pub trait Dns: Send + Sync {
     async fn zone_name(&self, zone_id: &str) -> Result<Option<String>>;
     /// The alias records of exactly this name, read with one page from that name on.
     async fn alias_records(&self, zone_id: &str, name: &str) -> Result<Vec<AliasRecord>>;
+    /// Creates the records at once; false when one of them exists already, which Route 53
+    /// refuses (moto does not: it takes a CREATE over a different record).
+    async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool>;
     async fn upsert(&self, zone_id: &str, records: &[AliasRecord]) -> Result<()>;
     async fn delete(&self, zone_id: &str, records: &[AliasRecord]) -> Result<()>;
 }

@@ -122,6 +122,23 @@ impl Proxy {
         stats[operation].as_u64().unwrap_or(0)
     }
 
+    /// When the proxy received the first call of `operation` and when it answered it, in ms
+    /// since the rules were last set.
+    pub fn timing(&self, operation: &str) -> (f64, f64) {
+        let trace: Value =
+            serde_json::from_str(&self.call("GET", "/__proxy/trace", "")).expect("trace is JSON");
+        let call = trace
+            .as_array()
+            .expect("trace is a list")
+            .iter()
+            .find(|call| call[0] == operation)
+            .unwrap_or_else(|| panic!("no {operation} call"));
+        (
+            call[1].as_f64().unwrap_or(0.0),
+            call[2].as_f64().unwrap_or(0.0),
+        )
+    }
+
     /// Waits until eden has called `operation` (the call may still be in flight).
     pub fn wait_for_call(&self, operation: &str) {
         let started = Instant::now();

@@ -3,15 +3,18 @@
 //! Order of calls, each line waiting only for what it needs (the longest chain is 5 calls):
 //! 1. the environment's lease, and with it every check and read: the image, the reference
 //!    service and its task definition and target group, the shared ALB and its rules, existing
-//!    records, the environments file, the state item, an existing service and target group
-//!    (read again under the lease when another run just held it). Reads that need an earlier
-//!    answer (the reference's templates, the listener's rules, the records' zone name) use what
-//!    an earlier run learned, checked against that answer; without hints they come one round
-//!    trip later (see [`crate::hints`]);
-//! 2. task definition, target group, DNS records, environments file and state item, at once;
+//!    records, the environments file, the state item, an existing service (in the reference's
+//!    call when they share a cluster) and target group (read again under the lease when another
+//!    run just held it). Reads that need an earlier answer (the reference's templates, the
+//!    listener's rules, the records' zone name) use what an earlier run learned, checked
+//!    against that answer; without hints they come one round trip later (see [`crate::hints`]);
+//! 2. task definition, target group and state item, at once; the DNS records and the
+//!    environments file each as soon as its own read is back, and a new environment's records
+//!    without waiting for it (Route 53, in us-east-1, is often the slowest to answer);
 //! 3. as soon as the target group is made: the listener rule (AWS wants the target group on
 //!    the ALB before a service uses it), and the target group's attributes;
-//! 4. the service, created or deployed to;
+//! 4. the service, created or deployed to, once everything else is in place: a failure then
+//!    never leaves a service behind, whose name ECS keeps while it drains;
 //! 5. the lease released.
 
 use std::collections::BTreeSet;
@@ -19,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::{debug, info};
 
+use super::background::Background;
 use super::journal::{Journal, Undo};
 use super::lease::{Afterwards, Leased};
 use super::{environments, priority, PlannedChange, SharedAlb, Stop};
@@ -82,17 +86,22 @@ struct Reference {
     target_group: Option<Template>,
 }
 
-/// Everything read before the first write.
+/// Everything read before the first write, but what [`Listing`] reads.
 struct World {
     names: Names,
     fqdn: String,
     reference: Reference,
     shared: SharedAlb,
-    records: Vec<AliasRecord>,
-    file: (Option<Object>, EnvironmentsFile),
     state: Option<EnvironmentItem>,
     service: Option<ServiceInfo>,
     target_group: Option<TargetGroup>,
+}
+
+/// What only the records' and the file's own writes need, read beside the rest and awaited by
+/// those writes alone: Route 53 answers from us-east-1, often the furthest call of a run.
+struct Listing {
+    records: Background<Vec<AliasRecord>>,
+    file: Background<(Option<Object>, EnvironmentsFile)>,
 }
 
 impl World {
@@ -113,13 +122,13 @@ impl World {
             })
             .collect()
     }
+}
 
-    /// Whether the zone has every wanted record already.
-    fn records_in_place(&self, wanted: &[AliasRecord]) -> bool {
-        wanted
-            .iter()
-            .all(|r| self.records.iter().any(|e| same_alias(e, r)))
-    }
+/// Whether the zone has every wanted record already.
+fn in_place(existing: &[AliasRecord], wanted: &[AliasRecord]) -> bool {
+    wanted
+        .iter()
+        .all(|r| existing.iter().any(|e| same_alias(e, r)))
 }
 
 pub async fn create(
@@ -142,9 +151,9 @@ pub async fn create(
             s,
             stop,
             |names| look(cloud, s, req, names),
-            |world| {
+            |(world, listing)| {
                 existed.store(world.service.is_some(), Ordering::SeqCst);
-                make_and_record(cloud, s, req, world, stop)
+                make_and_record(cloud, s, req, world, listing, stop)
             },
             |result| match result {
                 Ok(_) => Afterwards::Stays,
@@ -162,7 +171,8 @@ pub async fn preview(
     req: &CreateRequest,
 ) -> Result<Vec<PlannedChange>, Error> {
     let names = s.names(&req.name);
-    let w = look(cloud, s, req, names).await?;
+    let (w, listing) = look(cloud, s, req, names).await?;
+    let (records, file) = futures::try_join!(listing.records.get(), listing.file.get())?;
     let resource = &w.names.resource;
     let mut changes = vec![PlannedChange::create(
         "task definition",
@@ -172,12 +182,12 @@ pub async fn preview(
         changes.push(PlannedChange::create("target group", &w.names.target_group));
     }
     let alb = &w.shared.alb.dns_name;
-    if w.records.is_empty() {
+    if records.is_empty() {
         changes.push(PlannedChange::create(
             "record",
             format!("{} -> {alb}", w.fqdn),
         ));
-    } else if !w.records_in_place(&w.wanted_records()) {
+    } else if !in_place(&records, &w.wanted_records()) {
         changes.push(PlannedChange::update(
             "record",
             format!("{} -> {alb}", w.fqdn),
@@ -194,7 +204,7 @@ pub async fn preview(
         None => PlannedChange::create("service", resource),
     });
     let entry = &w.names.file_entry;
-    if w.file.1.endpoint(entry, &s.update_key) != Some(w.fqdn.as_str()) {
+    if file.1.endpoint(entry, &s.update_key) != Some(w.fqdn.as_str()) {
         changes.push(PlannedChange::update(
             "config key",
             format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
@@ -215,10 +225,11 @@ async fn make_and_record(
     s: &Settings,
     req: &CreateRequest,
     world: World,
+    listing: Listing,
     stop: &Stop,
 ) -> Result<Created, Error> {
     let journal = Journal::default();
-    match make(cloud, s, req, &world, &journal, stop).await {
+    match make(cloud, s, req, &world, listing, &journal, stop).await {
         Ok(created) => {
             info!(
                 "Successfully finished creating environment {}",
@@ -238,7 +249,7 @@ async fn look(
     s: &Settings,
     req: &CreateRequest,
     names: Names,
-) -> Result<World, Error> {
+) -> Result<(World, Listing), Error> {
     let image = check_image(cloud, &req.image);
     let reference = async {
         // With a hint, the templates are read alongside the service that names them.
@@ -249,12 +260,13 @@ async fn look(
                 None => None,
             }
         };
-        let (service, target_group, guessed) = futures::join!(
-            reference_service(cloud, s),
+        let (services, target_group, guessed) = futures::join!(
+            services(cloud, s, &names.resource),
             cloud.elb.target_group(&names.target_group),
             guessed
         );
-        let ((service, used), target_group) = (service?, target_group?);
+        let ((reference, service), target_group) = (services?, target_group?);
+        let (reference, used) = reference_service(s, reference)?;
         let templates = match guessed {
             Some(Ok(templates)) if hint.as_ref() == Some(&used) => templates,
             _ => {
@@ -270,40 +282,49 @@ async fn look(
             info!("Retrieved reference target group: {}", used.target_group);
         }
         let reference = Reference {
-            service,
+            service: reference,
             container: used.container,
             container_port: used.container_port,
             task_definition: templates.0,
             target_group: templates.1.filter(|_| target_group.is_none()),
         };
-        Ok::<_, Error>((reference, target_group))
+        Ok::<_, Error>((reference, target_group, service))
     };
     let shared = super::shared_alb(cloud, s);
-    let dns = super::host_records(cloud, s, &names);
-    let file = environments::read(cloud, &s.bucket, &s.key);
+    // The records are looked up as soon as the host name is known, the file at once.
+    let host = async {
+        let fqdn = super::host_name(cloud, s, &names).await?;
+        let records = {
+            let (cloud, s, fqdn) = (cloud.clone(), s.clone(), fqdn.clone());
+            Background::start(async move { super::alias_records(&cloud, &s, &fqdn).await })
+        };
+        Ok::<_, Error>((fqdn, records))
+    };
+    let file = {
+        let (cloud, bucket, key) = (cloud.clone(), s.bucket.clone(), s.key.clone());
+        Background::start(async move { environments::read(&cloud, &bucket, &key).await })
+    };
     let state = cloud
         .table
         .environment(&req.table, &s.profile, &names.resource);
-    let service = cloud.ecs.service(&s.target_cluster, &names.resource);
-    let ((), (reference, target_group), shared, (fqdn, records), file, state, service) =
-        futures::try_join!(image, reference, shared, dns, file, state, service)?;
+    let ((), (reference, target_group, service), shared, (fqdn, records), state) =
+        futures::try_join!(image, reference, shared, host, state)?;
     if let Some(service) = service.as_ref().filter(|svc| svc.status == "DRAINING") {
         return Err(Error::Busy {
             what: format!("service {}", service.name),
             why: "it is still being deleted".into(),
         });
     }
-    Ok(World {
+    let world = World {
         names,
         fqdn,
         reference,
         shared,
-        records,
-        file,
         state,
         service: service.filter(ServiceInfo::is_active),
         target_group,
-    })
+    };
+    Ok((world, Listing { records, file }))
 }
 
 async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
@@ -322,24 +343,37 @@ async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
     }
 }
 
-/// The reference service, with the task definition, target group and container it uses.
-async fn reference_service(
+/// The reference service and the environment's service, in one call when they share a cluster.
+async fn services(
     cloud: &Cloud,
     s: &Settings,
+    name: &str,
+) -> Result<(Option<ServiceInfo>, Option<ServiceInfo>), Error> {
+    let (reference, cluster) = (&s.reference.service, &s.target_cluster);
+    if s.reference_cluster() != cluster {
+        return futures::try_join!(
+            cloud.ecs.service(s.reference_cluster(), reference),
+            cloud.ecs.service(cluster, name)
+        );
+    }
+    let found = cloud.ecs.services(cluster, &[reference, name]).await?;
+    let named = |wanted: &str| found.iter().find(|svc| svc.name == wanted).cloned();
+    Ok((named(reference), named(name)))
+}
+
+/// The reference service, with the task definition, target group and container it uses.
+fn reference_service(
+    s: &Settings,
+    service: Option<ServiceInfo>,
 ) -> Result<(ServiceInfo, ReferenceHint), Error> {
     let arn = &s.reference.arn;
-    let service = cloud
-        .ecs
-        .service(s.reference_cluster(), &s.reference.service)
-        .await?
-        .filter(ServiceInfo::is_active)
-        .ok_or_else(|| {
-            Error::missing(
-                "reference service",
-                arn,
-                "check reference_service_arn in the profile",
-            )
-        })?;
+    let service = service.filter(ServiceInfo::is_active).ok_or_else(|| {
+        Error::missing(
+            "reference service",
+            arn,
+            "check reference_service_arn in the profile",
+        )
+    })?;
     let lb = service
         .load_balancers
         .iter()
@@ -392,6 +426,7 @@ async fn make(
     s: &Settings,
     req: &CreateRequest,
     w: &World,
+    listing: Listing,
     journal: &Journal,
     stop: &Stop,
 ) -> Result<Created, Error> {
@@ -432,8 +467,8 @@ async fn make(
     let (task_definition, target_group, records, file, state) = futures::join!(
         task_definition(cloud, w, req, &tags, journal),
         target_group_then_rule,
-        records(cloud, s, w, journal),
-        file_entry(cloud, s, w, journal),
+        records(cloud, s, w, listing.records, journal),
+        file_entry(cloud, s, w, listing.file, journal),
         state_item(cloud, &req.table, &item, w.state.as_ref(), journal),
     );
     let (task_definition, target_group) = (task_definition?, target_group?);
@@ -536,16 +571,34 @@ async fn target_group_attributes(
     }
 }
 
-async fn records(cloud: &Cloud, s: &Settings, w: &World, journal: &Journal) -> Result<(), Error> {
+/// Points the host name at the shared ALB. A new environment whose records' lookup is not back
+/// yet creates them without waiting for it (Route 53 refuses a CREATE over an existing record);
+/// the lookup then tells whether they are this run's to undo, since moto does take such a CREATE.
+async fn records(
+    cloud: &Cloud,
+    s: &Settings,
+    w: &World,
+    listed: Background<Vec<AliasRecord>>,
+    journal: &Journal,
+) -> Result<(), Error> {
     let alb = &w.shared.alb;
     let wanted = w.wanted_records();
-    if w.records_in_place(&wanted) {
+    let early = !listed.is_done() && w.service.is_none();
+    let made_early = early && cloud.dns.create(&s.zone_id, &wanted).await?;
+    let existing = listed.get().await?;
+    let ours = if made_early {
+        existing.is_empty()
+    } else if in_place(&existing, &wanted) {
         info!("Record {} already points at {}", w.fqdn, alb.dns_name);
         return Ok(());
-    }
-    cloud.dns.upsert(&s.zone_id, &wanted).await?;
-    // A record that existed before this run, pointing elsewhere, is not ours to remove.
-    if w.records.is_empty() {
+    } else if existing.is_empty() && cloud.dns.create(&s.zone_id, &wanted).await? {
+        true
+    } else {
+        // A record that existed before this run, pointing elsewhere, is not ours to remove.
+        cloud.dns.upsert(&s.zone_id, &wanted).await?;
+        false
+    };
+    if ours {
         journal.record(Undo::Records {
             zone_id: s.zone_id.clone(),
             records: wanted,
@@ -688,15 +741,17 @@ async fn file_entry(
     cloud: &Cloud,
     s: &Settings,
     w: &World,
+    read: Background<(Option<Object>, EnvironmentsFile)>,
     journal: &Journal,
 ) -> Result<(), Error> {
+    let file = read.get().await?;
     let entry = &w.names.file_entry;
     info!(
         "Updating config file s3://{}/{}, environment {entry}: {} -> {}",
         s.bucket, s.key, s.update_key, w.fqdn
     );
-    let had_endpoint = w.file.1.endpoint(entry, &s.update_key).is_some();
-    let change = environments::update(cloud, &s.bucket, &s.key, Some(w.file.clone()), |file| {
+    let had_endpoint = file.1.endpoint(entry, &s.update_key).is_some();
+    let change = environments::update(cloud, &s.bucket, &s.key, Some(file), |file| {
         file.set_endpoint(entry, &s.env_type, &s.update_key, &w.fqdn)
     })
     .await?;

@@ -1,6 +1,7 @@
 //! The plans that create and delete an environment: what is read first, which calls can run at
 //! once, and what is undone when a step fails.
 
+mod background;
 mod create;
 mod delete;
 mod environments;
@@ -155,27 +156,41 @@ async fn zone_name(cloud: &Cloud, s: &Settings) -> Result<String, Error> {
     Ok(name)
 }
 
-/// The environment's host name in the zone, and the alias records it has there. The zone's name
-/// comes from the profile or an earlier run when known (it never changes), else from Route 53
-/// first; a lookup that fails with a known name is made again the long way, which says why.
+/// The environment's host name in the zone, and the alias records it has there.
 async fn host_records(
     cloud: &Cloud,
     s: &Settings,
     names: &Names,
 ) -> Result<(String, Vec<AliasRecord>), Error> {
+    let fqdn = host_name(cloud, s, names).await?;
+    let records = alias_records(cloud, s, &fqdn).await?;
+    Ok((fqdn, records))
+}
+
+/// The environment's host name in the zone. The zone's name comes from the profile or an
+/// earlier run when known (it never changes), without a call; else from Route 53.
+async fn host_name(cloud: &Cloud, s: &Settings, names: &Names) -> Result<String, Error> {
     let known = s
         .zone_name
         .clone()
         .or_else(|| cloud.hints.zone_name(&s.zone_id));
-    if let Some(zone) = known {
-        let fqdn = names.fqdn(&zone);
-        if let Ok(records) = cloud.dns.alias_records(&s.zone_id, &fqdn).await {
-            return Ok((fqdn, records));
+    let zone = match known {
+        Some(zone) => zone,
+        None => zone_name(cloud, s).await?,
+    };
+    Ok(names.fqdn(&zone))
+}
+
+/// The alias records of a host name. A lookup that fails asks Route 53 for the zone, to say
+/// when it is the zone that is missing.
+async fn alias_records(cloud: &Cloud, s: &Settings, fqdn: &str) -> Result<Vec<AliasRecord>, Error> {
+    match cloud.dns.alias_records(&s.zone_id, fqdn).await {
+        Ok(records) => Ok(records),
+        Err(lookup) => {
+            zone_name(cloud, s).await?;
+            Err(lookup)
         }
     }
-    let fqdn = names.fqdn(&zone_name(cloud, s).await?);
-    let records = cloud.dns.alias_records(&s.zone_id, &fqdn).await?;
-    Ok((fqdn, records))
 }
 
 /// The command that cleans up after a failure eden could not undo.
