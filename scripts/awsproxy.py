@@ -6,8 +6,9 @@ sits between eden and moto on loopback and can, per AWS operation:
     the calls of one service (Route 53 has one endpoint, in us-east-1: far from most regions);
   - throttle an operation above a rate, as Route 53 does (rules "throttle");
   - fail chosen calls with an AWS error, a 500 or a dropped connection (rules "faults");
-and counts the calls of each operation. It also refuses a Route 53 CREATE over an existing record,
-as Route 53 does (moto takes it and keeps both), unless told to act as moto does.
+and counts the calls of each operation. It also refuses, as Route 53 does and moto does not, a
+CREATE over an existing record and a DELETE of a record not there with those values, unless told
+to act as moto does.
 
 Control API (on the proxy's own port):
   GET  /__proxy/stats    -> {"OperationName": count, "ms:OperationName": upstream ms, ...}
@@ -16,7 +17,7 @@ Control API (on the proxy's own port):
                              "throttle": [{"operation": "ChangeResourceRecordSets", "per_second": 5}],
                              "faults": [{"operation": "CreateService", "error": "AccessDenied",
                                          "skip": 0, "times": 1}]}
-                            "moto_route53": false  (true: let a CREATE over a record through)
+                            "moto_route53": false  (true: let Route 53 changes through as moto takes them)
                             (replaces the rules and resets the counts)
 
 Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
@@ -118,35 +119,48 @@ def operation_of(method, path, headers, body):
 ROUTE53_NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"
 
 
-def existing_creation(upstream, path, headers, body):
-    """The name and type of a record that a Route 53 change batch CREATEs but that exists, if any.
-    The lookup carries the change's own signature, by which moto knows the service."""
+def route53_refusal(upstream, path, headers, body):
+    """What Route 53 would say to a change batch that moto takes: a CREATE over an existing record,
+    or a DELETE of a record that is not there with those values. The lookups carry the change's
+    own signature, by which moto knows the service."""
     zone = urllib.parse.urlparse(path).path.rstrip("/").rsplit("/", 1)[0]
     signed = {k: v for k, v in headers.items() if k.lower() in ("authorization", "x-amz-date")}
     conn = http.client.HTTPConnection(*upstream, timeout=60)
     try:
-        return first_existing(conn, zone, signed, body)
+        for change in ElementTree.fromstring(body).iter(f"{ROUTE53_NS}Change"):
+            action = change.findtext(f"{ROUTE53_NS}Action")
+            record = change.find(f"{ROUTE53_NS}ResourceRecordSet")
+            name = record.findtext(f"{ROUTE53_NS}Name").rstrip(".") + "."
+            kind = record.findtext(f"{ROUTE53_NS}Type")
+            found = lookup(conn, zone, signed, name, kind)
+            said = f"Tried to {action.lower()} resource record set [name='{name}', type='{kind}'] but"
+            if action == "CREATE" and found is not None:
+                return f"{said} it already exists"
+            if action == "DELETE" and found is None:
+                return f"{said} it was not found"
+            if action == "DELETE" and alias_target(found) != alias_target(record):
+                return f"{said} the values provided do not match the current values"
     finally:
         conn.close()
-
-
-def first_existing(conn, zone, signed, body):
-    for change in ElementTree.fromstring(body).iter(f"{ROUTE53_NS}Change"):
-        if change.findtext(f"{ROUTE53_NS}Action") != "CREATE":
-            continue
-        record = change.find(f"{ROUTE53_NS}ResourceRecordSet")
-        name = record.findtext(f"{ROUTE53_NS}Name").rstrip(".") + "."
-        kind = record.findtext(f"{ROUTE53_NS}Type")
-        query = urllib.parse.urlencode({"name": name, "type": kind, "maxitems": "1"})
-        conn.request("GET", f"{zone}/rrset?{query}", headers=signed)
-        answer = conn.getresponse()
-        listed = ElementTree.fromstring(answer.read()) if answer.status == 200 else None
-        if listed is None:
-            continue
-        for found in listed.iter(f"{ROUTE53_NS}ResourceRecordSet"):
-            if found.findtext(f"{ROUTE53_NS}Name") == name and found.findtext(f"{ROUTE53_NS}Type") == kind:
-                return name, kind
     return None
+
+
+def lookup(conn, zone, signed, name, kind):
+    """The record set of this name and type, or None."""
+    query = urllib.parse.urlencode({"name": name, "type": kind, "maxitems": "1"})
+    conn.request("GET", f"{zone}/rrset?{query}", headers=signed)
+    answer = conn.getresponse()
+    listed = answer.read()
+    if answer.status != 200:
+        return None
+    for found in ElementTree.fromstring(listed).iter(f"{ROUTE53_NS}ResourceRecordSet"):
+        if found.findtext(f"{ROUTE53_NS}Name") == name and found.findtext(f"{ROUTE53_NS}Type") == kind:
+            return found
+    return None
+
+
+def alias_target(record):
+    return (record.findtext(f"{ROUTE53_NS}AliasTarget/{ROUTE53_NS}DNSName") or "").rstrip(".").lower()
 
 
 def error_answer(protocol, error):
@@ -232,15 +246,14 @@ def make_handler(upstream, rules):
             headers["Content-Length"] = str(len(body))
             started = time.monotonic()
             conn = getattr(local, "conn", None) or http.client.HTTPConnection(host, int(port), timeout=60)
+            refused = None
             if operation == "ChangeResourceRecordSets" and not rules.moto_route53:
-                exists = existing_creation((host, int(port)), self.path, self.headers, body)
-                if exists:
-                    message = (f"[Tried to create resource record set [name='{exists[0]}', "
-                               f"type='{exists[1]}'] but it already exists]")
-                    refusal = (f"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidChangeBatch</Code>"
-                               f"<Message>{message}</Message></Error><RequestId>awsproxy</RequestId></ErrorResponse>")
-                    self.answer(400, "text/xml", refusal.encode())
-                    return rules.traced(operation, service, received)
+                refused = route53_refusal((host, int(port)), self.path, self.headers, body)
+            if refused:
+                refusal = (f"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidChangeBatch</Code>"
+                           f"<Message>[{refused}]</Message></Error><RequestId>awsproxy</RequestId></ErrorResponse>")
+                self.answer(400, "text/xml", refusal.encode())
+                return rules.traced(operation, service, received)
             try:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()

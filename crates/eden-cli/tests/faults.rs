@@ -6,6 +6,7 @@
 
 mod support;
 
+use aws_sdk_route53::types::RrType;
 use serde_json::json;
 use support::{Aws, World};
 
@@ -160,9 +161,9 @@ async fn throttling_5xx_and_dropped_connections_are_retried() {
 }
 
 /// Points `host` at another load balancer, as a record made by hand would.
-async fn put_foreign_alias(aws: &Aws, host: &str) {
+async fn put_foreign_alias(aws: &Aws, host: &str, kind: aws_sdk_route53::types::RrType) {
     use aws_sdk_route53::types::{
-        AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
+        AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet,
     };
     let alias = AliasTarget::builder()
         .hosted_zone_id("Z2ELSEWHERE")
@@ -172,7 +173,7 @@ async fn put_foreign_alias(aws: &Aws, host: &str) {
         .unwrap();
     let set = ResourceRecordSet::builder()
         .name(host)
-        .r#type(RrType::A)
+        .r#type(kind)
         .alias_target(alias)
         .build()
         .unwrap();
@@ -209,7 +210,7 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
 
     // A record made by hand for another environment's host, pointing elsewhere: moto takes a
     // CREATE over it (Route 53 would refuse it), and the run that fails must leave it.
-    put_foreign_alias(&aws, "api-bar.dev.example.com").await;
+    put_foreign_alias(&aws, "api-bar.dev.example.com", RrType::A).await;
     // An environment whose service is gone keeps the records it had: moto refuses the very
     // CREATE it took before, as Route 53 would, and the run that fails must leave them too.
     aws.ecs
@@ -243,4 +244,59 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
         hosts,
         ["api-bar.dev.example.com", "api-foo.dev.example.com"]
     );
+}
+
+/// Likewise a delete: the records eden makes go without waiting for their lookup, and the
+/// lookup still finds what else the host has and what was gone already.
+#[tokio::test]
+async fn a_delete_does_not_wait_for_a_slow_route_53_and_removes_every_record_of_the_host() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    for name in ["foo", "bar"] {
+        world.create("api", name, "v1");
+    }
+    // foo's host has an AAAA record too, which eden does not make for this ALB.
+    put_foreign_alias(&aws, "api-foo.dev.example.com", RrType::Aaaa).await;
+    // bar's record is gone already (moto takes a DELETE of it again; Route 53 would not).
+    let bar: Vec<_> = aws
+        .records()
+        .await
+        .into_iter()
+        .filter(|(host, _)| host == "api-bar.dev.example.com")
+        .collect();
+    assert_eq!(bar.len(), 1);
+    aws.delete_record("api-bar.dev.example.com").await;
+
+    world
+        .proxy()
+        .rules(json!({"service_latency_ms": {"route53": 1000}}));
+    let deleted = world
+        .eden(&["delete", "-p", "api", "--name", "foo", "-o", "json"])
+        .success();
+    let (_, listed) = world.proxy().timing("ListResourceRecordSets");
+    let (changed, _) = world.proxy().timing("ChangeResourceRecordSets");
+    assert!(
+        changed < listed,
+        "the records waited for their lookup: deleted at {changed} ms, lookup answered at {listed} ms"
+    );
+    assert!(
+        deleted.stdout.contains("record api-foo.dev.example.com"),
+        "{}",
+        deleted.stdout
+    );
+    let deleted = world
+        .eden(&["delete", "-p", "api", "--name", "bar", "-o", "json"])
+        .success();
+    assert!(
+        !deleted.stdout.contains("record api-bar"),
+        "{}",
+        deleted.stdout
+    );
+    assert_eq!(aws.records().await, Vec::<(String, String)>::new());
+    for name in ["foo", "bar"] {
+        assert_eq!(
+            aws.leftovers("dev-dynamic-", name).await,
+            Vec::<String>::new()
+        );
+    }
 }

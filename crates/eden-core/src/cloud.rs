@@ -318,7 +318,9 @@ pub trait Dns: Send + Sync {
     /// refuses (moto does not: it takes a CREATE over a different record).
     async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool>;
     async fn upsert(&self, zone_id: &str, records: &[AliasRecord]) -> Result<()>;
-    async fn delete(&self, zone_id: &str, records: &[AliasRecord]) -> Result<()>;
+    /// Deletes the records at once; false when Route 53 has no such records (gone already, or
+    /// pointing elsewhere: a DELETE must give a record's exact values).
+    async fn delete(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool>;
 }
 
 /// An object's bytes and the ETag to write it back conditionally.

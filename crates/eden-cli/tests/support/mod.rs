@@ -578,6 +578,43 @@ impl Aws {
             .collect()
     }
 
+    /// Deletes every record of `host` by hand.
+    pub async fn delete_record(&self, host: &str) {
+        use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
+        let out = self
+            .r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&self.zone_id)
+            .start_record_name(host)
+            .send()
+            .await
+            .unwrap();
+        let changes: Vec<Change> = out
+            .resource_record_sets()
+            .iter()
+            .filter(|r| r.name().trim_end_matches('.') == host)
+            .map(|r| {
+                Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(r.clone())
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        self.r53
+            .change_resource_record_sets()
+            .hosted_zone_id(&self.zone_id)
+            .change_batch(
+                ChangeBatch::builder()
+                    .set_changes(Some(changes))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// ACTIVE revisions of exactly this family.
     pub async fn task_definitions(&self, family: &str) -> Vec<String> {
         let out = self

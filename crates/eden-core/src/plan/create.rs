@@ -28,14 +28,14 @@ use super::lease::{Afterwards, Leased};
 use super::{environments, priority, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
     ownership_tags, AliasRecord, Cloud, EnvironmentItem, ListenerRule, NewRule, NewService, Object,
-    RecordType, RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy, Template,
+    RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy, Template,
 };
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
 use crate::expiry::{rfc3339, Ttl};
 use crate::hints::ReferenceHint;
 use crate::image::ImageUri;
-use crate::names::{dns_name, EnvName, Names};
+use crate::names::{EnvName, Names};
 use crate::overrides::EnvVar;
 use crate::profile::Settings;
 
@@ -105,22 +105,9 @@ struct Listing {
 }
 
 impl World {
-    /// The alias records the environment needs: A, and AAAA when the shared ALB is dual-stack.
+    /// The alias records the environment needs.
     fn wanted_records(&self) -> Vec<AliasRecord> {
-        let alb = &self.shared.alb;
-        let mut types = vec![RecordType::A];
-        if alb.dualstack {
-            types.push(RecordType::Aaaa);
-        }
-        types
-            .into_iter()
-            .map(|record_type| AliasRecord {
-                name: self.fqdn.clone(),
-                record_type,
-                target_dns: alb.dns_name.clone(),
-                target_zone: alb.canonical_zone_id.clone(),
-            })
-            .collect()
+        super::records_for(&self.fqdn, &self.shared.alb)
     }
 }
 
@@ -128,7 +115,7 @@ impl World {
 fn in_place(existing: &[AliasRecord], wanted: &[AliasRecord]) -> bool {
     wanted
         .iter()
-        .all(|r| existing.iter().any(|e| same_alias(e, r)))
+        .all(|r| existing.iter().any(|e| super::same_alias(e, r)))
 }
 
 pub async fn create(
@@ -294,10 +281,7 @@ async fn look(
     // The records are looked up as soon as the host name is known, the file at once.
     let host = async {
         let fqdn = super::host_name(cloud, s, &names).await?;
-        let records = {
-            let (cloud, s, fqdn) = (cloud.clone(), s.clone(), fqdn.clone());
-            Background::start(async move { super::alias_records(&cloud, &s, &fqdn).await })
-        };
+        let records = super::lookup_records(cloud, s, &fqdn);
         Ok::<_, Error>((fqdn, records))
     };
     let file = {
@@ -606,12 +590,6 @@ async fn records(
     }
     info!("Successfully created ALIAS: {} -> {}", w.fqdn, alb.dns_name);
     Ok(())
-}
-
-fn same_alias(a: &AliasRecord, b: &AliasRecord) -> bool {
-    a.record_type == b.record_type
-        && dns_name(&a.name) == dns_name(&b.name)
-        && dns_name(&a.target_dns) == dns_name(&b.target_dns)
 }
 
 async fn rule(

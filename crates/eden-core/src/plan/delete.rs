@@ -2,19 +2,23 @@
 //! what is already gone, so a delete that failed part-way is finished by running it again.
 //!
 //! Order of calls (the longest chain is 4 calls):
-//! 1. the environment's lease, and with it every read: the records, the shared listener's
-//!    rules, the service, the target group, the task definition revisions, the environments file
-//!    (read again under the lease when another run just held it). The records need the zone's
-//!    name and the rules the listener: with no hint of them (see [`crate::hints`]) those two
-//!    reads come one round trip later;
+//! 1. the environment's lease, and with it every read: the records, the shared ALB and its
+//!    listener's rules, the service, the target group, the task definition revisions, the
+//!    environments file (read again under the lease when another run just held it). The records
+//!    need the zone's name and the rules the listener: with no hint of them (see
+//!    [`crate::hints`]) those two reads come one round trip later;
 //! 2. the environments file entry, the DNS records, the listener rule, the service (with force,
-//!    so running tasks do not hold it up) and every task definition revision, at once;
+//!    so running tasks do not hold it up) and every task definition revision, at once. The
+//!    records eden makes are deleted without waiting for their lookup when it is not back yet
+//!    (Route 53, in us-east-1, is often the slowest to answer); the lookup then shows what else
+//!    the host has;
 //! 3. the target group, as soon as the rule is gone (AWS keeps it while a rule uses it);
 //! 4. the lease released, and the state item with it in one write: until everything else is
 //!    gone, `eden ls` lists the environment.
 
 use tracing::info;
 
+use super::background::Background;
 use super::environments;
 use super::lease::{Afterwards, Leased};
 use super::PlannedChange;
@@ -79,7 +83,10 @@ pub async fn delete(
 pub(super) struct Found {
     file: (Option<Object>, EnvironmentsFile),
     fqdn: String,
-    records: Vec<AliasRecord>,
+    /// The records eden makes for the host, with the shared ALB as it is now.
+    expected: Vec<AliasRecord>,
+    /// The host's alias records as Route 53 lists them, still being read.
+    records: Background<Vec<AliasRecord>>,
     /// The shared listener's rules for the host or the target group.
     rules: Vec<String>,
     service: Option<ServiceInfo>,
@@ -89,16 +96,21 @@ pub(super) struct Found {
 
 /// Step 1: every read, at once.
 pub(super) async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<Found, Error> {
-    let dns = super::host_records(cloud, s, names);
-    let (file, (fqdn, records), (_, rules), service, target_group, revisions) = futures::try_join!(
+    let host = async {
+        let fqdn = super::host_name(cloud, s, names).await?;
+        let records = super::lookup_records(cloud, s, &fqdn);
+        Ok::<_, Error>((fqdn, records))
+    };
+    let (file, (fqdn, records), shared, service, target_group, revisions) = futures::try_join!(
         environments::read(cloud, &s.bucket, &s.key),
-        dns,
-        super::listener_rules(cloud, s),
+        host,
+        super::shared_alb(cloud, s),
         cloud.ecs.service(&s.target_cluster, &names.resource),
         cloud.elb.target_group(&names.target_group),
         cloud.ecs.task_definitions(&names.resource),
     )?;
-    let rules = rules
+    let rules = shared
+        .rules
         .iter()
         .filter(|r| {
             r.serves_host(&fqdn)
@@ -110,6 +122,7 @@ pub(super) async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<F
         .collect();
     Ok(Found {
         file,
+        expected: super::records_for(&fqdn, &shared.alb),
         fqdn,
         records,
         rules,
@@ -139,7 +152,7 @@ pub async fn preview(
         "state item",
         format!("{} in table {}", names.resource, req.table),
     ));
-    for record in &found.records {
+    for record in &found.records.get().await? {
         changes.push(PlannedChange::delete(
             "record",
             format!("{} {:?}", record.name, record.record_type),
@@ -170,6 +183,7 @@ pub(super) async fn remove(
     let Found {
         file,
         fqdn,
+        expected,
         records,
         rules,
         service,
@@ -196,7 +210,7 @@ pub(super) async fn remove(
     let (file, records_gone, rules_and_target_group, service_gone, tds_gone) = futures::join!(
         environments::update(cloud, &s.bucket, &s.key, Some(file), |f| f
             .remove_endpoint(entry, &s.update_key)),
-        delete_records(cloud, s, &fqdn, &records),
+        delete_records(cloud, s, &fqdn, &expected, records),
         rules_then_target_group,
         delete_service(cloud, s, &names, service.as_ref()),
         delete_task_definitions(cloud, &names, &revisions),
@@ -237,19 +251,36 @@ pub(super) async fn remove(
     })
 }
 
+/// Removes the host's alias records. While their lookup is not back, the records eden makes
+/// are deleted without it (Route 53 deletes a record only when given its exact values); the
+/// lookup then shows what else the host has, such as an AAAA record the ALB no longer needs.
 async fn delete_records(
     cloud: &Cloud,
     s: &Settings,
     fqdn: &str,
-    records: &[AliasRecord],
+    expected: &[AliasRecord],
+    listed: Background<Vec<AliasRecord>>,
 ) -> Result<Option<String>, Error> {
     info!("Checking if record {fqdn}. exists in zone {}", s.zone_id);
-    if records.is_empty() {
+    let early = !listed.is_done() && cloud.dns.delete(&s.zone_id, expected).await?;
+    let listed = listed.get().await?;
+    if listed.is_empty() {
+        // Also when moto took the early DELETE of what was gone already, as Route 53 would not.
         info!("Record for {fqdn} does not exist, skipping deletion");
         return Ok(None);
     }
     info!("Found existing record {fqdn}. in zone {}", s.zone_id);
-    cloud.dns.delete(&s.zone_id, records).await?;
+    let left: Vec<AliasRecord> = if early {
+        listed
+            .into_iter()
+            .filter(|r| !expected.iter().any(|e| super::same_alias(e, r)))
+            .collect()
+    } else {
+        listed
+    };
+    if !left.is_empty() {
+        cloud.dns.delete(&s.zone_id, &left).await?;
+    }
     info!("Successfully removed ALIAS record {fqdn}");
     Ok(Some(format!("record {fqdn}")))
 }

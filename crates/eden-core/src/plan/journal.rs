@@ -77,7 +77,9 @@ impl Undo {
             Undo::TaskDefinition(arn) => cloud.ecs.deregister_task_definition(arn).await,
             Undo::TargetGroup(arn) => cloud.elb.delete_target_group(arn).await,
             Undo::Rule(arn) => cloud.elb.delete_rule(arn).await,
-            Undo::Records { zone_id, records } => cloud.dns.delete(zone_id, records).await,
+            Undo::Records { zone_id, records } => {
+                cloud.dns.delete(zone_id, records).await.map(drop)
+            }
             Undo::Service { cluster, name } => cloud.ecs.delete_service(cluster, name).await,
             Undo::Redeploy {
                 cluster,

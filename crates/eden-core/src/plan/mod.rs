@@ -83,10 +83,11 @@ impl Stop {
     }
 }
 
-use crate::cloud::{AliasRecord, Cloud, ListenerRule, LoadBalancer};
+use crate::cloud::{AliasRecord, Cloud, ListenerRule, LoadBalancer, RecordType};
 use crate::error::Error;
-use crate::names::Names;
+use crate::names::{dns_name, Names};
 use crate::profile::Settings;
+use background::Background;
 
 /// The shared ALB as create and delete need it.
 struct SharedAlb {
@@ -165,6 +166,36 @@ async fn host_records(
     let fqdn = host_name(cloud, s, names).await?;
     let records = alias_records(cloud, s, &fqdn).await?;
     Ok((fqdn, records))
+}
+
+/// Looks up the host's alias records on its own, for the one step that needs them.
+fn lookup_records(cloud: &Cloud, s: &Settings, fqdn: &str) -> Background<Vec<AliasRecord>> {
+    let (cloud, s, fqdn) = (cloud.clone(), s.clone(), fqdn.to_string());
+    Background::start(async move { alias_records(&cloud, &s, &fqdn).await })
+}
+
+/// The alias records eden makes for a host: A, and AAAA when the shared ALB is dual-stack.
+fn records_for(fqdn: &str, alb: &LoadBalancer) -> Vec<AliasRecord> {
+    let mut types = vec![RecordType::A];
+    if alb.dualstack {
+        types.push(RecordType::Aaaa);
+    }
+    types
+        .into_iter()
+        .map(|record_type| AliasRecord {
+            name: fqdn.to_string(),
+            record_type,
+            target_dns: alb.dns_name.clone(),
+            target_zone: alb.canonical_zone_id.clone(),
+        })
+        .collect()
+}
+
+/// Whether two alias records are the same record pointing at the same target.
+fn same_alias(a: &AliasRecord, b: &AliasRecord) -> bool {
+    a.record_type == b.record_type
+        && dns_name(&a.name) == dns_name(&b.name)
+        && dns_name(&a.target_dns) == dns_name(&b.target_dns)
 }
 
 /// The environment's host name in the zone. The zone's name comes from the profile or an
