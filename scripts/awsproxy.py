@@ -129,6 +129,8 @@ def route53_refusal(upstream, path, headers, body):
     try:
         for change in ElementTree.fromstring(body).iter(f"{ROUTE53_NS}Change"):
             action = change.findtext(f"{ROUTE53_NS}Action")
+            if action not in ("CREATE", "DELETE"):
+                continue
             record = change.find(f"{ROUTE53_NS}ResourceRecordSet")
             name = record.findtext(f"{ROUTE53_NS}Name").rstrip(".") + "."
             kind = record.findtext(f"{ROUTE53_NS}Type")

@@ -29,9 +29,10 @@ FAILURES = {}
 
 
 def rules_of(latency):
-    """The proxy rules for a latency spec."""
+    """The proxy rules for a latency spec. The proxy's own check of Route 53 changes costs a call
+    to moto that Route 53 makes inside its answer: left out here."""
     base, *services = latency.split("/")
-    return {"latency_ms": int(base),
+    return {"latency_ms": int(base), "moto_route53": True,
             "service_latency_ms": {k: int(v) for k, v in (service.split("=") for service in services)}}
 
 

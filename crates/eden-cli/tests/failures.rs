@@ -211,14 +211,7 @@ async fn delete_finishes_a_half_deleted_environment() {
     let aws = world.aws().await;
     world.create("api", "foo", "v1");
     // Remove the service and the record by hand, as a crashed delete might have.
-    aws.ecs
-        .delete_service()
-        .cluster("dev")
-        .service("dev-dynamic-api-foo")
-        .force(true)
-        .send()
-        .await
-        .unwrap();
+    aws.delete_service("dev-dynamic-api-foo").await;
     let run = world
         .eden(&["delete", "-p", "api", "--name", "foo"])
         .success();

@@ -208,19 +208,12 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
         "the records waited for their lookup: made at {changed} ms, lookup answered at {listed} ms"
     );
 
-    // A record made by hand for another environment's host, pointing elsewhere: moto takes a
-    // CREATE over it (Route 53 would refuse it), and the run that fails must leave it.
+    // A record made by hand for another environment's host, pointing elsewhere: Route 53
+    // refuses the CREATE over it, and the run that fails must leave it.
     put_foreign_alias(&aws, "api-bar.dev.example.com", RrType::A).await;
-    // An environment whose service is gone keeps the records it had: moto refuses the very
-    // CREATE it took before, as Route 53 would, and the run that fails must leave them too.
-    aws.ecs
-        .delete_service()
-        .cluster("dev")
-        .service("dev-dynamic-api-foo")
-        .force(true)
-        .send()
-        .await
-        .unwrap();
+    // An environment whose service is gone keeps the records it had: the run that fails must
+    // leave them too.
+    aws.delete_service("dev-dynamic-api-foo").await;
     let mut failing = slow;
     failing["faults"] =
         json!([{"operation": "CreateService", "error": "AccessDenied", "times": 2}]);

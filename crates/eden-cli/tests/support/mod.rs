@@ -578,6 +578,18 @@ impl Aws {
             .collect()
     }
 
+    /// Deletes a service of the cluster by hand, with its tasks.
+    pub async fn delete_service(&self, name: &str) {
+        self.ecs
+            .delete_service()
+            .cluster(&self.cluster)
+            .service(name)
+            .force(true)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Deletes every record of `host` by hand.
     pub async fn delete_record(&self, host: &str) {
         use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
