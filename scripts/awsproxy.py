@@ -3,7 +3,8 @@
 moto answers every call at once and never fails or throttles; real AWS does all three. This proxy
 sits between eden and moto on loopback and can, per AWS operation:
   - delay every request by a fixed number of milliseconds (--latency-ms), or another delay for
-    the calls of one service (Route 53 has one endpoint, in us-east-1: far from most regions);
+    the calls of one service (Route 53 has one endpoint, in us-east-1: far from most regions)
+    or of one operation (to line up a race);
   - throttle an operation above a rate, as Route 53 does (rules "throttle");
   - fail chosen calls with an AWS error, a 500 or a dropped connection (rules "faults");
 and counts the calls of each operation. It also refuses, as Route 53 does and moto does not, a
@@ -14,6 +15,7 @@ Control API (on the proxy's own port):
   GET  /__proxy/stats    -> {"OperationName": count, "ms:OperationName": upstream ms, ...}
   GET  /__proxy/trace    -> [[operation, received ms, answered ms, service], ...] since the rules were set
   POST /__proxy/rules    <- {"latency_ms": 20, "service_latency_ms": {"route53": 150},
+                             "operation_latency_ms": {"PutItem": 2000},
                              "throttle": [{"operation": "ChangeResourceRecordSets", "per_second": 5}],
                              "faults": [{"operation": "CreateService", "error": "AccessDenied",
                                          "skip": 0, "times": 1}]}
@@ -47,6 +49,8 @@ class Rules:
             self.latency = rules.get("latency_ms", 0) / 1000.0
             self.service_latency = {service: ms / 1000.0
                                     for service, ms in rules.get("service_latency_ms", {}).items()}
+            self.operation_latency = {operation: ms / 1000.0
+                                      for operation, ms in rules.get("operation_latency_ms", {}).items()}
             self.throttles = {t["operation"]: [t["per_second"], float(t["per_second"]), time.monotonic()]
                               for t in rules.get("throttle", [])}
             self.trace = []
@@ -234,7 +238,7 @@ def make_handler(upstream, rules):
             operation, protocol = operation_of(self.command, self.path, self.headers, body)
             fault = rules.decide(operation)
             service = service_of(self.headers)
-            latency = rules.service_latency.get(service, rules.latency)
+            latency = rules.operation_latency.get(operation, rules.service_latency.get(service, rules.latency))
             if latency:
                 time.sleep(latency)
             if fault == "reset":

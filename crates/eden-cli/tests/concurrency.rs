@@ -149,3 +149,51 @@ async fn concurrent_creates_of_one_name_make_one_environment() {
     );
     assert!(lease.contains_key("released_at"));
 }
+
+/// A create whose reads saw the environment just before a delete of it ended, and whose lease
+/// take came just after: the lease item went with the state item, so the create reads again
+/// and makes the environment anew instead of deploying to what is gone.
+#[tokio::test]
+async fn a_create_racing_the_end_of_a_delete_reads_again_and_makes_the_environment() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    // Every lease take (and state item write) answers 2 s late: the delete reads at once and
+    // writes from 2 s on; the create starting 1 s later reads before those writes and takes
+    // the lease after the delete has ended.
+    world
+        .proxy()
+        .rules(json!({"operation_latency_ms": {"PutItem": 2000}}));
+    let delete = world.spawn(&["delete", "-p", "api", "--name", "foo"]);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let image = world.image("api", "v2");
+    let create = world.spawn(&[
+        "create",
+        "-p",
+        "api",
+        "--name",
+        "foo",
+        "--image-uri",
+        &image,
+    ]);
+    let mut runs = wait_all(vec![delete, create]).into_iter();
+    runs.next().unwrap().success();
+    let created = runs.next().unwrap().success();
+    assert!(
+        created.stderr.contains("will create new service"),
+        "{}",
+        created.stderr
+    );
+    let services = aws.services("dev-dynamic-api-foo").await;
+    assert_eq!(services.len(), 1);
+    assert_eq!(aws.target_groups("dev-dynamic-api-foo").await.len(), 1);
+    assert_eq!(aws.rules().await.len(), 1);
+    assert_eq!(aws.records().await.len(), 1);
+    let listed = world.eden(&["ls", "-p", "api"]).success();
+    assert!(
+        listed.stdout.contains("dev-dynamic-api-foo"),
+        "{}",
+        listed.stdout
+    );
+}

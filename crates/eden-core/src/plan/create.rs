@@ -138,6 +138,7 @@ pub async fn create(
             s,
             stop,
             |names| look(cloud, s, req, names),
+            |(world, _)| world.state.is_some(),
             |(world, listing)| {
                 existed.store(world.service.is_some(), Ordering::SeqCst);
                 make_and_record(cloud, s, req, world, listing, stop)

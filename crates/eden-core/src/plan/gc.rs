@@ -325,6 +325,7 @@ async fn sweep_one(
             s,
             stop,
             |names| async move { Ok(names) },
+            |_| false,
             |names| async move {
                 let item = cloud
                     .table

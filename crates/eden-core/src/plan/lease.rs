@@ -7,10 +7,11 @@
 //! [`CLOCK_SKEW`] before), and done again under the lease otherwise. The common case, no other
 //! run of the same environment in the last seconds, saves a round trip.
 //!
-//! A delete removes the lease item with the environment, so a take that finds no item cannot
-//! tell "never held" from "a delete ended a moment ago". A create whose first reads race the
-//! very end of a delete of the same name therefore trusts reads that still saw the environment;
-//! its next step (reusing a rule or service that is gone) fails and the create undoes itself.
+//! A delete removes the lease item with the state item in one write, and a run that made an
+//! environment leaves its lease item stamped, so a take that finds no item after reads that
+//! found the state item knows a delete ended while it read: it reads again. A failed first
+//! create drops its lease item too; a create whose reads race the very end of its undoing can
+//! still see a target group about to go, and then fails and undoes itself.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -41,14 +42,17 @@ pub struct Leased<'a> {
 
 impl Leased<'_> {
     /// Takes the lease while `look` reads, then runs `work` on what it read (read again under
-    /// the lease when another run may have changed it meanwhile), and gives the lease up
-    /// whatever the outcome, as `after` says of it.
+    /// the lease when another run may have changed it meanwhile, or when `recorded` says the
+    /// reads found the environment's state item but the lease had no item), and gives the lease
+    /// up whatever the outcome, as `after` says of it.
+    #[allow(clippy::too_many_arguments)]
     pub async fn run<W, T, FL, FW>(
         &self,
         cloud: &Cloud,
         s: &Settings,
         stop: &Stop,
         look: impl Fn(Names) -> FL,
+        recorded: impl Fn(&W) -> bool,
         work: impl FnOnce(W) -> FW,
         after: impl FnOnce(&Result<T, Error>) -> Afterwards,
     ) -> Result<T, Error>
@@ -71,7 +75,9 @@ impl Leased<'_> {
         );
         let (lease, previous, waited) = lease?;
         let result = async {
-            let looked = if !waited && reads_are_fresh(&previous, reads_started, &lease.owner) {
+            let recorded = looked.as_ref().is_ok_and(&recorded);
+            let fresh = reads_are_fresh(&previous, recorded, reads_started, &lease.owner);
+            let looked = if !waited && fresh {
                 looked
             } else {
                 debug!("{previous:?} held the lease while reading: reading again");
@@ -103,9 +109,15 @@ pub enum Afterwards {
 pub const CLOCK_SKEW_MS: i64 = 5_000;
 
 /// Whether reads made while taking the lease (as `me`) saw every change of the previous holder.
-fn reads_are_fresh(previous: &PreviousHolder, reads_started_ms: i64, me: &str) -> bool {
+/// `recorded`: they found the environment's state item, which goes with the lease item.
+fn reads_are_fresh(
+    previous: &PreviousHolder,
+    recorded: bool,
+    reads_started_ms: i64,
+    me: &str,
+) -> bool {
     match previous {
-        PreviousHolder::Nobody => true,
+        PreviousHolder::Nobody => !recorded,
         PreviousHolder::Released { at_ms, owner } => {
             let skew = if host_of(owner) == host_of(me) {
                 0
@@ -280,31 +292,52 @@ mod tests {
         };
         let me = owner_id();
         let elsewhere = "ci-runner-7/4242-00ff";
-        assert!(reads_are_fresh(&PreviousHolder::Nobody, started, &me));
+        assert!(reads_are_fresh(
+            &PreviousHolder::Nobody,
+            false,
+            started,
+            &me
+        ));
+        // No lease item, yet the state item was there: a delete removed both while reading.
+        assert!(!reads_are_fresh(
+            &PreviousHolder::Nobody,
+            true,
+            started,
+            &me
+        ));
         let long_ago = started - CLOCK_SKEW_MS - 1;
         assert!(reads_are_fresh(
             &released(long_ago, elsewhere),
+            false,
             started,
             &me
         ));
         let just_now = started - 10;
         assert!(!reads_are_fresh(
             &released(just_now, elsewhere),
+            false,
             started,
             &me
         ));
         // On this machine one clock tells: before the reads is enough.
         assert!(reads_are_fresh(
             &released(just_now, &owner_id()),
+            false,
             started,
             &me
         ));
         assert!(!reads_are_fresh(
             &released(started + 1, &owner_id()),
+            false,
             started,
             &me
         ));
-        assert!(!reads_are_fresh(&PreviousHolder::Expired, started, &me));
-        assert!(!reads_are_fresh(&PreviousHolder::Same, started, &me));
+        assert!(!reads_are_fresh(
+            &PreviousHolder::Expired,
+            false,
+            started,
+            &me
+        ));
+        assert!(!reads_are_fresh(&PreviousHolder::Same, false, started, &me));
     }
 }
