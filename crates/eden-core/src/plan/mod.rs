@@ -9,6 +9,7 @@ pub mod gc;
 mod journal;
 mod lease;
 mod priority;
+mod records;
 pub mod status;
 pub mod wait;
 
@@ -83,11 +84,10 @@ impl Stop {
     }
 }
 
-use crate::cloud::{AliasRecord, Cloud, ListenerRule, LoadBalancer, RecordType};
+use crate::cloud::{Cloud, ListenerRule, LoadBalancer};
 use crate::error::Error;
-use crate::names::{dns_name, Names};
 use crate::profile::Settings;
-use background::Background;
+use records::{host_name, host_records, lookup_records, records_for, same_alias};
 
 /// The shared ALB as create and delete need it.
 struct SharedAlb {
@@ -142,86 +142,6 @@ async fn listener_rules(cloud: &Cloud, s: &Settings) -> Result<(String, Vec<List
         }
     };
     Ok((listener, rules))
-}
-
-/// The dynamic zone's name as Route 53 has it, which also proves the zone exists.
-async fn zone_name(cloud: &Cloud, s: &Settings) -> Result<String, Error> {
-    let name = cloud.dns.zone_name(&s.zone_id).await?.ok_or_else(|| {
-        Error::missing(
-            "Route 53 hosted zone",
-            &s.zone_id,
-            "check dynamic_zone_id in the profile",
-        )
-    })?;
-    cloud.hints.learn_zone_name(&s.zone_id, &name);
-    Ok(name)
-}
-
-/// The environment's host name in the zone, and the alias records it has there.
-async fn host_records(
-    cloud: &Cloud,
-    s: &Settings,
-    names: &Names,
-) -> Result<(String, Vec<AliasRecord>), Error> {
-    let fqdn = host_name(cloud, s, names).await?;
-    let records = alias_records(cloud, s, &fqdn).await?;
-    Ok((fqdn, records))
-}
-
-/// Looks up the host's alias records on its own, for the one step that needs them.
-fn lookup_records(cloud: &Cloud, s: &Settings, fqdn: &str) -> Background<Vec<AliasRecord>> {
-    let (cloud, s, fqdn) = (cloud.clone(), s.clone(), fqdn.to_string());
-    Background::start(async move { alias_records(&cloud, &s, &fqdn).await })
-}
-
-/// The alias records eden makes for a host: A, and AAAA when the shared ALB is dual-stack.
-fn records_for(fqdn: &str, alb: &LoadBalancer) -> Vec<AliasRecord> {
-    let mut types = vec![RecordType::A];
-    if alb.dualstack {
-        types.push(RecordType::Aaaa);
-    }
-    types
-        .into_iter()
-        .map(|record_type| AliasRecord {
-            name: fqdn.to_string(),
-            record_type,
-            target_dns: alb.dns_name.clone(),
-            target_zone: alb.canonical_zone_id.clone(),
-        })
-        .collect()
-}
-
-/// Whether two alias records are the same record pointing at the same target.
-fn same_alias(a: &AliasRecord, b: &AliasRecord) -> bool {
-    a.record_type == b.record_type
-        && dns_name(&a.name) == dns_name(&b.name)
-        && dns_name(&a.target_dns) == dns_name(&b.target_dns)
-}
-
-/// The environment's host name in the zone. The zone's name comes from the profile or an
-/// earlier run when known (it never changes), without a call; else from Route 53.
-async fn host_name(cloud: &Cloud, s: &Settings, names: &Names) -> Result<String, Error> {
-    let known = s
-        .zone_name
-        .clone()
-        .or_else(|| cloud.hints.zone_name(&s.zone_id));
-    let zone = match known {
-        Some(zone) => zone,
-        None => zone_name(cloud, s).await?,
-    };
-    Ok(names.fqdn(&zone))
-}
-
-/// The alias records of a host name. A lookup that fails asks Route 53 for the zone, to say
-/// when it is the zone that is missing.
-async fn alias_records(cloud: &Cloud, s: &Settings, fqdn: &str) -> Result<Vec<AliasRecord>, Error> {
-    match cloud.dns.alias_records(&s.zone_id, fqdn).await {
-        Ok(records) => Ok(records),
-        Err(lookup) => {
-            zone_name(cloud, s).await?;
-            Err(lookup)
-        }
-    }
 }
 
 /// The command that cleans up after a failure eden could not undo.
