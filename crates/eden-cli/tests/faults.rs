@@ -237,6 +237,22 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
         hosts,
         ["api-bar.dev.example.com", "api-foo.dev.example.com"]
     );
+
+    // Records made before their lookup failed are this run's, and go with it.
+    world.proxy().rules(json!({
+        "service_latency_ms": {"route53": 1000},
+        "faults": [{"operation": "ListResourceRecordSets", "error": "AccessDenied"}],
+    }));
+    world
+        .try_create("api", "baz", "v1", &[])
+        .failure("AccessDenied");
+    assert!(
+        !aws.records()
+            .await
+            .iter()
+            .any(|(host, _)| host == "api-baz.dev.example.com"),
+        "the records outlived the failed create"
+    );
 }
 
 /// Likewise a delete: the records eden makes go without waiting for their lookup, and the

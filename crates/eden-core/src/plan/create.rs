@@ -570,7 +570,20 @@ async fn records(
     let wanted = w.wanted_records();
     let early = !listed.is_done() && w.service.is_none();
     let made_early = early && cloud.dns.create(&s.zone_id, &wanted).await?;
-    let existing = listed.get().await?;
+    let undo = |records| Undo::Records {
+        zone_id: s.zone_id.clone(),
+        records,
+    };
+    let existing = match listed.get().await {
+        Ok(existing) => existing,
+        Err(lookup) => {
+            if made_early {
+                // Route 53 took the CREATE, so nothing was there: the records are this run's.
+                journal.record(undo(wanted));
+            }
+            return Err(lookup);
+        }
+    };
     let ours = if made_early {
         existing.is_empty()
     } else if in_place(&existing, &wanted) {
@@ -584,10 +597,7 @@ async fn records(
         false
     };
     if ours {
-        journal.record(Undo::Records {
-            zone_id: s.zone_id.clone(),
-            records: wanted,
-        });
+        journal.record(undo(wanted));
     }
     info!("Successfully created ALIAS: {} -> {}", w.fqdn, alb.dns_name);
     Ok(())
