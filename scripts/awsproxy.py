@@ -20,6 +20,8 @@ Control API (on the proxy's own port):
                              "faults": [{"operation": "CreateService", "error": "AccessDenied",
                                          "skip": 0, "times": 1}]}
                             "moto_route53": false  (true: let Route 53 changes through as moto takes them)
+                            "legacy_route53_errors": false  (true: refuse them in Route 53's older
+                                                      shape, <InvalidChangeBatch><Messages>)
                             (replaces the rules and resets the counts)
 
 Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
@@ -57,6 +59,7 @@ class Rules:
             self.epoch = time.monotonic()
             self.faults = [dict(f, seen=0) for f in rules.get("faults", [])]
             self.moto_route53 = rules.get("moto_route53", False)
+            self.legacy_route53_errors = rules.get("legacy_route53_errors", False)
             self.stats = {}
 
     def traced(self, operation, service, received):
@@ -255,9 +258,13 @@ def make_handler(upstream, rules):
             refused = None
             if operation == "ChangeResourceRecordSets" and not rules.moto_route53:
                 refused = route53_refusal((host, int(port)), self.path, self.headers, body)
-            if refused:
+            if refused and rules.legacy_route53_errors:
+                refusal = (f'<?xml version="1.0"?>\n<InvalidChangeBatch xmlns="{ROUTE53_NS[1:-1]}"><Messages>'
+                           f"<Message>{refused}</Message></Messages><RequestId>awsproxy</RequestId></InvalidChangeBatch>")
+            elif refused:
                 refusal = (f"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidChangeBatch</Code>"
                            f"<Message>[{refused}]</Message></Error><RequestId>awsproxy</RequestId></ErrorResponse>")
+            if refused:
                 self.answer(400, "text/xml", refusal.encode())
                 return rules.traced(operation, service, received)
             try:

@@ -15,8 +15,15 @@ where
             let message = e.message().map(one_line).unwrap_or_default();
             match e.code() {
                 Some(code) => (format!("{code}: {message}"), classify(code)),
-                // An answer the SDK could not parse: say what its status means.
-                None => status_only(service.raw().status().as_u16()),
+                // An answer the SDK could not parse: say what its status means, and what its
+                // body says, as Route 53 answers in a shape of its own at times.
+                None => {
+                    let (status, failure) = status_only(service.raw().status().as_u16());
+                    match service.raw().body().bytes().and_then(body_message) {
+                        Some(said) => (format!("{status}: {said}"), failure),
+                        None => (status, failure),
+                    }
+                }
             }
         }
         SdkError::TimeoutError(_) => ("no answer in time".to_string(), AwsFailure::Unreachable),
@@ -93,6 +100,14 @@ fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The first `<Message>` of an XML error body.
+fn body_message(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let (_, rest) = text.split_once("<Message>")?;
+    let (message, _) = rest.split_once("</Message>")?;
+    Some(one_line(message))
+}
+
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -111,5 +126,15 @@ mod tests {
         assert_eq!(one_line("a\n  b\tc"), "a b c");
         assert_eq!(status_only(403).1, AwsFailure::Denied);
         assert_eq!(status_only(503).1, AwsFailure::Unreachable);
+    }
+
+    #[test]
+    fn an_error_body_the_sdk_cannot_read_still_says_why() {
+        let legacy = b"<?xml version=\"1.0\"?>\n<InvalidChangeBatch xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Messages><Message>Tried to create resource record set [name='a.example.com.', type='A'] but it already exists</Message></Messages><RequestId>r</RequestId></InvalidChangeBatch>";
+        assert_eq!(
+            body_message(legacy).as_deref(),
+            Some("Tried to create resource record set [name='a.example.com.', type='A'] but it already exists")
+        );
+        assert_eq!(body_message(b"<html>busy</html>"), None);
     }
 }

@@ -237,6 +237,17 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
         hosts,
         ["api-bar.dev.example.com", "api-foo.dev.example.com"]
     );
+    // Route 53 has refused in a shape of its own too, which the SDK cannot read.
+    let records = aws.records().await;
+    world.proxy().rules(json!({
+        "service_latency_ms": {"route53": 1000},
+        "legacy_route53_errors": true,
+        "faults": [{"operation": "CreateService", "error": "AccessDenied"}],
+    }));
+    world
+        .try_create("api", "foo", "v1", &[])
+        .failure("AccessDenied");
+    assert_eq!(aws.records().await, records);
 
     // Records made before their lookup failed are this run's, and go with it.
     world.proxy().rules(json!({
