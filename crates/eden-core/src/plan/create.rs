@@ -279,12 +279,7 @@ async fn look(
         Ok::<_, Error>((reference, target_group, service))
     };
     let shared = super::shared_alb(cloud, s);
-    // The records are looked up as soon as the host name is known, the file at once.
-    let host = async {
-        let fqdn = super::host_name(cloud, s, &names).await?;
-        let records = super::lookup_records(cloud, s, &fqdn);
-        Ok::<_, Error>((fqdn, records))
-    };
+    let host = super::host_lookup(cloud, s, &names);
     let file = {
         let (cloud, bucket, key) = (cloud.clone(), s.bucket.clone(), s.key.clone());
         Background::start(async move { environments::read(&cloud, &bucket, &key).await })

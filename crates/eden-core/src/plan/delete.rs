@@ -98,14 +98,9 @@ pub(super) struct Found {
 
 /// Step 1: every read, at once.
 pub(super) async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<Found, Error> {
-    let host = async {
-        let fqdn = super::host_name(cloud, s, names).await?;
-        let records = super::lookup_records(cloud, s, &fqdn);
-        Ok::<_, Error>((fqdn, records))
-    };
     let (file, (fqdn, records), shared, service, target_group, revisions) = futures::try_join!(
         environments::read(cloud, &s.bucket, &s.key),
-        host,
+        super::host_lookup(cloud, s, names),
         super::shared_alb(cloud, s),
         cloud.ecs.service(&s.target_cluster, &names.resource),
         cloud.elb.target_group(&names.target_group),

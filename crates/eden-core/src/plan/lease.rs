@@ -80,7 +80,7 @@ impl Leased<'_> {
             let looked = if !waited && fresh {
                 looked
             } else {
-                debug!("{previous:?} held the lease while reading: reading again");
+                debug!("reading again under the lease: previous holder {previous:?}, state item read {recorded}");
                 look(names).await
             };
             work(looked?).await

@@ -87,7 +87,7 @@ impl Stop {
 use crate::cloud::{Cloud, ListenerRule, LoadBalancer};
 use crate::error::Error;
 use crate::profile::Settings;
-use records::{host_name, host_records, lookup_records, records_for, same_alias};
+use records::{host_lookup, host_records, records_for, same_alias};
 
 /// The shared ALB as create and delete need it.
 struct SharedAlb {

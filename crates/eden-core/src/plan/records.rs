@@ -31,14 +31,19 @@ pub(super) async fn host_records(
     Ok((fqdn, records))
 }
 
-/// Looks up the host's alias records on its own, for the one step that needs them.
-pub(super) fn lookup_records(
+/// The environment's host name, and its alias records being looked up on their own, for the
+/// one step that needs them: the lookup starts as soon as the name is known.
+pub(super) async fn host_lookup(
     cloud: &Cloud,
     s: &Settings,
-    fqdn: &str,
-) -> Background<Vec<AliasRecord>> {
-    let (cloud, s, fqdn) = (cloud.clone(), s.clone(), fqdn.to_string());
-    Background::start(async move { alias_records(&cloud, &s, &fqdn).await })
+    names: &Names,
+) -> Result<(String, Background<Vec<AliasRecord>>), Error> {
+    let fqdn = host_name(cloud, s, names).await?;
+    let lookup = {
+        let (cloud, s, fqdn) = (cloud.clone(), s.clone(), fqdn.clone());
+        Background::start(async move { alias_records(&cloud, &s, &fqdn).await })
+    };
+    Ok((fqdn, lookup))
 }
 
 /// The alias records eden makes for a host: A, and AAAA when the shared ALB is dual-stack.
@@ -67,7 +72,7 @@ pub(super) fn same_alias(a: &AliasRecord, b: &AliasRecord) -> bool {
 
 /// The environment's host name in the zone. The zone's name comes from the profile or an
 /// earlier run when known (it never changes), without a call; else from Route 53.
-pub(super) async fn host_name(cloud: &Cloud, s: &Settings, names: &Names) -> Result<String, Error> {
+async fn host_name(cloud: &Cloud, s: &Settings, names: &Names) -> Result<String, Error> {
     let known = s
         .zone_name
         .clone()
