@@ -266,6 +266,42 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
     );
 }
 
+/// A deploy goes as soon as its task definition is registered, without waiting for the records'
+/// lookup; when the records then fail, the deploy is undone.
+#[tokio::test]
+async fn a_deploy_does_not_wait_for_a_slow_route_53_and_is_undone_when_its_records_fail() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    world
+        .proxy()
+        .rules(json!({"service_latency_ms": {"route53": 1000}}));
+    world.create("api", "foo", "v2");
+    let (_, deployed) = world.proxy().timing("UpdateService");
+    let (_, listed) = world.proxy().timing("ListResourceRecordSets");
+    assert!(
+        deployed < listed,
+        "the deploy waited for the records: deployed at {deployed} ms, lookup answered at {listed} ms"
+    );
+
+    // The record deleted by hand: the next deploy makes it again, and Route 53 refuses.
+    aws.delete_record("api-foo.dev.example.com").await;
+    let revisions = aws.task_definitions("dev-dynamic-api-foo").await;
+    world.proxy().rules(json!({
+        "service_latency_ms": {"route53": 1000},
+        "faults": [{"operation": "ChangeResourceRecordSets", "error": "AccessDenied"}],
+    }));
+    world
+        .try_create("api", "foo", "v1", &[])
+        .failure("AccessDenied");
+    let service = &aws.services("dev-dynamic-api-foo").await[0];
+    assert_eq!(
+        service.task_definition(),
+        revisions.last().map(String::as_str)
+    );
+    assert_eq!(aws.task_definitions("dev-dynamic-api-foo").await, revisions);
+}
+
 /// Likewise a delete: the records eden makes go without waiting for their lookup, and the
 /// lookup still finds what else the host has and what was gone already.
 #[tokio::test]

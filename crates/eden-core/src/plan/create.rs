@@ -13,8 +13,10 @@
 //!    without waiting for it (Route 53, in us-east-1, is often the slowest to answer);
 //! 3. as soon as the target group is made: the listener rule (AWS wants the target group on
 //!    the ALB before a service uses it), and the target group's attributes;
-//! 4. the service, created or deployed to, once everything else is in place: a failure then
-//!    never leaves a service behind, whose name ECS keeps while it drains;
+//! 4. a new service once everything else is in place: a failure then never leaves a service
+//!    behind, whose name ECS keeps while it drains. A deploy to an existing one as soon as its
+//!    task definition is registered, without waiting for the records or the file: it is undone
+//!    by deploying the earlier task definition again;
 //! 5. the lease released.
 
 use std::collections::BTreeSet;
@@ -443,31 +445,45 @@ async fn make(
         Ok::<_, Error>(target_group)
     };
     // Step 2. `join`, not `try_join`: a failure must not drop a call that may still succeed,
-    // or what it made would be missing from the journal.
-    let (task_definition, target_group, records, file, state) = futures::join!(
-        task_definition(cloud, w, req, &tags, journal),
-        target_group_then_rule,
-        records(cloud, s, w, listing.records, journal),
-        file_entry(cloud, s, w, listing.file, journal),
-        state_item(cloud, &req.table, &item, w.state.as_ref(), journal),
-    );
-    let (task_definition, target_group) = (task_definition?, target_group?);
-    records?;
-    file?;
-    state?;
-    stop.check()?;
-
+    // or what it made would be missing from the journal. The chain to the service goes first:
+    // where calls queue (moto, or a throttled API), it goes ahead of calls with time to spare.
+    let made = async {
+        let (target_group, task_definition) = futures::join!(
+            target_group_then_rule,
+            task_definition(cloud, w, req, &tags, journal),
+        );
+        Ok::<_, Error>((task_definition?, target_group?.arn))
+    };
+    let others = async {
+        let (records, file, state) = futures::join!(
+            records(cloud, s, w, listing.records, journal),
+            file_entry(cloud, s, w, listing.file, journal),
+            state_item(cloud, &req.table, &item, w.state.as_ref(), journal),
+        );
+        records.and(file).and(state)
+    };
     // Step 4.
-    service(
-        cloud,
-        s,
-        w,
-        &task_definition,
-        &target_group.arn,
-        &tags,
-        journal,
-    )
-    .await?;
+    let then_service = async |(task_definition, target_group): (String, String)| {
+        stop.check()?;
+        service(cloud, s, w, &task_definition, &target_group, &tags, journal).await?;
+        Ok::<_, Error>(task_definition)
+    };
+    let task_definition = if deploy {
+        // A deploy is undone by deploying the earlier task definition again, so it goes as
+        // soon as its own is registered, without waiting for the records (Route 53 may be the
+        // slowest to answer) or the file.
+        let (deployed, others) = futures::join!(async { then_service(made.await?).await }, others);
+        let task_definition = deployed?;
+        others?;
+        task_definition
+    } else {
+        // A new service waits for every other write: a failure then never leaves a service
+        // behind, whose name ECS keeps while it drains.
+        let (made, others) = futures::join!(made, others);
+        let made = made?;
+        others?;
+        then_service(made).await?
+    };
 
     Ok(Created {
         profile: s.profile.clone(),

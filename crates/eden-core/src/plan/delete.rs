@@ -204,11 +204,13 @@ pub(super) async fn remove(
         let target_group_gone = delete_target_group(cloud, &names, target_group.as_ref()).await?;
         Ok::<_, Error>((rules_gone, target_group_gone))
     };
-    let (file, records_gone, rules_and_target_group, service_gone, tds_gone) = futures::join!(
+    // The chain to the target group first: where calls queue (moto, or a throttled API), it
+    // goes ahead of calls with time to spare.
+    let (rules_and_target_group, file, records_gone, service_gone, tds_gone) = futures::join!(
+        rules_then_target_group,
         environments::update(cloud, &s.bucket, &s.key, Some(file), |f| f
             .remove_endpoint(entry, &s.update_key)),
         delete_records(cloud, s, &fqdn, &expected, records),
-        rules_then_target_group,
         delete_service(cloud, s, &names, service.as_ref()),
         delete_task_definitions(cloud, &names, &revisions),
     );
