@@ -55,6 +55,18 @@ fn deny(operation: &str, skip: u32) -> serde_json::Value {
     json!({"faults": [{"operation": operation, "error": "AccessDenied", "skip": skip}]})
 }
 
+/// Route 53 a second away, so that its answers come after every other service's.
+fn slow_route_53() -> serde_json::Value {
+    json!({"service_latency_ms": {"route53": 1000}})
+}
+
+/// Route 53 slow, and every call of `operation` denied.
+fn slow_route_53_denying(operation: &str) -> serde_json::Value {
+    let mut rules = deny(operation, 0);
+    rules["service_latency_ms"] = slow_route_53()["service_latency_ms"].take();
+    rules
+}
+
 #[tokio::test]
 async fn a_failed_call_at_any_step_of_create_leaves_nothing() {
     let world = World::behind_proxy();
@@ -198,7 +210,7 @@ async fn put_foreign_alias(aws: &Aws, host: &str, kind: aws_sdk_route53::types::
 async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
-    let slow = json!({"service_latency_ms": {"route53": 1000}});
+    let slow = slow_route_53();
     world.proxy().rules(slow.clone());
     world.create("api", "foo", "v1");
     let (_, listed) = world.proxy().timing("ListResourceRecordSets");
@@ -239,21 +251,18 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
     );
     // Route 53 has refused in a shape of its own too, which the SDK cannot read.
     let records = aws.records().await;
-    world.proxy().rules(json!({
-        "service_latency_ms": {"route53": 1000},
-        "legacy_route53_errors": true,
-        "faults": [{"operation": "CreateService", "error": "AccessDenied"}],
-    }));
+    let mut legacy = slow_route_53_denying("CreateService");
+    legacy["legacy_route53_errors"] = json!(true);
+    world.proxy().rules(legacy);
     world
         .try_create("api", "foo", "v1", &[])
         .failure("AccessDenied");
     assert_eq!(aws.records().await, records);
 
     // Records made before their lookup failed are this run's, and go with it.
-    world.proxy().rules(json!({
-        "service_latency_ms": {"route53": 1000},
-        "faults": [{"operation": "ListResourceRecordSets", "error": "AccessDenied"}],
-    }));
+    world
+        .proxy()
+        .rules(slow_route_53_denying("ListResourceRecordSets"));
     world
         .try_create("api", "baz", "v1", &[])
         .failure("AccessDenied");
@@ -273,9 +282,7 @@ async fn a_deploy_does_not_wait_for_a_slow_route_53_and_is_undone_when_its_recor
     let world = World::behind_proxy();
     let aws = world.aws().await;
     world.create("api", "foo", "v1");
-    world
-        .proxy()
-        .rules(json!({"service_latency_ms": {"route53": 1000}}));
+    world.proxy().rules(slow_route_53());
     world.create("api", "foo", "v2");
     let (_, deployed) = world.proxy().timing("UpdateService");
     let (_, listed) = world.proxy().timing("ListResourceRecordSets");
@@ -287,10 +294,9 @@ async fn a_deploy_does_not_wait_for_a_slow_route_53_and_is_undone_when_its_recor
     // The record deleted by hand: the next deploy makes it again, and Route 53 refuses.
     aws.delete_record("api-foo.dev.example.com").await;
     let revisions = aws.task_definitions("dev-dynamic-api-foo").await;
-    world.proxy().rules(json!({
-        "service_latency_ms": {"route53": 1000},
-        "faults": [{"operation": "ChangeResourceRecordSets", "error": "AccessDenied"}],
-    }));
+    world
+        .proxy()
+        .rules(slow_route_53_denying("ChangeResourceRecordSets"));
     world
         .try_create("api", "foo", "v1", &[])
         .failure("AccessDenied");
@@ -323,9 +329,7 @@ async fn a_delete_does_not_wait_for_a_slow_route_53_and_removes_every_record_of_
     assert_eq!(bar.len(), 1);
     aws.delete_record("api-bar.dev.example.com").await;
 
-    world
-        .proxy()
-        .rules(json!({"service_latency_ms": {"route53": 1000}}));
+    world.proxy().rules(slow_route_53());
     let deleted = world
         .eden(&["delete", "-p", "api", "--name", "foo", "-o", "json"])
         .success();
