@@ -22,6 +22,9 @@ Control API (on the proxy's own port):
                             "moto_route53": false  (true: let Route 53 changes through as moto takes them)
                             "legacy_route53_errors": false  (true: refuse them in Route 53's older
                                                       shape, <InvalidChangeBatch><Messages>)
+                            "aws_target_groups": false  (true: answer a CreateTargetGroup of a taken
+                                                  name with that target group, as AWS does when the
+                                                  settings are the same; moto refuses any taken name)
                             (replaces the rules and resets the counts)
 
 Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
@@ -60,6 +63,7 @@ class Rules:
             self.faults = [dict(f, seen=0) for f in rules.get("faults", [])]
             self.moto_route53 = rules.get("moto_route53", False)
             self.legacy_route53_errors = rules.get("legacy_route53_errors", False)
+            self.aws_target_groups = rules.get("aws_target_groups", False)
             self.stats = {}
 
     def traced(self, operation, service, received):
@@ -166,6 +170,17 @@ def lookup(conn, zone, signed, name, kind):
         if found.findtext(f"{ROUTE53_NS}Name") == name and found.findtext(f"{ROUTE53_NS}Type") == kind:
             return found
     return None
+
+
+def existing_target_group(conn, path, headers, body):
+    """AWS's answer to a CreateTargetGroup of a name that a target group with the same settings
+    has: that target group (settings are not compared here)."""
+    name = urllib.parse.parse_qs(body.decode())["Name"][0]
+    query = urllib.parse.urlencode({"Action": "DescribeTargetGroups", "Version": "2015-12-01",
+                                    "Names.member.1": name}).encode()
+    conn.request("POST", path, body=query, headers=dict(headers, **{"Content-Length": str(len(query))}))
+    answer = conn.getresponse()
+    return answer.status, answer.read().replace(b"DescribeTargetGroups", b"CreateTargetGroup")
 
 
 def alias_target(record):
@@ -277,9 +292,13 @@ def make_handler(upstream, rules):
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
+            status = response.status
+            if (operation == "CreateTargetGroup" and rules.aws_target_groups and status == 400
+                    and b"DuplicateTargetGroupName" in data):
+                status, data = existing_target_group(conn, self.path, headers, body)
             local.conn = conn
             rules.spent(operation, time.monotonic() - started)
-            self.send_response(response.status)
+            self.send_response(status)
             for k, v in response.getheaders():
                 if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
                     self.send_header(k, v)

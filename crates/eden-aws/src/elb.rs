@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, HostHeaderConditionConfig, IpAddressType, ProtocolEnum, Rule,
-    RuleCondition, Tag, TargetGroupAttribute,
+    Action, ActionTypeEnum, HostHeaderConditionConfig, IpAddressType, Matcher, ProtocolEnum, Rule,
+    RuleCondition, Tag, TargetGroupAttribute, TargetGroupIpAddressTypeEnum, TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use eden_core::cloud::{
     self, Listener, ListenerRule, LoadBalancer, NewRule, Result, RuleCreation, TargetGroup,
-    TargetHealth, Template,
+    TargetGroupCreation, TargetGroupSettings, TargetGroupTemplate, TargetHealth,
 };
 use eden_core::Error;
 
@@ -28,12 +28,6 @@ const COPIED_ATTRIBUTES: [&str; 4] = [
 const IN_USE_ATTEMPTS: u32 = 5;
 
 pub struct Elb(pub Client);
-
-/// What a copy of the reference target group needs.
-struct TargetGroupTemplate {
-    group: aws_sdk_elasticloadbalancingv2::types::TargetGroup,
-    attributes: Vec<TargetGroupAttribute>,
-}
 
 #[async_trait]
 impl cloud::Elb for Elb {
@@ -255,7 +249,7 @@ impl cloud::Elb for Elb {
         }))
     }
 
-    async fn target_group_template(&self, arn: &str) -> Result<Template> {
+    async fn target_group_template(&self, arn: &str) -> Result<TargetGroupTemplate> {
         let (described, attributes) = futures::join!(
             self.0
                 .describe_target_groups()
@@ -269,7 +263,7 @@ impl cloud::Elb for Elb {
         let described = described.map_err(|e| aws("describe reference target group", arn, e))?;
         let attributes =
             attributes.map_err(|e| aws("describe attributes of target group", arn, e))?;
-        let group = described.target_groups().first().cloned().ok_or_else(|| {
+        let group = described.target_groups().first().ok_or_else(|| {
             Error::missing(
                 "reference target group",
                 arn,
@@ -279,68 +273,94 @@ impl cloud::Elb for Elb {
         let attributes = attributes
             .attributes()
             .iter()
-            .filter(|a| {
-                a.key()
-                    .is_some_and(|k| COPIED_ATTRIBUTES.iter().any(|p| k.starts_with(p)))
-            })
-            .cloned()
+            .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
+            .filter(|(key, _)| COPIED_ATTRIBUTES.iter().any(|p| key.starts_with(p)))
             .collect();
-        Ok(Template::new(TargetGroupTemplate { group, attributes }))
+        Ok(TargetGroupTemplate {
+            settings: settings_of(group),
+            attributes,
+        })
     }
 
     async fn copy_target_group(
         &self,
-        template: &Template,
+        settings: &TargetGroupSettings,
         name: &str,
         tags_: &[(String, String)],
-    ) -> Result<String> {
-        let r = &template
-            .get::<TargetGroupTemplate>()
-            .ok_or_else(|| crate::ecs::foreign_template(name))?
-            .group;
+    ) -> Result<TargetGroupCreation> {
+        let r = settings;
+        let matcher = (r.matcher_http_code.is_some() || r.matcher_grpc_code.is_some()).then(|| {
+            Matcher::builder()
+                .set_http_code(r.matcher_http_code.clone())
+                .set_grpc_code(r.matcher_grpc_code.clone())
+                .build()
+        });
         let created = self
             .0
             .create_target_group()
             .name(name)
-            .set_protocol(r.protocol().cloned())
-            .set_protocol_version(r.protocol_version().map(str::to_string))
-            .set_port(r.port())
-            .set_vpc_id(r.vpc_id().map(str::to_string))
-            .set_target_type(r.target_type().cloned())
-            .set_ip_address_type(r.ip_address_type().cloned())
-            .set_health_check_enabled(r.health_check_enabled())
-            .set_health_check_protocol(r.health_check_protocol().cloned())
-            .set_health_check_port(r.health_check_port().map(str::to_string))
-            .set_health_check_path(r.health_check_path().map(str::to_string))
-            .set_health_check_interval_seconds(r.health_check_interval_seconds())
-            .set_health_check_timeout_seconds(r.health_check_timeout_seconds())
-            .set_healthy_threshold_count(r.healthy_threshold_count())
-            .set_unhealthy_threshold_count(r.unhealthy_threshold_count())
-            .set_matcher(r.matcher().cloned())
+            .set_protocol(r.protocol.as_deref().map(ProtocolEnum::from))
+            .set_protocol_version(r.protocol_version.clone())
+            .set_port(r.port)
+            .set_vpc_id(r.vpc_id.clone())
+            .set_target_type(r.target_type.as_deref().map(TargetTypeEnum::from))
+            .set_ip_address_type(
+                r.ip_address_type
+                    .as_deref()
+                    .map(TargetGroupIpAddressTypeEnum::from),
+            )
+            .set_health_check_enabled(r.health_check_enabled)
+            .set_health_check_protocol(r.health_check_protocol.as_deref().map(ProtocolEnum::from))
+            .set_health_check_port(r.health_check_port.clone())
+            .set_health_check_path(r.health_check_path.clone())
+            .set_health_check_interval_seconds(r.health_check_interval_seconds)
+            .set_health_check_timeout_seconds(r.health_check_timeout_seconds)
+            .set_healthy_threshold_count(r.healthy_threshold_count)
+            .set_unhealthy_threshold_count(r.unhealthy_threshold_count)
+            .set_matcher(matcher)
             .set_tags(Some(tags(tags_)))
             .send()
-            .await
-            .map_err(|e| aws("create target group", name, e))?;
-        Ok(created
-            .target_groups()
-            .first()
-            .and_then(|tg| tg.target_group_arn())
-            .unwrap_or_default()
-            .to_string())
+            .await;
+        match created {
+            Ok(created) => Ok(TargetGroupCreation::Created(
+                created
+                    .target_groups()
+                    .first()
+                    .and_then(|tg| tg.target_group_arn())
+                    .unwrap_or_default()
+                    .to_string(),
+            )),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_duplicate_target_group_name_exception()) =>
+            {
+                Ok(TargetGroupCreation::NameTaken)
+            }
+            Err(e) => Err(aws("create target group", name, e)),
+        }
     }
 
-    async fn copy_target_group_attributes(&self, template: &Template, arn: &str) -> Result<()> {
-        let attributes = &template
-            .get::<TargetGroupTemplate>()
-            .ok_or_else(|| crate::ecs::foreign_template(arn))?
-            .attributes;
+    async fn set_target_group_attributes(
+        &self,
+        arn: &str,
+        attributes: &[(String, String)],
+    ) -> Result<()> {
         if attributes.is_empty() {
             return Ok(());
         }
+        let attributes = attributes
+            .iter()
+            .map(|(key, value)| {
+                TargetGroupAttribute::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+            })
+            .collect();
         self.0
             .modify_target_group_attributes()
             .target_group_arn(arn)
-            .set_attributes(Some(attributes.clone()))
+            .set_attributes(Some(attributes))
             .send()
             .await
             .map_err(|e| aws("copy attributes to target group", arn, e))?;
@@ -418,4 +438,31 @@ fn tags(tags: &[(String, String)]) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
+}
+
+/// The settings of a target group that a copy takes over.
+fn settings_of(group: &aws_sdk_elasticloadbalancingv2::types::TargetGroup) -> TargetGroupSettings {
+    let text = |s: Option<&str>| s.map(str::to_string);
+    TargetGroupSettings {
+        protocol: text(group.protocol().map(ProtocolEnum::as_str)),
+        protocol_version: text(group.protocol_version()),
+        port: group.port(),
+        vpc_id: text(group.vpc_id()),
+        target_type: text(group.target_type().map(TargetTypeEnum::as_str)),
+        ip_address_type: text(
+            group
+                .ip_address_type()
+                .map(TargetGroupIpAddressTypeEnum::as_str),
+        ),
+        health_check_enabled: group.health_check_enabled(),
+        health_check_protocol: text(group.health_check_protocol().map(ProtocolEnum::as_str)),
+        health_check_port: text(group.health_check_port()),
+        health_check_path: text(group.health_check_path()),
+        health_check_interval_seconds: group.health_check_interval_seconds(),
+        health_check_timeout_seconds: group.health_check_timeout_seconds(),
+        healthy_threshold_count: group.healthy_threshold_count(),
+        unhealthy_threshold_count: group.unhealthy_threshold_count(),
+        matcher_http_code: text(group.matcher().and_then(|m| m.http_code())),
+        matcher_grpc_code: text(group.matcher().and_then(|m| m.grpc_code())),
+    }
 }

@@ -360,3 +360,80 @@ async fn a_delete_does_not_wait_for_a_slow_route_53_and_removes_every_record_of_
         );
     }
 }
+
+/// With the reference target group's settings learned, a create makes the environment's target
+/// group with its first reads instead of after them: the chain to the service is a round trip
+/// shorter. It is made again when the reference's settings changed, and undone when a check
+/// fails after it, but never when an environment has it.
+#[tokio::test]
+async fn a_target_group_made_with_the_first_reads_follows_the_reference_and_goes_with_a_failure() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "one", "v1");
+    world
+        .eden(&["delete", "-p", "api", "--name", "one"])
+        .success();
+
+    // The reference's health check changes after the run learned its settings.
+    let reference = aws.target_groups("dev01-api").await[0].clone();
+    aws.elb
+        .modify_target_group()
+        .target_group_arn(reference.target_group_arn().unwrap())
+        .health_check_path("/live")
+        .send()
+        .await
+        .unwrap();
+    world
+        .proxy()
+        .rules(json!({"operation_latency_ms": {"DescribeServices": 1000}}));
+    world.create("api", "two", "v1");
+    let (made, _) = world.proxy().timing("CreateTargetGroup");
+    let (_, described) = world.proxy().timing("DescribeServices");
+    assert!(
+        made < described,
+        "the target group waited for the reads: made at {made} ms, services read at {described} ms"
+    );
+    let two = &aws.target_groups("dev-dynamic-api-two").await;
+    assert_eq!(two.len(), 1);
+    assert_eq!(two[0].health_check_path(), Some("/live"), "made again");
+    assert_eq!(world.proxy().calls("DeleteTargetGroup"), 1);
+
+    // A check that fails after the target group was made: it goes with the run.
+    world.proxy().rules(deny("DescribeImages", 0));
+    world
+        .try_create("api", "three", "v1", &[])
+        .failure("AccessDenied");
+    assert_eq!(world.proxy().calls("CreateTargetGroup"), 1);
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-three", "three").await,
+        Vec::<String>::new()
+    );
+
+    // A deploy whose check fails, and one whose service update fails, keep the environment's
+    // target group, when AWS hands it back as if made.
+    for failing in ["UpdateService", "DescribeImages"] {
+        world.proxy().rules(json!({
+            "faults": [{"operation": failing, "error": "AccessDenied"}],
+            "aws_target_groups": true,
+        }));
+        world
+            .try_create("api", "two", "v2", &[])
+            .failure("AccessDenied");
+        assert_eq!(world.proxy().calls("CreateTargetGroup"), 1, "{failing}");
+        assert_eq!(world.proxy().calls("DeleteTargetGroup"), 0, "{failing}");
+        assert_eq!(
+            aws.target_groups("dev-dynamic-api-two").await,
+            two.clone(),
+            "{failing}"
+        );
+    }
+    world.proxy().rules(json!({"aws_target_groups": true}));
+    world.create("api", "two", "v2");
+    world
+        .eden(&["delete", "-p", "api", "--name", "two"])
+        .success();
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "api-").await,
+        Vec::<String>::new()
+    );
+}

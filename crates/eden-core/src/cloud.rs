@@ -226,6 +226,48 @@ pub struct TargetGroup {
     pub load_balancers: Vec<String>,
 }
 
+/// A target group's settings as CreateTargetGroup takes them: what a copy of the reference's
+/// needs. Kept between runs (see [`crate::hints`]), so that a create can make its target group
+/// in the same round trip as the reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TargetGroupSettings {
+    pub protocol: Option<String>,
+    pub protocol_version: Option<String>,
+    pub port: Option<i32>,
+    pub vpc_id: Option<String>,
+    pub target_type: Option<String>,
+    pub ip_address_type: Option<String>,
+    pub health_check_enabled: Option<bool>,
+    pub health_check_protocol: Option<String>,
+    pub health_check_port: Option<String>,
+    pub health_check_path: Option<String>,
+    pub health_check_interval_seconds: Option<i32>,
+    pub health_check_timeout_seconds: Option<i32>,
+    pub healthy_threshold_count: Option<i32>,
+    pub unhealthy_threshold_count: Option<i32>,
+    pub matcher_http_code: Option<String>,
+    pub matcher_grpc_code: Option<String>,
+}
+
+/// The reference target group as a copy needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroupTemplate {
+    pub settings: TargetGroupSettings,
+    /// The attributes a copy takes over: deregistration delay, stickiness...
+    pub attributes: Vec<(String, String)>,
+}
+
+/// What CreateTargetGroup answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetGroupCreation {
+    /// Its ARN. AWS also answers so when a target group of that name and these settings was
+    /// there already; moto only for a new one.
+    Created(String),
+    /// A target group of that name is there with other settings (moto: with any).
+    NameTaken,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
     pub arn: String,
@@ -279,16 +321,20 @@ pub trait Elb: Send + Sync {
     async fn delete_rule(&self, arn: &str) -> Result<()>;
     async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>>;
     /// Reads the reference target group's settings and attributes.
-    async fn target_group_template(&self, arn: &str) -> Result<Template>;
-    /// Creates `name` with the reference target group's settings; returns its ARN.
+    async fn target_group_template(&self, arn: &str) -> Result<TargetGroupTemplate>;
+    /// Creates `name` with the reference target group's settings.
     async fn copy_target_group(
         &self,
-        template: &Template,
+        settings: &TargetGroupSettings,
         name: &str,
         tags: &[Tag],
-    ) -> Result<String>;
-    /// Gives the new target group the reference's attributes (deregistration delay, stickiness...).
-    async fn copy_target_group_attributes(&self, template: &Template, arn: &str) -> Result<()>;
+    ) -> Result<TargetGroupCreation>;
+    /// Gives a new target group the reference's attributes.
+    async fn set_target_group_attributes(
+        &self,
+        arn: &str,
+        attributes: &[(String, String)],
+    ) -> Result<()>;
     /// Deleting a target group that is already gone succeeds.
     async fn delete_target_group(&self, arn: &str) -> Result<()>;
 }

@@ -1,12 +1,13 @@
-//! What earlier runs learned of the world, so that a run can make at once the reads it would
+//! What earlier runs learned of the world, so that a run can make at once the calls it would
 //! otherwise make one after another: a hosted zone's name (needed before its records can be
-//! looked up), the shared ALB's HTTPS listener (before its rules), and the task definition and
-//! target group of a reference service (before they are read).
+//! looked up), the shared ALB's HTTPS listener (before its rules), the task definition and
+//! target group of a reference service (before they are read), and that target group's
+//! settings (before a copy of it is made).
 //!
-//! A zone's name never changes, so it is used as known. The other two change, rarely: a plan
+//! A zone's name never changes, so it is used as known. The others change, rarely: a plan
 //! reads them as before and, alongside, what they lead to through the hint, and keeps the
-//! second answer only when the first agrees with the hint. A stale hint costs the round trip it
-//! meant to save, never a wrong result.
+//! second answer only when the first agrees with the hint. A stale hint costs the round trips it
+//! meant to save, never a wrong result: a target group made from stale settings is made again.
 //!
 //! The command line keeps hints in a file between runs; the HTTP API and Lambda keep them in
 //! memory for the life of the process.
@@ -17,6 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
+
+use crate::cloud::TargetGroupSettings;
 
 /// What a reference service runs and where its load balancer entry sends traffic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +41,9 @@ struct Known {
     /// Reference service ARN -> what it runs.
     #[serde(default)]
     references: BTreeMap<String, ReferenceHint>,
+    /// Reference target group ARN -> its settings.
+    #[serde(default)]
+    target_groups: BTreeMap<String, TargetGroupSettings>,
 }
 
 /// Hints shared by every run of one process.
@@ -104,6 +110,18 @@ impl Hints {
         self.note(changed.as_ref() != Some(hint));
     }
 
+    pub fn target_group(&self, arn: &str) -> Option<TargetGroupSettings> {
+        self.lock().target_groups.get(arn).cloned()
+    }
+
+    pub fn learn_target_group(&self, arn: &str, settings: &TargetGroupSettings) {
+        let changed = self
+            .lock()
+            .target_groups
+            .insert(arn.into(), settings.clone());
+        self.note(changed.as_ref() != Some(settings));
+    }
+
     fn note(&self, changed: bool) {
         if changed {
             self.changed.store(true, Ordering::SeqCst);
@@ -140,12 +158,19 @@ mod tests {
         hints.learn_zone_name("Z1", "dev.example.com");
         hints.learn_listener("alb", "listener");
         hints.learn_reference("svc", &reference(3));
+        let settings = TargetGroupSettings {
+            port: Some(8080),
+            health_check_path: Some("/health".into()),
+            ..Default::default()
+        };
+        hints.learn_target_group("tg", &settings);
         hints.save(&path).unwrap();
 
         let loaded = Hints::load(&path);
         assert_eq!(loaded.zone_name("Z1").as_deref(), Some("dev.example.com"));
         assert_eq!(loaded.listener("alb").as_deref(), Some("listener"));
         assert_eq!(loaded.reference("svc"), Some(reference(3)));
+        assert_eq!(loaded.target_group("tg"), Some(settings));
 
         // Learning what is known already leaves the file alone.
         std::fs::remove_file(&path).unwrap();
@@ -164,5 +189,19 @@ mod tests {
         assert_eq!(Hints::load(&path).listener("alb"), None);
         std::fs::write(&path, "{not json").unwrap();
         assert_eq!(Hints::load(&path).listener("alb"), None);
+    }
+
+    #[test]
+    fn a_file_from_before_target_group_settings_keeps_its_hints() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hints.json");
+        std::fs::write(
+            &path,
+            r#"{"zones": {"Z1": "dev.example.com"}, "listeners": {}}"#,
+        )
+        .unwrap();
+        let hints = Hints::load(&path);
+        assert_eq!(hints.zone_name("Z1").as_deref(), Some("dev.example.com"));
+        assert_eq!(hints.target_group("tg"), None);
     }
 }

@@ -1,26 +1,30 @@
 //! `eden create`: make an environment, or deploy a new image to an existing one.
 //!
-//! Order of calls, each line waiting only for what it needs (the longest chain is 5 calls):
+//! Order of calls, each line waiting only for what it needs (the longest chain is 4 calls):
 //! 1. the environment's lease, and with it every check and read: the image, the reference
 //!    service and its task definition and target group, the shared ALB and its rules, existing
 //!    records, the environments file, the state item, an existing service (in the reference's
-//!    call when they share a cluster) and target group (read again under the lease when another
-//!    run just held it). Reads that need an earlier answer (the reference's templates, the
-//!    listener's rules, the records' zone name) use what an earlier run learned, checked
-//!    against that answer; without hints they come one round trip later (see [`crate::hints`]);
-//! 2. task definition, target group and state item, at once; the DNS records and the
-//!    environments file each as soon as its own read is back, and a new environment's records
-//!    without waiting for it (Route 53, in us-east-1, is often the slowest to answer);
-//! 3. as soon as the target group is made: the listener rule (AWS wants the target group on
-//!    the ALB before a service uses it), and the target group's attributes;
-//! 4. a new service once everything else is in place: a failure then never leaves a service
+//!    call when they share a cluster) (read again under the lease when another run just held
+//!    it). Reads that need an earlier answer (the reference's templates, the listener's rules,
+//!    the records' zone name) use what an earlier run learned, checked against that answer;
+//!    without hints they come one round trip later (see [`crate::hints`]). With the reference
+//!    target group's settings learned, the environment's target group is made in this round
+//!    too, instead of being looked up (see [`MadeAtOnce`]);
+//! 2. task definition and state item, at once; the DNS records and the environments file each
+//!    as soon as its own read is back, and a new environment's records without waiting for it
+//!    (Route 53, in us-east-1, is often the slowest to answer); as soon as the target group is
+//!    there: the listener rule (AWS wants the target group on the ALB before a service uses
+//!    it), and the target group's attributes. Without the settings learned, the target group
+//!    is made here and the rule follows it, one round trip later;
+//! 3. a new service once everything else is in place: a failure then never leaves a service
 //!    behind, whose name ECS keeps while it drains. A deploy to an existing one as soon as its
 //!    task definition is registered, without waiting for the records or the file: it is undone
 //!    by deploying the earlier task definition again;
-//! 5. the lease released.
+//! 4. the lease released.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use tracing::{debug, info};
 
@@ -30,7 +34,8 @@ use super::lease::{Afterwards, Leased};
 use super::{environments, priority, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
     ownership_tags, AliasRecord, Cloud, EnvironmentItem, ListenerRule, NewRule, NewService, Object,
-    RuleCreation, ServiceInfo, TargetGroup, TaskDefinitionCopy, Template,
+    RuleCreation, ServiceInfo, Tag, TargetGroup, TargetGroupCreation, TargetGroupSettings,
+    TargetGroupTemplate, TaskDefinitionCopy, Template,
 };
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
@@ -84,19 +89,59 @@ struct Reference {
     container: String,
     container_port: i32,
     task_definition: Template,
-    /// None when the environment's target group exists already.
-    target_group: Option<Template>,
+    /// None when the environment's target group was found by name.
+    target_group: Option<TargetGroupTemplate>,
+}
+
+/// The environment's target group as the first round left it.
+enum EnvTargetGroup {
+    /// Looked up by name (no settings learned to make it from): there or not.
+    Found(Option<TargetGroup>),
+    /// Made from the settings learned of the reference's target group. AWS hands back a target
+    /// group of that name made before with the same settings, so it may be older than the run.
+    Made {
+        arn: String,
+        settings: Box<TargetGroupSettings>,
+    },
+    /// One of that name was there already, with other settings (moto: with any).
+    Taken,
+}
+
+/// The environment's target group made in the first round, before the run knows whether the
+/// environment exists, which makes the chain to the service a round trip shorter. Remembered
+/// across the reads made again under the lease: a run that fails undoes it when no environment
+/// turns out to have it. Made before the lease is held, it can also be another run's gain: a
+/// create of the same name that holds the lease finds it and uses it.
+#[derive(Default)]
+struct MadeAtOnce(Mutex<Option<String>>);
+
+impl MadeAtOnce {
+    fn record(&self, arn: &str) {
+        *self.lock() = Some(arn.to_string());
+    }
+
+    fn arn(&self) -> Option<String> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// Everything read before the first write, but what [`Listing`] reads.
 struct World {
     names: Names,
     fqdn: String,
+    /// When the run started, in epoch seconds: its state item's and tags' time.
+    now: i64,
     reference: Reference,
     shared: SharedAlb,
     state: Option<EnvironmentItem>,
     service: Option<ServiceInfo>,
-    target_group: Option<TargetGroup>,
+    target_group: EnvTargetGroup,
 }
 
 /// What only the records' and the file's own writes need, read beside the rest and awaited by
@@ -111,6 +156,21 @@ impl World {
     fn wanted_records(&self) -> Vec<AliasRecord> {
         super::records_for(&self.fqdn, &self.shared.alb)
     }
+
+    /// Whether no environment of this name exists: whatever of it is there is this run's, or
+    /// was left by a run that stopped.
+    fn is_new(&self) -> bool {
+        self.state.is_none() && self.service.is_none()
+    }
+}
+
+/// The tags of what create makes: whose it is, and its expiry.
+fn tags_for(s: &Settings, req: &CreateRequest, expires_at: Option<i64>) -> Vec<Tag> {
+    let mut tags = ownership_tags(&s.profile, req.name.as_str());
+    if let Some(at) = expires_at {
+        tags.push((EXPIRY_TAG.into(), rfc3339(at)));
+    }
+    tags
 }
 
 /// Whether the zone has every wanted record already.
@@ -134,16 +194,24 @@ pub async fn create(
     // A failed deploy is undone back to the environment as it was, which stays: its lease item
     // stays stamped. A failed first create leaves nothing, so its lease item goes.
     let existed = AtomicBool::new(false);
+    let made_at_once = MadeAtOnce::default();
+    let now = super::now();
     lease
         .run(
             cloud,
             s,
             stop,
-            |names| look(cloud, s, req, names),
+            |names| look(cloud, s, req, names, now, Some(&made_at_once)),
             |(world, _)| world.state.is_some(),
-            |(world, listing)| {
+            |looked| async {
+                let (world, listing) = match looked {
+                    Ok(looked) => looked,
+                    Err(failed) => {
+                        return Err(undo_made_at_once(cloud, s, req, &made_at_once, failed).await)
+                    }
+                };
                 existed.store(world.service.is_some(), Ordering::SeqCst);
-                make_and_record(cloud, s, req, world, listing, stop)
+                make_and_record(cloud, s, req, world, listing, &made_at_once, stop).await
             },
             |result| match result {
                 Ok(_) => Afterwards::Stays,
@@ -161,14 +229,14 @@ pub async fn preview(
     req: &CreateRequest,
 ) -> Result<Vec<PlannedChange>, Error> {
     let names = s.names(&req.name);
-    let (w, listing) = look(cloud, s, req, names).await?;
+    let (w, listing) = look(cloud, s, req, names, super::now(), None).await?;
     let (records, file) = futures::try_join!(listing.records.get(), listing.file.get())?;
     let resource = &w.names.resource;
     let mut changes = vec![PlannedChange::create(
         "task definition",
         format!("{resource} (image {})", req.image.uri),
     )];
-    if w.target_group.is_none() {
+    if matches!(w.target_group, EnvTargetGroup::Found(None)) {
         changes.push(PlannedChange::create("target group", &w.names.target_group));
     }
     let alb = &w.shared.alb.dns_name;
@@ -216,9 +284,15 @@ async fn make_and_record(
     req: &CreateRequest,
     world: World,
     listing: Listing,
+    made_at_once: &MadeAtOnce,
     stop: &Stop,
 ) -> Result<Created, Error> {
     let journal = Journal::default();
+    if world.is_new() {
+        if let Some(arn) = made_at_once.arn() {
+            journal.record(Undo::TargetGroup(arn));
+        }
+    }
     match make(cloud, s, req, &world, listing, &journal, stop).await {
         Ok(created) => {
             info!(
@@ -233,42 +307,102 @@ async fn make_and_record(
     }
 }
 
-/// Step 1: every check and read, at once; nothing is written.
+/// A first round that failed after it made the environment's target group: the target group
+/// is undone, under the lease, when the state table has no environment of this name.
+async fn undo_made_at_once(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+    made_at_once: &MadeAtOnce,
+    cause: Error,
+) -> Error {
+    let Some(arn) = made_at_once.arn() else {
+        return cause;
+    };
+    let resource = s.names(&req.name).resource;
+    // An environment that has it keeps it; a table that cannot tell leaves it for `eden delete`.
+    let Ok(None) = cloud
+        .table
+        .environment(&req.table, &s.profile, &resource)
+        .await
+    else {
+        return cause;
+    };
+    let journal = Journal::default();
+    journal.record(Undo::TargetGroup(arn));
+    journal
+        .roll_back(cloud, cause, super::cleanup_command(s, req.name.as_str()))
+        .await
+}
+
+/// Step 1: every check and read, at once. With `made_at_once` and the reference target
+/// group's settings learned, the environment's target group is made rather than looked up.
 async fn look(
     cloud: &Cloud,
     s: &Settings,
     req: &CreateRequest,
     names: Names,
+    now: i64,
+    made_at_once: Option<&MadeAtOnce>,
 ) -> Result<(World, Listing), Error> {
     let image = check_image(cloud, &req.image);
+    // With a hint, the templates are read alongside the service that names them.
+    let hint = cloud.hints.reference(&s.reference.arn);
+    let settings = made_at_once
+        .zip(hint.as_ref())
+        .and_then(|(made, hint)| Some((made, cloud.hints.target_group(&hint.target_group)?)));
+    let target_group = async {
+        let Some((made, settings)) = settings else {
+            let found = cloud.elb.target_group(&names.target_group).await?;
+            return Ok(EnvTargetGroup::Found(found));
+        };
+        let tags = tags_for(s, req, req.ttl.map(|t| t.expiry_from(now)));
+        let created = cloud
+            .elb
+            .copy_target_group(&settings, &names.target_group, &tags)
+            .await?;
+        Ok::<_, Error>(match created {
+            TargetGroupCreation::Created(arn) => {
+                made.record(&arn);
+                EnvTargetGroup::Made {
+                    arn,
+                    settings: Box::new(settings),
+                }
+            }
+            TargetGroupCreation::NameTaken => EnvTargetGroup::Taken,
+        })
+    };
     let reference = async {
-        // With a hint, the templates are read alongside the service that names them.
-        let hint = cloud.hints.reference(&s.reference.arn);
         let guessed = async {
             match &hint {
                 Some(hint) => Some(templates(cloud, hint, true).await),
                 None => None,
             }
         };
-        let (services, target_group, guessed) = futures::join!(
-            services(cloud, s, &names.resource),
-            cloud.elb.target_group(&names.target_group),
-            guessed
-        );
+        // `join`: the target group's answer is awaited whatever the others say, so that one
+        // made here is known.
+        let (services, target_group, guessed) =
+            futures::join!(services(cloud, s, &names.resource), target_group, guessed);
         let ((reference, service), target_group) = (services?, target_group?);
         let (reference, used) = reference_service(s, reference)?;
+        let found = matches!(target_group, EnvTargetGroup::Found(Some(_)));
         let templates = match guessed {
             Some(Ok(templates)) if hint.as_ref() == Some(&used) => templates,
             _ => {
                 cloud.hints.learn_reference(&s.reference.arn, &used);
-                self::templates(cloud, &used, target_group.is_none()).await?
+                self::templates(cloud, &used, !found).await?
             }
         };
         info!(
             "Retrieved reference task definition from {}",
             used.task_definition
         );
-        if target_group.is_none() {
+        if let Some(template) = &templates.1 {
+            cloud
+                .hints
+                .learn_target_group(&used.target_group, &template.settings);
+        }
+        if !found {
             info!("Retrieved reference target group: {}", used.target_group);
         }
         let reference = Reference {
@@ -276,7 +410,7 @@ async fn look(
             container: used.container,
             container_port: used.container_port,
             task_definition: templates.0,
-            target_group: templates.1.filter(|_| target_group.is_none()),
+            target_group: templates.1.filter(|_| !found),
         };
         Ok::<_, Error>((reference, target_group, service))
     };
@@ -289,8 +423,11 @@ async fn look(
     let state = cloud
         .table
         .environment(&req.table, &s.profile, &names.resource);
-    let ((), (reference, target_group, service), shared, (fqdn, records), state) =
-        futures::try_join!(image, reference, shared, host, state)?;
+    let (reference, others) = futures::join!(reference, async {
+        futures::try_join!(image, shared, host, state)
+    });
+    let ((reference, target_group, service), ((), shared, (fqdn, records), state)) =
+        (reference?, others?);
     if let Some(service) = service.as_ref().filter(|svc| svc.status == "DRAINING") {
         return Err(Error::Busy {
             what: format!("service {}", service.name),
@@ -300,6 +437,7 @@ async fn look(
     let world = World {
         names,
         fqdn,
+        now,
         reference,
         shared,
         state,
@@ -387,7 +525,7 @@ async fn templates(
     cloud: &Cloud,
     used: &ReferenceHint,
     with_target_group: bool,
-) -> Result<(Template, Option<Template>), Error> {
+) -> Result<(Template, Option<TargetGroupTemplate>), Error> {
     let task_definition = cloud
         .ecs
         .task_definition_template(&used.task_definition, &used.container);
@@ -413,7 +551,7 @@ async fn make(
     stop: &Stop,
 ) -> Result<Created, Error> {
     let deploy = w.service.is_some();
-    let now = super::now();
+    let now = w.now;
     let ttl = req.ttl.or_else(|| {
         let previous = w.state.as_ref()?;
         Ttl::from_secs(previous.ttl_seconds?)
@@ -426,18 +564,15 @@ async fn make(
         expires_at: ttl.map(|t| t.expiry_from(now)),
         ttl_seconds: ttl.map(Ttl::as_secs),
     };
-    let mut tags = ownership_tags(&s.profile, req.name.as_str());
-    if let Some(at) = item.expires_at {
-        tags.push((EXPIRY_TAG.into(), rfc3339(at)));
-    }
+    let tags = tags_for(s, req, item.expires_at);
     stop.check()?;
 
-    // Step 3, the rule and the target group's attributes, follows the target group alone.
+    // The rule and the target group's attributes follow the target group alone.
     let target_group_then_rule = async {
         let target_group = target_group(cloud, w, &tags, journal).await?;
         stop.check()?;
         let (rule, attributes) = futures::join!(
-            rule(cloud, w, &target_group.arn, &tags, journal),
+            rule(cloud, w, &target_group, &tags, journal),
             target_group_attributes(cloud, w, &target_group),
         );
         rule?;
@@ -452,7 +587,7 @@ async fn make(
             target_group_then_rule,
             task_definition(cloud, w, req, &tags, journal),
         );
-        Ok::<_, Error>((task_definition?, target_group?.arn))
+        Ok::<_, Error>((task_definition?, target_group?))
     };
     let others = async {
         let (records, file, state) = futures::join!(
@@ -462,7 +597,7 @@ async fn make(
         );
         records.and(file).and(state)
     };
-    // Step 4.
+    // Step 3.
     let then_service = async |(task_definition, target_group): (String, String)| {
         stop.check()?;
         service(cloud, s, w, &task_definition, &target_group, &tags, journal).await?;
@@ -518,49 +653,87 @@ async fn task_definition(
     Ok(arn)
 }
 
-/// The environment's target group, and whether this run made it.
-struct MadeTargetGroup {
-    arn: String,
-    new: bool,
-}
-
+/// The environment's target group: the one the first round made, one there already, or one
+/// made now. A target group made from settings the reference no longer has is made again.
 async fn target_group(
     cloud: &Cloud,
     w: &World,
     tags: &[(String, String)],
     journal: &Journal,
-) -> Result<MadeTargetGroup, Error> {
-    let (Some(template), None) = (&w.reference.target_group, &w.target_group) else {
-        let existing = w.target_group.as_ref().map(|tg| tg.arn.clone());
-        info!(
-            "Target group {} already exists, reusing it",
-            w.names.target_group
-        );
-        return Ok(MadeTargetGroup {
-            arn: existing.unwrap_or_default(),
-            new: false,
-        });
+) -> Result<String, Error> {
+    let name = &w.names.target_group;
+    let template = w.reference.target_group.as_ref();
+    let existing = match &w.target_group {
+        EnvTargetGroup::Found(found) => found.as_ref().map(|tg| tg.arn.clone()),
+        // AWS handed back an existing environment's own.
+        EnvTargetGroup::Made { arn, .. } if !w.is_new() => Some(arn.clone()),
+        EnvTargetGroup::Made { arn, settings }
+            if template.is_some_and(|t| t.settings == **settings) =>
+        {
+            info!("Created target group {arn}");
+            return Ok(arn.clone());
+        }
+        EnvTargetGroup::Made { arn, .. } => {
+            info!("Target group {arn} has settings the reference's no longer has, making it again");
+            cloud.elb.delete_target_group(arn).await?;
+            None
+        }
+        // The host's rule names it, or one more read.
+        EnvTargetGroup::Taken => match rule_target_group(w) {
+            Some(arn) => Some(arn),
+            None => cloud.elb.target_group(name).await?.map(|tg| tg.arn),
+        },
     };
-    let arn = cloud
+    if let Some(arn) = existing {
+        info!("Target group {name} already exists, reusing it");
+        return Ok(arn);
+    }
+    let template = template.ok_or_else(|| {
+        Error::missing(
+            "reference target group template",
+            name,
+            "run the command again",
+        )
+    })?;
+    match cloud
         .elb
-        .copy_target_group(template, &w.names.target_group, tags)
-        .await?;
-    journal.record(Undo::TargetGroup(arn.clone()));
-    info!("Created target group {arn}");
-    Ok(MadeTargetGroup { arn, new: true })
+        .copy_target_group(&template.settings, name, tags)
+        .await?
+    {
+        TargetGroupCreation::Created(arn) => {
+            journal.record(Undo::TargetGroup(arn.clone()));
+            info!("Created target group {arn}");
+            Ok(arn)
+        }
+        TargetGroupCreation::NameTaken => Err(Error::Busy {
+            what: format!("target group {name}"),
+            why: "another writer made it while this run read".into(),
+        }),
+    }
 }
 
-/// A new target group gets the reference's attributes; an existing one keeps its own.
-async fn target_group_attributes(
-    cloud: &Cloud,
-    w: &World,
-    target_group: &MadeTargetGroup,
-) -> Result<(), Error> {
+/// The environment's target group as its host's listener rule names it.
+fn rule_target_group(w: &World) -> Option<String> {
+    let rule = w.shared.rules.iter().find(|r| r.serves_host(&w.fqdn))?;
+    rule.target_groups
+        .iter()
+        .find(|arn| target_group_name(arn) == Some(w.names.target_group.as_str()))
+        .cloned()
+}
+
+/// The name in `arn:...:targetgroup/NAME/ID`.
+fn target_group_name(arn: &str) -> Option<&str> {
+    arn.rsplit_once(":targetgroup/")?.1.split('/').next()
+}
+
+/// A new environment's target group gets the reference's attributes; an existing one keeps its
+/// own.
+async fn target_group_attributes(cloud: &Cloud, w: &World, arn: &str) -> Result<(), Error> {
     match &w.reference.target_group {
-        Some(template) if target_group.new => {
+        Some(template) if w.is_new() => {
             cloud
                 .elb
-                .copy_target_group_attributes(template, &target_group.arn)
+                .set_target_group_attributes(arn, &template.attributes)
                 .await
         }
         _ => Ok(()),

@@ -70,7 +70,10 @@ pub async fn delete(
             },
             // A delete that reads what another delete is removing removes what is left.
             |_| false,
-            |(names, found)| remove(cloud, s, names, found, stop),
+            |found| async move {
+                let (names, found) = found?;
+                remove(cloud, s, names, found, stop).await
+            },
             // The state item goes last, with the lease: an environment that could not be
             // deleted whole stays listed, for the next delete or gc to finish.
             |result| match result {

@@ -327,6 +327,7 @@ async fn sweep_one(
             |names| async move { Ok(names) },
             |_| false,
             |names| async move {
+                let names = names?;
                 let item = cloud
                     .table
                     .environment(table, &s.profile, &names.resource)

@@ -41,10 +41,11 @@ pub struct Leased<'a> {
 }
 
 impl Leased<'_> {
-    /// Takes the lease while `look` reads, then runs `work` on what it read (read again under
-    /// the lease when another run may have changed it meanwhile, or when `recorded` says the
-    /// reads found the environment's state item but the lease had no item), and gives the lease
-    /// up whatever the outcome, as `after` says of it.
+    /// Takes the lease while `look` reads, then runs `work` on what it read, or on why it
+    /// failed (read again under the lease when another run may have changed it meanwhile, or
+    /// when `recorded` says the reads found the environment's state item but the lease had no
+    /// item), and gives the lease up whatever the outcome, as `after` says of it. `work` gets a
+    /// failed read too, so that what a look made can be undone under the lease.
     #[allow(clippy::too_many_arguments)]
     pub async fn run<W, T, FL, FW>(
         &self,
@@ -53,7 +54,7 @@ impl Leased<'_> {
         stop: &Stop,
         look: impl Fn(Names) -> FL,
         recorded: impl Fn(&W) -> bool,
-        work: impl FnOnce(W) -> FW,
+        work: impl FnOnce(Result<W, Error>) -> FW,
         after: impl FnOnce(&Result<T, Error>) -> Afterwards,
     ) -> Result<T, Error>
     where
@@ -83,7 +84,7 @@ impl Leased<'_> {
                 debug!("reading again under the lease: previous holder {previous:?}, state item read {recorded}");
                 look(names).await
             };
-            work(looked?).await
+            work(looked).await
         }
         .await;
         let released = lease.release(after(&result)).await;
