@@ -28,6 +28,9 @@ Control API (on the proxy's own port):
                             (replaces the rules and resets the counts)
 
 Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
+                   [--route SERVICE=http://127.0.0.1:OTHER_PORT ...]
+  --route sends the calls signed for SERVICE (ecs, dynamodb, s3...) to another moto: AWS's
+  services answer side by side, one moto process answers one call at a time.
 """
 
 import argparse
@@ -208,8 +211,15 @@ def error_answer(protocol, error):
     return status, "text/xml", body.encode()
 
 
-def make_handler(upstream, rules):
-    host, port = urllib.parse.urlparse(upstream).netloc.split(":")
+def address(url):
+    host, port = urllib.parse.urlparse(url).netloc.split(":")
+    return host, int(port)
+
+
+def make_handler(upstream, routes, rules):
+    """`routes`: service -> upstream URL, for the services that do not go to `upstream`."""
+    default = address(upstream)
+    addresses = {service: address(url) for service, url in routes.items()}
     local = threading.local()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -269,10 +279,12 @@ def make_handler(upstream, rules):
                        if k.lower() not in ("transfer-encoding", "connection", "content-length")}
             headers["Content-Length"] = str(len(body))
             started = time.monotonic()
-            conn = getattr(local, "conn", None) or http.client.HTTPConnection(host, int(port), timeout=60)
+            host, port = addresses.get(service, default)
+            conns = local.__dict__.setdefault("conns", {})
+            conn = conns.get((host, port)) or http.client.HTTPConnection(host, port, timeout=60)
             refused = None
             if operation == "ChangeResourceRecordSets" and not rules.moto_route53:
-                refused = route53_refusal((host, int(port)), self.path, self.headers, body)
+                refused = route53_refusal((host, port), self.path, self.headers, body)
             if refused and rules.legacy_route53_errors:
                 refusal = (f'<?xml version="1.0"?>\n<InvalidChangeBatch xmlns="{ROUTE53_NS[1:-1]}"><Messages>'
                            f"<Message>{refused}</Message></Messages><RequestId>awsproxy</RequestId></InvalidChangeBatch>")
@@ -288,7 +300,7 @@ def make_handler(upstream, rules):
                 data = response.read()
             except (http.client.HTTPException, OSError):
                 conn.close()
-                conn = http.client.HTTPConnection(host, int(port), timeout=60)
+                conn = http.client.HTTPConnection(host, port, timeout=60)
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
@@ -296,7 +308,7 @@ def make_handler(upstream, rules):
             if (operation == "CreateTargetGroup" and rules.aws_target_groups and status == 400
                     and b"DuplicateTargetGroupName" in data):
                 status, data = existing_target_group(conn, self.path, headers, body)
-            local.conn = conn
+            conns[(host, port)] = conn
             rules.spent(operation, time.monotonic() - started)
             self.send_response(status)
             for k, v in response.getheaders():
@@ -325,9 +337,11 @@ def main():
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency-ms", type=float, default=0)
+    parser.add_argument("--route", action="append", default=[], metavar="SERVICE=URL")
     args = parser.parse_args()
     rules = Rules(args.latency_ms)
-    server = Server(("127.0.0.1", args.port), make_handler(args.upstream, rules))
+    routes = dict(route.split("=", 1) for route in args.route)
+    server = Server(("127.0.0.1", args.port), make_handler(args.upstream, routes, rules))
     server.serve_forever()
 
 

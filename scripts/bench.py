@@ -1,5 +1,6 @@
 """Measures eden against the original Python eden 0.1.5 on one emulated world, with a fixed
-latency added to every AWS call by awsproxy.py. Prints a Markdown table. Run through scripts/bench.
+latency added to every AWS call by awsproxy.py. Prints a Markdown table per way of running moto:
+one process for every service, and one per service (see lab.py). Run through scripts/bench.
 
 For each latency: the median wall time of create, deploy (create on an existing environment),
 delete, and eden's first create on a machine (before it learned any hints) for both tools, their ratio, the AWS calls each makes, and eden's critical-path bound
@@ -19,6 +20,9 @@ from lab import ROOT, Lab, median
 # answers from us-east-1, which is about 150 ms from Tokyo).
 LATENCIES = os.environ.get("BENCH_LATENCIES", "0,20,50,100,50/route53=200").split(",")
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+# "one": one moto process answers every service, one call at a time; "split": a process per
+# service, as AWS's services answer side by side.
+MOTOS = os.environ.get("BENCH_MOTO", "one,split").split(",")
 ORIGINAL = os.path.join(ROOT, ".venv-original", "bin", "eden")
 # Calls on the longest chain that depend on each other (see crates/eden-core/src/plan), with the
 # hints the first run on a machine learns (crates/eden-core/src/hints.rs); that run is two deeper:
@@ -114,7 +118,7 @@ def measure(lab, tool, config, latency):
 def ls_time(lab, others):
     """Median time of `eden ls -p api` with 10 api environments and `others` in another profile,
     and the part of it moto spent answering (its Query reads the whole table)."""
-    table = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=lab.moto_url).Table("eden")
+    table = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=lab.endpoint("dynamodb")).Table("eden")
     with table.batch_writer() as batch:
         for i in range(others):
             batch.put_item(Item={"type": "other", "name": f"other-{i}", "endpoint": f"o-{i}.dev.example.com",
@@ -127,31 +131,41 @@ def ls_time(lab, others):
     return median(walls), median(moto)
 
 
+def table(lab):
+    """Both tools at each latency, on the lab's world."""
+    config = original_config(lab)
+    print("| latency | operation | eden | original | speed-up | eden calls | original calls | eden bound |")
+    print("|---|---|---|---|---|---|---|---|")
+    for latency in LATENCIES:
+        ours, our_calls = measure(lab, "eden", None, latency)
+        theirs, their_calls = measure(lab, "original", config, latency)
+        rules = rules_of(latency)
+        for step in STEPS:
+            # The bound is for one latency everywhere.
+            bound = f"{DEPTH[step] * rules['latency_ms'] + 100} ms" if not rules["service_latency_ms"] else "-"
+            if step == "first create":  # the original learns nothing between runs
+                theirs[step], their_calls[step] = theirs["create"], their_calls.get("create")
+            if theirs[step] is None:
+                original, ratio, original_calls = "fails", "-", "-"
+            else:
+                original = f"{theirs[step] * 1000:.0f} ms"
+                ratio = f"{theirs[step] / ours[step]:.1f}x"
+                original_calls = their_calls[step]
+            print(f"| {label_of(latency)} | {step} | {ours[step] * 1000:.0f} ms | {original} | {ratio} "
+                  f"| {our_calls[step]} | {original_calls} | {bound} |")
+
+
 def main():
+    print(f"eden vs the original eden 0.1.5, moto behind a fixed latency per call, median of {RUNS} runs")
+    for moto in MOTOS:
+        lab = Lab(split=moto == "split")
+        try:
+            print("\n" + ("one moto process per service" if moto == "split" else "one moto process") + ":\n")
+            table(lab)
+        finally:
+            lab.close()
     lab = Lab()
     try:
-        config = original_config(lab)
-        print(f"eden vs the original eden 0.1.5, moto behind a fixed latency per call, median of {RUNS} runs\n")
-        print("| latency | operation | eden | original | speed-up | eden calls | original calls | eden bound |")
-        print("|---|---|---|---|---|---|---|---|")
-        for latency in LATENCIES:
-            ours, our_calls = measure(lab, "eden", None, latency)
-            theirs, their_calls = measure(lab, "original", config, latency)
-            rules = rules_of(latency)
-            for step in STEPS:
-                # The bound is for one latency everywhere.
-                bound = f"{DEPTH[step] * rules['latency_ms'] + 100} ms" if not rules["service_latency_ms"] else "-"
-                if step == "first create":  # the original learns nothing between runs
-                    theirs[step], their_calls[step] = theirs["create"], their_calls.get("create")
-                if theirs[step] is None:
-                    original, ratio, original_calls = "fails", "-", "-"
-                else:
-                    original = f"{theirs[step] * 1000:.0f} ms"
-                    ratio = f"{theirs[step] / ours[step]:.1f}x"
-                    original_calls = their_calls[step]
-                print(f"| {label_of(latency)} | {step} | {ours[step] * 1000:.0f} ms | {original} | {ratio} "
-                      f"| {our_calls[step]} | {original_calls} | {bound} |")
-
         lab.rules({})
         rss = []
         for i in range(RUNS):

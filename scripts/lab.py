@@ -1,6 +1,10 @@
 """A throw-away emulated AWS for the scripts that measure eden (bench, chaos): moto on a free
 loopback port, scripts/awsproxy.py in front of it, the world from seed_world.py, and helpers to
-run eden and to list what it left behind."""
+run eden and to list what it left behind.
+
+One moto process answers one call at a time (Python's lock), where AWS's services answer side by
+side: `Lab(split=True)` runs one moto per service instead (EC2, ELB and ACM together, as ELB
+checks subnets and certificates), and the proxy sends each call to its service's."""
 
 import json
 import os
@@ -41,32 +45,54 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+# Services with a moto of their own in a split lab, by the name their calls are signed with.
+SPLIT_SERVICES = ("dynamodb", "s3", "route53", "ecr")
+# The boto3 client names of the services the lab reads, and the name their calls are signed with.
+CLIENTS = {"ecs": "ecs", "elbv2": "elasticloadbalancing", "route53": "route53", "s3": "s3", "dynamodb": "dynamodb"}
+
+
+def start_moto():
+    port = free_port()
+    moto = subprocess.Popen([os.path.join(os.path.dirname(PYTHON), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(port)
+    return moto, f"http://127.0.0.1:{port}"
+
+
 class Lab:
-    def __init__(self, eden=os.path.join(ROOT, "target", "release", "eden")):
+    def __init__(self, eden=os.path.join(ROOT, "target", "release", "eden"), split=False):
         self.eden_bin = eden
         self.home = tempfile.mkdtemp(prefix="eden-lab-")
-        moto_port, proxy_port = free_port(), free_port()
-        bin_dir = os.path.dirname(PYTHON)
-        self.moto = subprocess.Popen([os.path.join(bin_dir, "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(moto_port)
-        self.moto_url = f"http://127.0.0.1:{moto_port}"
+        moto, self.moto_url = start_moto()
+        self.motos = [moto]
+        self.routes = {}
+        for service in SPLIT_SERVICES if split else ():
+            moto, self.routes[service] = start_moto()
+            self.motos.append(moto)
+        proxy_port = free_port()
+        routes = [arg for service, url in self.routes.items() for arg in ("--route", f"{service}={url}")]
         self.proxy = subprocess.Popen([PYTHON, os.path.join(HERE, "awsproxy.py"), "--upstream", self.moto_url,
-                                       "--port", str(proxy_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                       "--port", str(proxy_port), *routes],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(proxy_port)
         self.url = f"http://127.0.0.1:{proxy_port}"
         self.env = dict(os.environ, HOME=self.home, AWS_ENDPOINT_URL=self.url, AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
                         AWS_ACCESS_KEY_ID="lab", AWS_SECRET_ACCESS_KEY="lab", AWS_EC2_METADATA_DISABLED="true")
         self.config = os.path.join(self.home, ".eden", "config")
-        seeded = subprocess.run([PYTHON, os.path.join(HERE, "seed_world.py"), "--endpoint", self.moto_url,
+        # Through the proxy, which sends each service's calls to its moto; no rules are set yet.
+        seeded = subprocess.run([PYTHON, os.path.join(HERE, "seed_world.py"), "--endpoint", self.url,
                                  "--config", self.config], env=self.env, capture_output=True, check=True)
         self.world = json.loads(seeded.stdout)
         os.environ.update(AWS_ACCESS_KEY_ID="lab", AWS_SECRET_ACCESS_KEY="lab")
-        self.aws = {name: boto3.client(name, region_name="us-east-1", endpoint_url=self.moto_url)
-                    for name in ("ecs", "elbv2", "route53", "s3", "dynamodb")}
+        self.aws = {name: boto3.client(name, region_name="us-east-1", endpoint_url=self.endpoint(service))
+                    for name, service in CLIENTS.items()}
+
+    def endpoint(self, service):
+        """Where the moto of a service (as its calls are signed) listens."""
+        return self.routes.get(service, self.moto_url)
 
     def close(self):
-        for process in (self.proxy, self.moto):
+        for process in (self.proxy, *self.motos):
             process.kill()
             process.wait()
 

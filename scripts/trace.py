@@ -3,8 +3,9 @@ proxy saw them: when each call came in and when its answer went out, relative to
 the command, and the time beyond the added latency (moto's own, and waiting for its lock).
 Shows which calls overlap and which chain sets the wall time.
 
-Usage: scripts/trace [LATENCY_MS [SERVICE=MS ...]]
-  e.g. scripts/trace 50 route53=200: Route 53 as far away as it is from Tokyo.
+Usage: scripts/trace [LATENCY_MS [SERVICE=MS ...]] [split]
+  e.g. scripts/trace 50 route53=200: Route 53 as far away as it is from Tokyo;
+  split: one moto process per service (see lab.py), as AWS's services answer side by side.
 """
 
 import json
@@ -20,12 +21,13 @@ def trace(lab):
 
 
 def main():
-    latency = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    services = {service: int(ms) for service, ms in (arg.split("=") for arg in sys.argv[2:])}
+    args = [arg for arg in sys.argv[1:] if arg != "split"]
+    latency = int(args[0]) if args else 50
+    services = {service: int(ms) for service, ms in (arg.split("=") for arg in args[1:])}
     # Without the proxy's own check of Route 53 changes, a call to moto Route 53 makes inside.
     rules = {"latency_ms": latency, "service_latency_ms": services, "moto_route53": True}
     also = "".join(f", {service} {ms} ms" for service, ms in services.items())
-    lab = Lab()
+    lab = Lab(split="split" in sys.argv[1:])
     try:
         # moto answers its first calls of each kind slowly: warm it up first.
         lab.run("create", "-p", "api", "--name", "warm", "--image-uri", lab.image("api", "v1"))

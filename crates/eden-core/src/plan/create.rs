@@ -131,7 +131,7 @@ impl MadeAtOnce {
     }
 }
 
-/// Everything read before the first write, but what [`Listing`] reads.
+/// Everything the first round read, but what [`Listing`] reads, and the target group it made.
 struct World {
     names: Names,
     fqdn: String,
