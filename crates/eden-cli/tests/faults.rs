@@ -410,8 +410,9 @@ async fn a_target_group_made_with_the_first_reads_follows_the_reference_and_goes
     );
 
     // A deploy whose check fails, and one whose service update fails, keep the environment's
-    // target group, when AWS hands it back as if made.
+    // target group, when AWS hands it back as if made (from a machine that did not make it).
     for failing in ["UpdateService", "DescribeImages"] {
+        forget_environments(&world);
         world.proxy().rules(json!({
             "faults": [{"operation": failing, "error": "AccessDenied"}],
             "aws_target_groups": true,
@@ -427,6 +428,7 @@ async fn a_target_group_made_with_the_first_reads_follows_the_reference_and_goes
             "{failing}"
         );
     }
+    forget_environments(&world);
     world.proxy().rules(json!({"aws_target_groups": true}));
     world.create("api", "two", "v2");
     world
@@ -436,4 +438,73 @@ async fn a_target_group_made_with_the_first_reads_follows_the_reference_and_goes
         aws.leftovers("dev-dynamic-", "api-").await,
         Vec::<String>::new()
     );
+}
+
+/// What this machine learned of the environments it made, forgotten, as on a CI runner whose
+/// cache comes from another pull request's job.
+fn forget_environments(world: &World) {
+    let path = world.home.path().join(".cache/eden/hints.json");
+    let mut hints: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    hints.as_object_mut().unwrap().remove("environments");
+    std::fs::write(&path, hints.to_string()).unwrap();
+}
+
+/// A deploy from the machine that made the environment neither makes its target group nor
+/// reads the reference's; when the environment was deleted from elsewhere meanwhile, the create
+/// reads the reference's target group then and makes a faithful copy.
+#[tokio::test]
+async fn a_deploy_from_the_machine_that_made_the_environment_reads_no_target_group() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    world.proxy().rules(json!({}));
+    world.create("api", "foo", "v2");
+    for operation in [
+        "CreateTargetGroup",
+        "DescribeTargetGroups",
+        "DescribeTargetGroupAttributes",
+    ] {
+        assert_eq!(world.proxy().calls(operation), 0, "{operation}");
+    }
+    let service = &aws.services("dev-dynamic-api-foo").await[0];
+    assert!(service.task_definition().unwrap().ends_with(":2"));
+
+    // Deleted from another machine: this one still thinks it is there.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let deleted = world
+        .command(&["delete", "-p", "api", "--name", "foo"])
+        .env("XDG_CACHE_HOME", elsewhere.path())
+        .output()
+        .unwrap();
+    assert!(deleted.status.success());
+    world.proxy().rules(json!({}));
+    world.create("api", "foo", "v1");
+    let copy = &aws.target_groups("dev-dynamic-api-foo").await[0];
+    let reference = &aws.target_groups("dev01-api").await[0];
+    assert_eq!(copy.health_check_path(), reference.health_check_path());
+    assert_eq!(copy.port(), reference.port());
+    let attributes = |arn: String| {
+        let elb = aws.elb.clone();
+        async move {
+            let mut found: Vec<(String, String)> = elb
+                .describe_target_group_attributes()
+                .target_group_arn(arn)
+                .send()
+                .await
+                .unwrap()
+                .attributes()
+                .iter()
+                .filter(|a| a.key().unwrap().starts_with("deregistration_delay."))
+                .map(|a| (a.key().unwrap().to_string(), a.value().unwrap().to_string()))
+                .collect();
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(
+        attributes(copy.target_group_arn().unwrap().to_string()).await,
+        attributes(reference.target_group_arn().unwrap().to_string()).await,
+    );
+    assert_eq!(world.proxy().calls("CreateTargetGroup"), 1);
 }

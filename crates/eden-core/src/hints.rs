@@ -1,8 +1,9 @@
 //! What earlier runs learned of the world, so that a run can make at once the calls it would
 //! otherwise make one after another: a hosted zone's name (needed before its records can be
 //! looked up), the shared ALB's HTTPS listener (before its rules), the task definition and
-//! target group of a reference service (before they are read), and that target group's
-//! settings (before a copy of it is made).
+//! target group of a reference service (before they are read), that target group's settings
+//! (before a copy of it is made), and which environments this machine made (a deploy to one
+//! needs no target group made or its template read).
 //!
 //! A zone's name never changes, so it is used as known. The others change, rarely: a plan
 //! reads them as before and, alongside, what they lead to through the hint, and keeps the
@@ -12,7 +13,7 @@
 //! The command line keeps hints in a file between runs; the HTTP API and Lambda keep them in
 //! memory for the life of the process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,6 +45,9 @@ struct Known {
     /// Reference target group ARN -> its settings.
     #[serde(default)]
     target_groups: BTreeMap<String, TargetGroupSettings>,
+    /// `profile/resource` of the environments made here and not deleted since.
+    #[serde(default)]
+    environments: BTreeSet<String>,
 }
 
 /// Hints shared by every run of one process.
@@ -122,6 +126,24 @@ impl Hints {
         self.note(changed.as_ref() != Some(settings));
     }
 
+    pub fn environment_exists(&self, profile: &str, resource: &str) -> bool {
+        self.lock()
+            .environments
+            .contains(&format!("{profile}/{resource}"))
+    }
+
+    pub fn learn_environment(&self, profile: &str, resource: &str, exists: bool) {
+        let key = format!("{profile}/{resource}");
+        let mut known = self.lock();
+        let changed = if exists {
+            known.environments.insert(key)
+        } else {
+            known.environments.remove(&key)
+        };
+        drop(known);
+        self.note(changed);
+    }
+
     fn note(&self, changed: bool) {
         if changed {
             self.changed.store(true, Ordering::SeqCst);
@@ -164,6 +186,9 @@ mod tests {
             ..Default::default()
         };
         hints.learn_target_group("tg", &settings);
+        hints.learn_environment("api", "dev-api-foo", true);
+        hints.learn_environment("api", "dev-api-bar", true);
+        hints.learn_environment("api", "dev-api-bar", false);
         hints.save(&path).unwrap();
 
         let loaded = Hints::load(&path);
@@ -171,6 +196,9 @@ mod tests {
         assert_eq!(loaded.listener("alb").as_deref(), Some("listener"));
         assert_eq!(loaded.reference("svc"), Some(reference(3)));
         assert_eq!(loaded.target_group("tg"), Some(settings));
+        assert!(loaded.environment_exists("api", "dev-api-foo"));
+        assert!(!loaded.environment_exists("api", "dev-api-bar"));
+        assert!(!loaded.environment_exists("admin", "dev-api-foo"));
 
         // Learning what is known already leaves the file alone.
         std::fs::remove_file(&path).unwrap();

@@ -89,7 +89,8 @@ struct Reference {
     container: String,
     container_port: i32,
     task_definition: Template,
-    /// None when the environment's target group was found by name.
+    target_group_arn: String,
+    /// None when not read: the environment's target group is there, or was thought to be.
     target_group: Option<TargetGroupTemplate>,
 }
 
@@ -103,7 +104,8 @@ enum EnvTargetGroup {
         arn: String,
         settings: Box<TargetGroupSettings>,
     },
-    /// One of that name was there already, with other settings (moto: with any).
+    /// One of that name was there already, with other settings (moto: with any), or is thought
+    /// to be: this machine made the environment. Its ARN is not read yet.
     Taken,
 }
 
@@ -213,10 +215,16 @@ pub async fn create(
                 existed.store(world.service.is_some(), Ordering::SeqCst);
                 make_and_record(cloud, s, req, world, listing, &made_at_once, stop).await
             },
-            |result| match result {
-                Ok(_) => Afterwards::Stays,
-                Err(_) if existed.load(Ordering::SeqCst) => Afterwards::Stays,
-                Err(_) => Afterwards::Undone,
+            |result| {
+                let after = match result {
+                    Ok(_) => Afterwards::Stays,
+                    Err(_) if existed.load(Ordering::SeqCst) => Afterwards::Stays,
+                    Err(_) => Afterwards::Undone,
+                };
+                let resource = s.names(&req.name).resource;
+                let stays = after == Afterwards::Stays;
+                cloud.hints.learn_environment(&s.profile, &resource, stays);
+                after
             },
         )
         .await
@@ -348,10 +356,17 @@ async fn look(
     let image = check_image(cloud, &req.image);
     // With a hint, the templates are read alongside the service that names them.
     let hint = cloud.hints.reference(&s.reference.arn);
+    // An environment this machine made has its target group, most likely: a deploy needs
+    // neither it nor the reference's read, and makes it from that read when it is gone.
+    let known = cloud.hints.environment_exists(&s.profile, &names.resource);
     let settings = made_at_once
+        .filter(|_| !known)
         .zip(hint.as_ref())
         .and_then(|(made, hint)| Some((made, cloud.hints.target_group(&hint.target_group)?)));
     let target_group = async {
+        if known {
+            return Ok(EnvTargetGroup::Taken);
+        }
         let Some((made, settings)) = settings else {
             let found = cloud.elb.target_group(&names.target_group).await?;
             return Ok(EnvTargetGroup::Found(found));
@@ -375,7 +390,7 @@ async fn look(
     let reference = async {
         let guessed = async {
             match &hint {
-                Some(hint) => Some(templates(cloud, hint, true).await),
+                Some(hint) => Some(templates(cloud, hint, !known).await),
                 None => None,
             }
         };
@@ -385,12 +400,15 @@ async fn look(
             futures::join!(services(cloud, s, &names.resource), target_group, guessed);
         let ((reference, service), target_group) = (services?, target_group?);
         let (reference, used) = reference_service(s, reference)?;
-        let found = matches!(target_group, EnvTargetGroup::Found(Some(_)));
+        let copied = matches!(
+            target_group,
+            EnvTargetGroup::Found(None) | EnvTargetGroup::Made { .. }
+        );
         let templates = match guessed {
             Some(Ok(templates)) if hint.as_ref() == Some(&used) => templates,
             _ => {
                 cloud.hints.learn_reference(&s.reference.arn, &used);
-                self::templates(cloud, &used, !found).await?
+                self::templates(cloud, &used, copied).await?
             }
         };
         info!(
@@ -402,7 +420,7 @@ async fn look(
                 .hints
                 .learn_target_group(&used.target_group, &template.settings);
         }
-        if !found {
+        if templates.1.is_some() {
             info!("Retrieved reference target group: {}", used.target_group);
         }
         let reference = Reference {
@@ -410,7 +428,8 @@ async fn look(
             container: used.container,
             container_port: used.container_port,
             task_definition: templates.0,
-            target_group: templates.1.filter(|_| !found),
+            target_group_arn: used.target_group,
+            target_group: templates.1,
         };
         Ok::<_, Error>((reference, target_group, service))
     };
@@ -569,11 +588,13 @@ async fn make(
 
     // The rule and the target group's attributes follow the target group alone.
     let target_group_then_rule = async {
-        let target_group = target_group(cloud, w, &tags, journal).await?;
+        let (target_group, attributes) = target_group(cloud, w, &tags, journal).await?;
         stop.check()?;
         let (rule, attributes) = futures::join!(
             rule(cloud, w, &target_group, &tags, journal),
-            target_group_attributes(cloud, w, &target_group),
+            cloud
+                .elb
+                .set_target_group_attributes(&target_group, &attributes),
         );
         rule?;
         attributes?;
@@ -655,14 +676,20 @@ async fn task_definition(
 
 /// The environment's target group: the one the first round made, one there already, or one
 /// made now. A target group made from settings the reference no longer has is made again.
+/// Returns its ARN, and the attributes it still needs: a new environment's target group gets
+/// the reference's, an existing one keeps its own.
 async fn target_group(
     cloud: &Cloud,
     w: &World,
     tags: &[(String, String)],
     journal: &Journal,
-) -> Result<String, Error> {
+) -> Result<(String, Vec<(String, String)>), Error> {
     let name = &w.names.target_group;
     let template = w.reference.target_group.as_ref();
+    let attributes = |template: Option<&TargetGroupTemplate>| match template {
+        Some(template) if w.is_new() => template.attributes.clone(),
+        _ => Vec::new(),
+    };
     let existing = match &w.target_group {
         EnvTargetGroup::Found(found) => found.as_ref().map(|tg| tg.arn.clone()),
         // AWS handed back an existing environment's own.
@@ -671,7 +698,7 @@ async fn target_group(
             if template.is_some_and(|t| t.settings == **settings) =>
         {
             info!("Created target group {arn}");
-            return Ok(arn.clone());
+            return Ok((arn.clone(), attributes(template)));
         }
         EnvTargetGroup::Made { arn, .. } => {
             info!("Target group {arn} has settings the reference's no longer has, making it again");
@@ -686,15 +713,17 @@ async fn target_group(
     };
     if let Some(arn) = existing {
         info!("Target group {name} already exists, reusing it");
-        return Ok(arn);
+        return Ok((arn, attributes(template)));
     }
-    let template = template.ok_or_else(|| {
-        Error::missing(
-            "reference target group template",
-            name,
-            "run the command again",
-        )
-    })?;
+    // Not read when the environment was thought to have its target group.
+    let template = match template {
+        Some(template) => template.clone(),
+        None => {
+            let arn = &w.reference.target_group_arn;
+            info!("Retrieved reference target group: {arn}");
+            cloud.elb.target_group_template(arn).await?
+        }
+    };
     match cloud
         .elb
         .copy_target_group(&template.settings, name, tags)
@@ -703,7 +732,7 @@ async fn target_group(
         TargetGroupCreation::Created(arn) => {
             journal.record(Undo::TargetGroup(arn.clone()));
             info!("Created target group {arn}");
-            Ok(arn)
+            Ok((arn, attributes(Some(&template))))
         }
         TargetGroupCreation::NameTaken => Err(Error::Busy {
             what: format!("target group {name}"),
@@ -724,20 +753,6 @@ fn rule_target_group(w: &World) -> Option<String> {
 /// The name in `arn:...:targetgroup/NAME/ID`.
 fn target_group_name(arn: &str) -> Option<&str> {
     arn.rsplit_once(":targetgroup/")?.1.split('/').next()
-}
-
-/// A new environment's target group gets the reference's attributes; an existing one keeps its
-/// own.
-async fn target_group_attributes(cloud: &Cloud, w: &World, arn: &str) -> Result<(), Error> {
-    match &w.reference.target_group {
-        Some(template) if w.is_new() => {
-            cloud
-                .elb
-                .set_target_group_attributes(arn, &template.attributes)
-                .await
-        }
-        _ => Ok(()),
-    }
 }
 
 /// Points the host name at the shared ALB. A new environment whose records' lookup is not back

@@ -245,6 +245,9 @@ pub(super) async fn remove(
         "Successfully finished deleting environment {}",
         names.resource
     );
+    cloud
+        .hints
+        .learn_environment(&s.profile, &names.resource, false);
     Ok(Deleted {
         profile: s.profile.clone(),
         name: names.resource,
