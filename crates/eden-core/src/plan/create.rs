@@ -344,7 +344,8 @@ async fn undo_made_at_once(
 }
 
 /// Step 1: every check and read, at once. With `made_at_once` and the reference target
-/// group's settings learned, the environment's target group is made rather than looked up.
+/// group's settings learned, the environment's target group is made rather than looked up;
+/// without it (a dry run) nothing is made, and nothing is taken as known that is not read.
 async fn look(
     cloud: &Cloud,
     s: &Settings,
@@ -358,7 +359,8 @@ async fn look(
     let hint = cloud.hints.reference(&s.reference.arn);
     // An environment this machine made has its target group, most likely: a deploy needs
     // neither it nor the reference's read, and makes it from that read when it is gone.
-    let known = cloud.hints.environment_exists(&s.profile, &names.resource);
+    let known =
+        made_at_once.is_some() && cloud.hints.environment_exists(&s.profile, &names.resource);
     let settings = made_at_once
         .filter(|_| !known)
         .zip(hint.as_ref())
@@ -416,12 +418,10 @@ async fn look(
             used.task_definition
         );
         if let Some(template) = &templates.1 {
+            info!("Retrieved reference target group: {}", used.target_group);
             cloud
                 .hints
                 .learn_target_group(&used.target_group, &template.settings);
-        }
-        if templates.1.is_some() {
-            info!("Retrieved reference target group: {}", used.target_group);
         }
         let reference = Reference {
             service: reference,
