@@ -9,7 +9,9 @@ sits between eden and moto on loopback and can, per AWS operation:
   - fail chosen calls with an AWS error, a 500 or a dropped connection (rules "faults");
 and counts the calls of each operation. It also refuses, as Route 53 does and moto does not, a
 CREATE over an existing record and a DELETE of a record not there with those values, unless told
-to act as moto does.
+to act as moto does. And it lets one conditional write at a time through to S3 and DynamoDB:
+moto checks a condition (If-Match, a ConditionExpression) and then writes, and a write of
+another thread between the two is lost, where AWS makes the two one step.
 
 Control API (on the proxy's own port):
   GET  /__proxy/stats    -> {"OperationName": count, "ms:OperationName": upstream ms, ...}
@@ -34,6 +36,7 @@ Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-
 """
 
 import argparse
+import contextlib
 import http.client
 import http.server
 import json
@@ -216,11 +219,22 @@ def address(url):
     return host, int(port)
 
 
+# The writes that moto checks and makes in two steps.
+CONDITIONAL_WRITES = {"PutObject", "DeleteObject", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"}
+
+
+def conditional(operation, headers):
+    if operation not in CONDITIONAL_WRITES:
+        return False
+    return operation not in ("PutObject", "DeleteObject") or "If-Match" in headers or "If-None-Match" in headers
+
+
 def make_handler(upstream, routes, rules):
     """`routes`: service -> upstream URL, for the services that do not go to `upstream`."""
     default = address(upstream)
     addresses = {service: address(url) for service, url in routes.items()}
     local = threading.local()
+    one_conditional_write = threading.Lock()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -294,16 +308,17 @@ def make_handler(upstream, routes, rules):
             if refused:
                 self.answer(400, "text/xml", refusal.encode())
                 return rules.traced(operation, service, received)
-            try:
-                conn.request(self.command, self.path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (http.client.HTTPException, OSError):
-                conn.close()
-                conn = http.client.HTTPConnection(host, port, timeout=60)
-                conn.request(self.command, self.path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
+            with one_conditional_write if conditional(operation, self.headers) else contextlib.nullcontext():
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    data = response.read()
+                except (http.client.HTTPException, OSError):
+                    conn.close()
+                    conn = http.client.HTTPConnection(host, port, timeout=60)
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    data = response.read()
             status = response.status
             if (operation == "CreateTargetGroup" and rules.aws_target_groups and status == 400
                     and b"DuplicateTargetGroupName" in data):

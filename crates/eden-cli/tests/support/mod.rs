@@ -95,10 +95,22 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(upstream: &str) -> Self {
+        Self::routing(upstream, &[])
+    }
+
+    /// A proxy that sends the calls of each service in `routes` to its own moto.
+    pub fn routing(upstream: &str, routes: &[(&str, Moto)]) -> Self {
         let port = free_port();
+        let routes = routes.iter().flat_map(|(service, moto)| {
+            [
+                "--route".to_string(),
+                format!("{service}={}", moto.endpoint),
+            ]
+        });
         let child = Command::new(venv_bin("python"))
             .arg(workspace().join("scripts/awsproxy.py"))
             .args(["--upstream", upstream, "--port", &port.to_string()])
+            .args(routes)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -205,9 +217,15 @@ impl Drop for Proxy {
     }
 }
 
+/// The services that get a moto of their own in a split world, as their calls are signed. ECS
+/// and ELB stay with EC2, whose subnets they check.
+const SPLIT_SERVICES: [&str; 4] = ["dynamodb", "s3", "route53", "ecr"];
+
 /// A seeded emulated AWS, a home folder with the seed's config file, and the world's ids.
 pub struct World {
     pub moto: Moto,
+    /// The services with a moto of their own (see [`World::split_behind_proxy`]).
+    pub split: Vec<(&'static str, Moto)>,
     /// When set, eden reaches moto through it.
     pub proxy: Option<Proxy>,
     pub home: tempfile::TempDir,
@@ -227,6 +245,31 @@ impl World {
         world
     }
 
+    /// A world behind the proxy where DynamoDB, S3, Route 53 and ECR each have a moto of their
+    /// own: one moto answers one call at a time, where AWS's services answer side by side. For
+    /// tests that load the world with many runs at once.
+    pub fn split_behind_proxy() -> Self {
+        let moto = Moto::start();
+        let split: Vec<_> = SPLIT_SERVICES
+            .iter()
+            .map(|service| (*service, Moto::start()))
+            .collect();
+        let proxy = Proxy::routing(&moto.endpoint, &split);
+        // Seeded through the proxy, which sends each call to its service's moto.
+        let mut world = Self::seeded(moto, &proxy.endpoint);
+        world.split = split;
+        world.proxy = Some(proxy);
+        world
+    }
+
+    /// Where the moto of a service (as its calls are signed) listens.
+    fn moto_of(&self, service: &str) -> &str {
+        self.split
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map_or(&self.moto.endpoint, |(_, moto)| &moto.endpoint)
+    }
+
     pub fn proxy(&self) -> &Proxy {
         self.proxy.as_ref().expect("a world behind the proxy")
     }
@@ -239,11 +282,17 @@ impl World {
     }
 
     pub fn with_moto(moto: Moto) -> Self {
+        let endpoint = moto.endpoint.clone();
+        Self::seeded(moto, &endpoint)
+    }
+
+    /// The world seeded through `endpoint`.
+    fn seeded(moto: Moto, endpoint: &str) -> Self {
         let home = tempfile::tempdir().expect("a temp home");
         let config = home.path().join(".eden/config");
         let out = Command::new(venv_bin("python"))
             .arg(workspace().join("scripts/seed_world.py"))
-            .args(["--endpoint", &moto.endpoint, "--config"])
+            .args(["--endpoint", endpoint, "--config"])
             .arg(&config)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -257,6 +306,7 @@ impl World {
         let ids = serde_json::from_slice(&out.stdout).expect("the seed script prints JSON");
         Self {
             moto,
+            split: Vec::new(),
             proxy: None,
             home,
             config,
@@ -349,14 +399,21 @@ impl World {
             .load()
             .await;
         let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+            .endpoint_url(self.moto_of("s3"))
             .force_path_style(true)
+            .build();
+        let r53 = aws_sdk_route53::config::Builder::from(&sdk)
+            .endpoint_url(self.moto_of("route53"))
+            .build();
+        let ddb = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(self.moto_of("dynamodb"))
             .build();
         Aws {
             ecs: aws_sdk_ecs::Client::new(&sdk),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
-            r53: aws_sdk_route53::Client::new(&sdk),
+            r53: aws_sdk_route53::Client::from_conf(r53),
             s3: aws_sdk_s3::Client::from_conf(s3),
-            ddb: aws_sdk_dynamodb::Client::new(&sdk),
+            ddb: aws_sdk_dynamodb::Client::from_conf(ddb),
             cluster: self.id("cluster"),
             zone_id: self.id("zone_id"),
             bucket: self.id("bucket"),
