@@ -9,9 +9,9 @@ sits between eden and moto on loopback and can, per AWS operation:
   - fail chosen calls with an AWS error, a 500 or a dropped connection (rules "faults");
 and counts the calls of each operation. It also refuses, as Route 53 does and moto does not, a
 CREATE over an existing record and a DELETE of a record not there with those values, unless told
-to act as moto does. And it lets one conditional write at a time through to S3 and DynamoDB:
-moto checks a condition (If-Match, a ConditionExpression) and then writes, and a write of
-another thread between the two is lost, where AWS makes the two one step.
+to act as moto does. And it lets one conditional write of an S3 object at a time through: moto
+checks If-Match or If-None-Match and then writes, and a write of another thread between the two
+is lost, where S3 makes the two one step.
 
 Control API (on the proxy's own port):
   GET  /__proxy/stats    -> {"OperationName": count, "ms:OperationName": upstream ms, ...}
@@ -219,14 +219,20 @@ def address(url):
     return host, int(port)
 
 
-# The writes that moto checks and makes in two steps.
-CONDITIONAL_WRITES = {"PutObject", "DeleteObject", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"}
+class ConditionalWrites:
+    """One lock per S3 object, held by a conditional write of it while moto checks and writes."""
 
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.objects = {}
 
-def conditional(operation, headers):
-    if operation not in CONDITIONAL_WRITES:
-        return False
-    return operation not in ("PutObject", "DeleteObject") or "If-Match" in headers or "If-None-Match" in headers
+    def of(self, operation, path, headers):
+        conditional = "If-Match" in headers or "If-None-Match" in headers
+        if operation not in ("PutObject", "DeleteObject") or not conditional:
+            return contextlib.nullcontext()
+        key = urllib.parse.urlparse(path).path
+        with self.lock:
+            return self.objects.setdefault(key, threading.Lock())
 
 
 def make_handler(upstream, routes, rules):
@@ -234,7 +240,7 @@ def make_handler(upstream, routes, rules):
     default = address(upstream)
     addresses = {service: address(url) for service, url in routes.items()}
     local = threading.local()
-    one_conditional_write = threading.Lock()
+    conditional_writes = ConditionalWrites()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -308,7 +314,7 @@ def make_handler(upstream, routes, rules):
             if refused:
                 self.answer(400, "text/xml", refusal.encode())
                 return rules.traced(operation, service, received)
-            with one_conditional_write if conditional(operation, self.headers) else contextlib.nullcontext():
+            with conditional_writes.of(operation, self.path, self.headers):
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)
                     response = conn.getresponse()

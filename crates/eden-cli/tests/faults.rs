@@ -71,7 +71,23 @@ fn slow_route_53_denying(operation: &str) -> serde_json::Value {
 async fn a_failed_call_at_any_step_of_create_leaves_nothing() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
+    // On a machine that learned nothing yet (each run forgets what the one before learned)...
+    fail_each_create_write(&world, &aws, true).await;
+    // ...and on one that learned the reference, whose create makes the target group with its
+    // first reads, before the lease is taken.
+    world.proxy().rules(json!({}));
+    world.create("api", "warm", "v1");
+    world
+        .eden(&["delete", "-p", "api", "--name", "warm"])
+        .success();
+    fail_each_create_write(&world, &aws, false).await;
+}
+
+async fn fail_each_create_write(world: &World, aws: &Aws, forget: bool) {
     for (operation, skip) in CREATE_WRITES {
+        if forget {
+            std::fs::remove_dir_all(world.home.path().join(".cache")).ok();
+        }
         world.proxy().rules(deny(operation, skip));
         world
             .try_create("api", "foo", "v1", &[])
@@ -79,7 +95,7 @@ async fn a_failed_call_at_any_step_of_create_leaves_nothing() {
         // Not retried: access denied will not change on a second try.
         let calls = world.proxy().calls(operation);
         assert_eq!(calls, u64::from(skip) + 1, "{operation} was retried");
-        assert_no_environment(&aws).await;
+        assert_no_environment(aws).await;
     }
 }
 

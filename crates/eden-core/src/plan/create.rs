@@ -113,7 +113,8 @@ enum EnvTargetGroup {
 /// environment exists, which makes the chain to the service a round trip shorter. Remembered
 /// across the reads made again under the lease: a run that fails undoes it when no environment
 /// turns out to have it. Made before the lease is held, it can also be another run's gain: a
-/// create of the same name that holds the lease finds it and uses it.
+/// create of the same name that holds the lease finds it and uses it, which is why a run that
+/// stops waiting for that lease leaves it.
 #[derive(Default)]
 struct MadeAtOnce(Mutex<Option<String>>);
 
@@ -122,8 +123,9 @@ impl MadeAtOnce {
         *self.lock() = Some(arn.to_string());
     }
 
-    fn arn(&self) -> Option<String> {
-        self.lock().clone()
+    /// The target group, for the one step that decides what becomes of it.
+    fn take(&self) -> Option<String> {
+        self.lock().take()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
@@ -198,7 +200,7 @@ pub async fn create(
     let existed = AtomicBool::new(false);
     let made_at_once = MadeAtOnce::default();
     let now = super::now();
-    lease
+    let result = lease
         .run(
             cloud,
             s,
@@ -209,7 +211,10 @@ pub async fn create(
                 let (world, listing) = match looked {
                     Ok(looked) => looked,
                     Err(failed) => {
-                        return Err(undo_made_at_once(cloud, s, req, &made_at_once, failed).await)
+                        return Err(match made_at_once.take() {
+                            Some(arn) => undo_made_at_once(cloud, s, req, arn, failed).await,
+                            None => failed,
+                        });
                     }
                 };
                 existed.store(world.service.is_some(), Ordering::SeqCst);
@@ -227,7 +232,14 @@ pub async fn create(
                 after
             },
         )
-        .await
+        .await;
+    // Still there when the lease could not be taken, as no work ran. Another run that holds the
+    // lease may be using it; else it goes (`eden gc --orphans` finds one left by a stop).
+    match (result, made_at_once.take()) {
+        (Err(e @ (Error::Busy { .. } | Error::Interrupted)), Some(_)) => Err(e),
+        (Err(e), Some(arn)) => Err(undo_made_at_once(cloud, s, req, arn, e).await),
+        (result, _) => result,
+    }
 }
 
 /// What create would make or change, changing nothing.
@@ -296,10 +308,8 @@ async fn make_and_record(
     stop: &Stop,
 ) -> Result<Created, Error> {
     let journal = Journal::default();
-    if world.is_new() {
-        if let Some(arn) = made_at_once.arn() {
-            journal.record(Undo::TargetGroup(arn));
-        }
+    if let Some(arn) = made_at_once.take().filter(|_| world.is_new()) {
+        journal.record(Undo::TargetGroup(arn));
     }
     match make(cloud, s, req, &world, listing, &journal, stop).await {
         Ok(created) => {
@@ -315,18 +325,16 @@ async fn make_and_record(
     }
 }
 
-/// A first round that failed after it made the environment's target group: the target group
-/// is undone, under the lease, when the state table has no environment of this name.
+/// A run that failed before its work (its first round, or the lease's take), after the first
+/// round made the environment's target group: the target group is undone when the state table
+/// has no environment of this name.
 async fn undo_made_at_once(
     cloud: &Cloud,
     s: &Settings,
     req: &CreateRequest,
-    made_at_once: &MadeAtOnce,
+    arn: String,
     cause: Error,
 ) -> Error {
-    let Some(arn) = made_at_once.arn() else {
-        return cause;
-    };
     let resource = s.names(&req.name).resource;
     // An environment that has it keeps it; a table that cannot tell leaves it for `eden delete`.
     let Ok(None) = cloud
