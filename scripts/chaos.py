@@ -139,7 +139,7 @@ def bad_input(lab):
 
 
 def main():
-    # A moto per service, as the test of 50 runs at once: one moto alone, answering one call at a
+    # A moto per service, as the test of many runs at once: one moto alone, answering one call at a
     # time, makes calls of 50 runs wait past eden's timeout on a slow machine.
     lab = Lab(split=True)
     try:
