@@ -284,11 +284,10 @@ impl cloud::Elb for Elb {
 
     async fn copy_target_group(
         &self,
-        settings: &TargetGroupSettings,
+        r: &TargetGroupSettings,
         name: &str,
         tags_: &[(String, String)],
     ) -> Result<TargetGroupCreation> {
-        let r = settings;
         let matcher = (r.matcher_http_code.is_some() || r.matcher_grpc_code.is_some()).then(|| {
             Matcher::builder()
                 .set_http_code(r.matcher_http_code.clone())

@@ -3,9 +3,9 @@
 //! Order of calls, each line waiting only for what it needs (the longest chain is 4 calls):
 //! 1. the environment's lease, and with it every check and read: the image, the reference
 //!    service and its task definition and target group, the shared ALB and its rules, existing
-//!    records, the environments file, the state item, an existing service (in the reference's
-//!    call when they share a cluster) (read again under the lease when another run just held
-//!    it). Reads that need an earlier answer (the reference's templates, the listener's rules,
+//!    records, the environments file, the state item, and an existing service, in the
+//!    reference's call when they share a cluster (all read again under the lease when another
+//!    run just held it). Reads that need an earlier answer (the reference's templates, the listener's rules,
 //!    the records' zone name) use what an earlier run learned, checked against that answer;
 //!    without hints they come one round trip later (see [`crate::hints`]). With the reference
 //!    target group's settings learned, the environment's target group is made in this round
