@@ -4,7 +4,8 @@ run eden and to list what it left behind.
 
 One moto process answers one call at a time (Python's lock), where AWS's services answer side by
 side: `Lab(split=True)` runs one moto per service instead (EC2, ELB and ACM together, as ELB
-checks subnets and certificates), and the proxy sends each call to its service's."""
+checks subnets and certificates; ECS with a copy of the network, whose subnets and security group
+it checks), and the proxy sends each call to its service's."""
 
 import json
 import os
@@ -46,7 +47,7 @@ def median(values):
 
 
 # Services with a moto of their own in a split lab, by the name their calls are signed with.
-SPLIT_SERVICES = ("dynamodb", "s3", "route53", "ecr")
+SPLIT_SERVICES = ("dynamodb", "s3", "route53", "ecr", "ecs")
 # The boto3 client names of the services the lab reads, and the name their calls are signed with.
 CLIENTS = {"ecs": "ecs", "elbv2": "elasticloadbalancing", "route53": "route53", "s3": "s3", "dynamodb": "dynamodb"}
 
@@ -80,8 +81,13 @@ class Lab:
                         AWS_ACCESS_KEY_ID="lab", AWS_SECRET_ACCESS_KEY="lab", AWS_EC2_METADATA_DISABLED="true")
         self.config = os.path.join(self.home, ".eden", "config")
         # Through the proxy, which sends each service's calls to its moto; no rules are set yet.
-        seeded = subprocess.run([PYTHON, os.path.join(HERE, "seed_world.py"), "--endpoint", self.url,
-                                 "--config", self.config], env=self.env, capture_output=True, check=True)
+        seed = [PYTHON, os.path.join(HERE, "seed_world.py"), "--endpoint", self.url, "--config", self.config]
+        if split:
+            # ECS's moto gets the same network: the two processes' ids come from one seed.
+            for url in (self.moto_url, self.routes["ecs"]):
+                urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/seed?a=7", method="POST")).read()
+            seed += ["--network-copy", self.routes["ecs"]]
+        seeded = subprocess.run(seed, env=self.env, capture_output=True, check=True)
         self.world = json.loads(seeded.stdout)
         os.environ.update(AWS_ACCESS_KEY_ID="lab", AWS_SECRET_ACCESS_KEY="lab")
         self.aws = {name: boto3.client(name, region_name="us-east-1", endpoint_url=self.endpoint(service))

@@ -3,7 +3,11 @@ its target group, one shared ALB with an HTTPS:443 listener and a certificate fo
 zone, the zone, the environments file in S3 and images in ECR. Writes an eden config file with
 the seed's three profiles (api, admin, frontend) and prints the world as JSON.
 
-Usage: seed_world.py --endpoint http://127.0.0.1:PORT --config PATH
+Usage: seed_world.py --endpoint http://127.0.0.1:PORT --config PATH [--network-copy URL]
+
+--network-copy: a moto of its own for ECS, which checks a service's subnets and security group in
+the EC2 of its own process; both processes' random numbers seeded alike beforehand, the same
+calls make the same network there.
 """
 
 import argparse
@@ -60,8 +64,18 @@ def self_signed_certificate(domain):
     )
 
 
-def seed(endpoint, config_path):
-    ec2 = client("ec2", endpoint)
+def network(ec2):
+    """The VPC, its two subnets and a security group: (vpc, subnets, group)."""
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+        for i, az in ((1, "a"), (2, "b"))
+    ]
+    sg = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
+    return vpc, subnets, sg
+
+
+def seed(endpoint, config_path, network_copy=None):
     ecs = client("ecs", endpoint)
     elb = client("elbv2", endpoint)
     acm = client("acm", endpoint)
@@ -69,12 +83,10 @@ def seed(endpoint, config_path):
     s3 = client("s3", endpoint)
     ecr = client("ecr", endpoint)
 
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
-        for i, az in ((1, "a"), (2, "b"))
-    ]
-    sg = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
+    made = network(client("ec2", endpoint))
+    if network_copy and network(client("ec2", network_copy)) != made:
+        raise SystemExit(f"the network made at {network_copy} has other ids than {made}")
+    vpc, subnets, sg = made
     ecs.create_cluster(clusterName=CLUSTER)
 
     cert, key = self_signed_certificate(f"*.{ZONE}")
@@ -212,10 +224,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--config", required=True)
+    parser.add_argument("--network-copy")
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    print(json.dumps(seed(args.endpoint, args.config), indent=2))
+    print(json.dumps(seed(args.endpoint, args.config, args.network_copy), indent=2))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ mod ecr;
 mod ecs;
 mod elb;
 mod error;
+mod http;
 mod route53;
 mod s3;
 mod tagging;
@@ -37,6 +38,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// `AWS_REGION`, `AWS_ENDPOINT_URL`...
 pub async fn connect() -> Cloud {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http::RootsOnDemand::default())
         // The SDK's standard retry mode backs off exponentially with jitter on throttling, 5xx
         // and connection errors: five attempts within about four seconds ride out a burst of
         // throttling, and a dead endpoint still fails well within ten seconds.
