@@ -26,6 +26,16 @@ def row(scenario, tried, succeeded, faults, left, seconds):
         print(f"  left by {scenario}: {item}")
 
 
+def keep_logs(lab, scenario, runs):
+    """Writes each run's stderr where a scenario left something, and says where."""
+    folder = os.path.join(lab.home, "chaos-logs", scenario.split()[0])
+    os.makedirs(folder, exist_ok=True)
+    for name, stderr in runs:
+        with open(os.path.join(folder, f"{name}.log"), "w") as f:
+            f.write(stderr)
+    print(f"  logs of the runs of {scenario}: {folder}")
+
+
 def one_error_line(stderr):
     return sum(line.startswith("error: ") for line in stderr.splitlines()) == 1 and "panicked" not in stderr
 
@@ -47,13 +57,14 @@ def concurrency(lab):
     waves = [("creates", "create", "v1", "ChangeResourceRecordSets"),
              ("deploys", "create", "v2", "ListResourceRecordSets"),
              ("deletes", "delete", None, "ChangeResourceRecordSets")]
-    ok, throttled, times = 0, 0, []
-    for _, command, version, throttled_operation in waves:
+    ok, throttled, times, logs = 0, 0, [], []
+    for wave, command, version, throttled_operation in waves:
         lab.rules({"latency_ms": 20, "throttle": [{"operation": throttled_operation, "per_second": 5}]})
         image = ["--image-uri", lab.image("api", version)] if version else []
         started = time.time()
         runs = wait_all([lab.spawn(command, "-p", "api", "--name", f"pr-{i}", *image) for i in range(N)])
         times.append(time.time() - started)
+        logs += [(f"{wave}-pr-{i}", stderr) for i, (_, stderr) in enumerate(runs)]
         throttled += lab.stats().get("throttled", 0)
         if version == "v2":
             ok += sum(code == 0 and running_image(lab, f"pr-{i}") == lab.image("api", "v2")
@@ -61,8 +72,11 @@ def concurrency(lab):
         else:
             ok += sum(code == 0 for code, _ in runs)
     spent = " + ".join(f"{t:.1f} s" for t in times)
-    row(f"{N} creates, {N} deploys, then {N} deletes at once ({spent})", len(waves) * N, ok,
-        f"{throttled} Route 53 throttles", lab.leftovers(), sum(times))
+    scenario = f"{N} creates, {N} deploys, then {N} deletes at once ({spent})"
+    left = lab.leftovers()
+    if left:
+        keep_logs(lab, scenario, logs)
+    row(scenario, len(waves) * N, ok, f"{throttled} Route 53 throttles", left, sum(times))
 
 
 def same_name(lab):
@@ -80,9 +94,12 @@ def faults(lab):
     started, tried, ok = time.time(), 0, 0
     for operation, skip in CREATE_WRITES:
         lab.rules({"faults": [{"operation": operation, "error": "AccessDenied", "skip": skip}]})
-        code, _, stderr, _ = lab.run("create", "-p", "api", "--name", "f", "--image-uri", lab.image("api", "v1"))
+        code, _, stderr, _ = lab.run("create", "-v", "-p", "api", "--name", "f", "--image-uri", lab.image("api", "v1"))
         tried += 1
-        ok += code != 0 and one_error_line(stderr) and not lab.leftovers()
+        left = lab.leftovers()
+        ok += code != 0 and one_error_line(stderr) and not left
+        if left:
+            keep_logs(lab, f"create with {operation} #{skip + 1} denied", [("f", stderr)])
     row("create failed at each write (undone)", tried, ok, f"{tried} AccessDenied", lab.leftovers(),
         time.time() - started)
 
