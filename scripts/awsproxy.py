@@ -9,9 +9,9 @@ sits between eden and moto on loopback and can, per AWS operation:
   - fail chosen calls with an AWS error, a 500 or a dropped connection (rules "faults");
 and counts the calls of each operation. It also refuses, as Route 53 does and moto does not, a
 CREATE over an existing record and a DELETE of a record not there with those values, unless told
-to act as moto does. And it lets one conditional write of an S3 object at a time through: moto
-checks If-Match or If-None-Match and then writes, and a write of another thread between the two
-is lost, where S3 makes the two one step.
+to act as moto does. And it lets one conditional write of an S3 object, and one change of a
+zone's records, at a time through, as AWS makes each one step and moto does not (a write of
+another thread between moto's steps is lost).
 
 Control API (on the proxy's own port):
   GET  /__proxy/stats    -> {"OperationName": count, "ms:OperationName": upstream ms, ...}
@@ -219,20 +219,25 @@ def address(url):
     return host, int(port)
 
 
-class ConditionalWrites:
-    """One lock per S3 object, held by a conditional write of it while moto checks and writes."""
+class OneAtATime:
+    """One lock per thing that AWS changes in one step and moto in several: a conditional write of
+    an S3 object (moto checks If-Match or If-None-Match, then writes: a write of another thread
+    between the two is lost), and a hosted zone's records (moto's DELETE builds the zone's list
+    of records anew from the old one, and a change made meanwhile is lost; the proxy's own check
+    of a change must also see the zone as the change finds it)."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.objects = {}
+        self.locks = {}
 
     def of(self, operation, path, headers):
         conditional = "If-Match" in headers or "If-None-Match" in headers
-        if operation not in ("PutObject", "DeleteObject") or not conditional:
+        if operation == "ChangeResourceRecordSets" or (operation in ("PutObject", "DeleteObject") and conditional):
+            key = urllib.parse.urlparse(path).path
+        else:
             return contextlib.nullcontext()
-        key = urllib.parse.urlparse(path).path
         with self.lock:
-            return self.objects.setdefault(key, threading.Lock())
+            return self.locks.setdefault(key, threading.Lock())
 
 
 def make_handler(upstream, routes, rules):
@@ -240,7 +245,7 @@ def make_handler(upstream, routes, rules):
     default = address(upstream)
     addresses = {service: address(url) for service, url in routes.items()}
     local = threading.local()
-    conditional_writes = ConditionalWrites()
+    one_at_a_time = OneAtATime()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -302,9 +307,21 @@ def make_handler(upstream, routes, rules):
             host, port = addresses.get(service, default)
             conns = local.__dict__.setdefault("conns", {})
             conn = conns.get((host, port)) or http.client.HTTPConnection(host, port, timeout=60)
-            refused = None
-            if operation == "ChangeResourceRecordSets" and not rules.moto_route53:
-                refused = route53_refusal((host, port), self.path, self.headers, body)
+            with one_at_a_time.of(operation, self.path, self.headers):
+                refused = None
+                if operation == "ChangeResourceRecordSets" and not rules.moto_route53:
+                    refused = route53_refusal((host, port), self.path, self.headers, body)
+                if not refused:
+                    try:
+                        conn.request(self.command, self.path, body=body, headers=headers)
+                        response = conn.getresponse()
+                        data = response.read()
+                    except (http.client.HTTPException, OSError):
+                        conn.close()
+                        conn = http.client.HTTPConnection(host, port, timeout=60)
+                        conn.request(self.command, self.path, body=body, headers=headers)
+                        response = conn.getresponse()
+                        data = response.read()
             if refused and rules.legacy_route53_errors:
                 refusal = (f'<?xml version="1.0"?>\n<InvalidChangeBatch xmlns="{ROUTE53_NS[1:-1]}"><Messages>'
                            f"<Message>{refused}</Message></Messages><RequestId>awsproxy</RequestId></InvalidChangeBatch>")
@@ -314,17 +331,6 @@ def make_handler(upstream, routes, rules):
             if refused:
                 self.answer(400, "text/xml", refusal.encode())
                 return rules.traced(operation, service, received)
-            with conditional_writes.of(operation, self.path, self.headers):
-                try:
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    response = conn.getresponse()
-                    data = response.read()
-                except (http.client.HTTPException, OSError):
-                    conn.close()
-                    conn = http.client.HTTPConnection(host, port, timeout=60)
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    response = conn.getresponse()
-                    data = response.read()
             status = response.status
             if (operation == "CreateTargetGroup" and rules.aws_target_groups and status == 400
                     and b"DuplicateTargetGroupName" in data):
