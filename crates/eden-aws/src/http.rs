@@ -1,5 +1,5 @@
-//! The SDK's HTTPS client, with the system's root certificates read only once a call goes over
-//! TLS. The SDK's default client reads and parses the whole certificate store (about 290 files
+//! An HTTP client built as the SDK's default one, with the system's root certificates read only
+//! once a call goes over TLS. The SDK's default client reads and parses the whole certificate store (about 290 files
 //! on Debian) when the first SDK client is built: 5-6 ms of every command, all of it wasted on
 //! an endpoint over plain HTTP (moto, LocalStack).
 
