@@ -283,6 +283,12 @@ def make_handler(upstream, routes, rules):
                 stats = list(rules.trace) if self.path == "/__proxy/trace" else dict(rules.stats)
             return self.answer(200, "application/json", json.dumps(stats).encode())
 
+        def exchange(self, conn, body, headers):
+            """This call sent upstream on `conn`: (response, its body)."""
+            conn.request(self.command, self.path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response, response.read()
+
         def forward(self):
             body = self.read_body()
             if self.path.startswith("/__proxy/"):
@@ -313,15 +319,12 @@ def make_handler(upstream, routes, rules):
                     refused = route53_refusal((host, port), self.path, self.headers, body)
                 if not refused:
                     try:
-                        conn.request(self.command, self.path, body=body, headers=headers)
-                        response = conn.getresponse()
-                        data = response.read()
+                        response, data = self.exchange(conn, body, headers)
                     except (http.client.HTTPException, OSError):
+                        # A kept connection moto closed meanwhile: once more on a new one.
                         conn.close()
                         conn = http.client.HTTPConnection(host, port, timeout=60)
-                        conn.request(self.command, self.path, body=body, headers=headers)
-                        response = conn.getresponse()
-                        data = response.read()
+                        response, data = self.exchange(conn, body, headers)
             if refused and rules.legacy_route53_errors:
                 refusal = (f'<?xml version="1.0"?>\n<InvalidChangeBatch xmlns="{ROUTE53_NS[1:-1]}"><Messages>'
                            f"<Message>{refused}</Message></Messages><RequestId>awsproxy</RequestId></InvalidChangeBatch>")

@@ -27,8 +27,9 @@ def row(scenario, tried, succeeded, faults, left, seconds):
 
 
 def keep_logs(lab, scenario, runs):
-    """Writes each run's stderr where a scenario left something, and says where."""
-    folder = os.path.join(lab.home, "chaos-logs", scenario.split()[0])
+    """Writes the stderr of each run, `(file name, stderr)`, of a scenario that left something
+    into a folder of its own, and says where."""
+    folder = os.path.join(lab.home, "chaos-logs", scenario)
     os.makedirs(folder, exist_ok=True)
     for name, stderr in runs:
         with open(os.path.join(folder, f"{name}.log"), "w") as f:
@@ -75,7 +76,7 @@ def concurrency(lab):
     scenario = f"{N} creates, {N} deploys, then {N} deletes at once ({spent})"
     left = lab.leftovers()
     if left:
-        keep_logs(lab, scenario, logs)
+        keep_logs(lab, "waves", logs)
     row(scenario, len(waves) * N, ok, f"{throttled} Route 53 throttles", left, sum(times))
 
 
@@ -99,7 +100,7 @@ def faults(lab):
         left = lab.leftovers()
         ok += code != 0 and one_error_line(stderr) and not left
         if left:
-            keep_logs(lab, f"create with {operation} #{skip + 1} denied", [("f", stderr)])
+            keep_logs(lab, f"create-{operation}-{skip + 1}-denied", [("f", stderr)])
     row("create failed at each write (undone)", tried, ok, f"{tried} AccessDenied", lab.leftovers(),
         time.time() - started)
 

@@ -5,11 +5,11 @@
 //!    service and its task definition and target group, the shared ALB and its rules, existing
 //!    records, the environments file, the state item, and an existing service, in the
 //!    reference's call when they share a cluster (all read again under the lease when another
-//!    run just held it). Reads that need an earlier answer (the reference's templates, the listener's rules,
-//!    the records' zone name) use what an earlier run learned, checked against that answer;
-//!    without hints they come one round trip later (see [`crate::hints`]). With the reference
-//!    target group's settings learned, the environment's target group is made in this round
-//!    too, instead of being looked up (see [`MadeAtOnce`]);
+//!    run just held it). Reads that need an earlier answer (the reference's templates, the
+//!    listener's rules, the records' zone name) use what an earlier run learned, checked
+//!    against that answer; without hints they come one round trip later (see
+//!    [`crate::hints`]). With the reference target group's settings learned, the environment's
+//!    target group is made in this round too, instead of being looked up (see [`MadeAtOnce`]);
 //! 2. task definition and state item, at once; the DNS records and the environments file each
 //!    as soon as its own read is back, and a new environment's records without waiting for it
 //!    (Route 53, in us-east-1, is often the slowest to answer); as soon as the target group is
