@@ -1,5 +1,5 @@
 """Measures eden against the original Python eden 0.1.5 on one emulated world, with a fixed
-latency added to every AWS call by awsproxy.py. Prints a Markdown table per way of running moto:
+latency added to every AWS call by tools/latency-proxy. Prints a Markdown table per way of running moto:
 one process for every service, and one per service (see lab.py). Run through scripts/bench.
 
 For each latency: the median wall time of create, deploy (create on an existing environment),
@@ -34,10 +34,9 @@ FAILURES = {}
 
 
 def rules_of(latency):
-    """The proxy rules for a latency spec. The proxy's own check of Route 53 changes costs a call
-    to moto that Route 53 makes inside its answer: left out here."""
+    """The proxy rules for a latency spec."""
     base, *services = latency.split("/")
-    return {"latency_ms": int(base), "moto_route53": True,
+    return {"latency_ms": int(base),
             "service_latency_ms": {k: int(v) for k, v in (service.split("=") for service in services)}}
 
 
@@ -158,13 +157,13 @@ def table(lab):
 def main():
     print(f"eden vs the original eden 0.1.5, moto behind a fixed latency per call, median of {RUNS} runs")
     for moto in MOTOS:
-        lab = Lab(split=moto == "split")
+        lab = Lab(split=moto == "split", timing=True)
         try:
             print("\n" + ("one moto process per service" if moto == "split" else "one moto process") + ":\n")
             table(lab)
         finally:
             lab.close()
-    lab = Lab()
+    lab = Lab(timing=True)
     try:
         lab.rules({})
         rss = []

@@ -5,7 +5,11 @@ run eden and to list what it left behind.
 One moto process answers one call at a time (Python's lock), where AWS's services answer side by
 side: `Lab(split=True)` runs one moto per service instead (EC2, ELB and ACM together, as ELB
 checks subnets and certificates; ECS with a copy of the network, whose subnets and security group
-it checks), and the proxy sends each call to its service's."""
+it checks), and the proxy sends each call to its service's.
+
+`Lab(timing=True)` puts tools/latency-proxy in front instead of awsproxy.py: the same fixed delay
+per call, at next to no CPU (awsproxy.py's Python costs about a millisecond a call on the machine
+that runs eden and moto too), without awsproxy.py's faults and checks."""
 
 import json
 import os
@@ -61,7 +65,7 @@ def start_moto():
 
 
 class Lab:
-    def __init__(self, eden=os.path.join(ROOT, "target", "release", "eden"), split=False):
+    def __init__(self, eden=os.path.join(ROOT, "target", "release", "eden"), split=False, timing=False):
         self.eden_bin = eden
         self.home = tempfile.mkdtemp(prefix="eden-lab-")
         moto, self.moto_url = start_moto()
@@ -72,8 +76,9 @@ class Lab:
             self.motos.append(moto)
         proxy_port = free_port()
         routes = [arg for service, url in self.routes.items() for arg in ("--route", f"{service}={url}")]
-        self.proxy = subprocess.Popen([PYTHON, os.path.join(HERE, "awsproxy.py"), "--upstream", self.moto_url,
-                                       "--port", str(proxy_port), *routes],
+        proxy = ([os.path.join(ROOT, "target", "release", "latency-proxy")] if timing
+                 else [PYTHON, os.path.join(HERE, "awsproxy.py")])
+        self.proxy = subprocess.Popen([*proxy, "--upstream", self.moto_url, "--port", str(proxy_port), *routes],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(proxy_port)
         self.url = f"http://127.0.0.1:{proxy_port}"
