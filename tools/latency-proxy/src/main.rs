@@ -249,7 +249,7 @@ fn operation_of(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) ->
     }
 }
 
-async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
+async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     match proxy.forward(request).await {
         Ok(response) => response,
         Err(e) => (StatusCode::BAD_GATEWAY, format!("latency-proxy: {e}")).into_response(),
@@ -270,7 +270,7 @@ async fn run(args: Args) -> Result<(), String> {
         routes,
         rules: Mutex::new(Rules::new(RulesIn::default())),
     });
-    let app = axum::Router::new().fallback(forward).with_state(proxy);
+    let app = axum::Router::new().fallback(handle).with_state(proxy);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
