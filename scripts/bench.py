@@ -1,6 +1,7 @@
 """Measures eden against the original Python eden 0.1.5 on one emulated world, with a fixed
-latency added to every AWS call by tools/latency-proxy. Prints a Markdown table per way of running moto:
-one process for every service, and one per service (see lab.py). Run through scripts/bench.
+latency added to every AWS call by tools/latency-proxy. Prints a Markdown table per way of
+running moto: one process for every service, and one per service (see lab.py). Run through
+scripts/bench.
 
 For each latency: the median wall time of create, deploy (create on an existing environment),
 delete, and eden's first create on a machine (before it learned any hints) for both tools, their ratio, the AWS calls each makes, and eden's critical-path bound

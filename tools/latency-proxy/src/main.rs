@@ -24,6 +24,9 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 
+/// Why a call could not be passed on: said back to the caller as a 502.
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Parser)]
 #[command(about = "A fixed delay per AWS call in front of moto")]
 struct Args {
@@ -135,9 +138,9 @@ impl Proxy {
         }
     }
 
-    async fn forward(&self, request: Request) -> Result<Response, String> {
+    async fn forward(&self, request: Request) -> Result<Response, Failure> {
         let (parts, body) = request.into_parts();
-        let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let body = body.collect().await?.to_bytes();
         if parts.uri.path().starts_with("/__proxy/") {
             return Ok(self.control(&parts.method, parts.uri.path(), &body));
         }
@@ -158,27 +161,25 @@ impl Proxy {
             .uri(format!("{upstream}{path}"));
         for (name, value) in &parts.headers {
             // The Host header goes as it came: moto reads S3's addressing style from it.
-            if !hop_by_hop(name) {
+            if !framing(name) {
                 call = call.header(name, value);
             }
         }
-        let call = call.body(Full::new(body)).map_err(|e| e.to_string())?;
+        let call = call.body(Full::new(body))?;
         let started = Instant::now();
-        let answer = self.client.request(call).await.map_err(|e| e.to_string())?;
+        let answer = self.client.request(call).await?;
         let (answer, data) = answer.into_parts();
-        let data = data.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let data = data.collect().await?.to_bytes();
         let upstream_ms = started.elapsed().as_secs_f64() * 1000.0;
 
         let mut response = Response::builder().status(answer.status);
         for (name, value) in &answer.headers {
             let length_of_get = name == header::CONTENT_LENGTH && parts.method == Method::HEAD;
-            if length_of_get
-                || !(hop_by_hop(name) || name == header::SERVER || name == header::DATE)
-            {
+            if length_of_get || !(framing(name) || name == header::SERVER || name == header::DATE) {
                 response = response.header(name, value);
             }
         }
-        let response = response.body(Body::from(data)).map_err(|e| e.to_string())?;
+        let response = response.body(Body::from(data))?;
         let mut rules = self.rules();
         *rules.upstream_ms.entry(operation.clone()).or_default() += upstream_ms;
         let (received, answered) = (
@@ -190,7 +191,8 @@ impl Proxy {
     }
 }
 
-fn hop_by_hop(name: &header::HeaderName) -> bool {
+/// Headers that say how a body is framed on its connection: hyper sets them for the body it sends.
+fn framing(name: &header::HeaderName) -> bool {
     name == header::CONNECTION
         || name == header::TRANSFER_ENCODING
         || name == header::CONTENT_LENGTH
@@ -296,13 +298,11 @@ mod tests {
         let mut map = HeaderMap::new();
         for (name, value) in headers {
             map.insert(
-                header::HeaderName::from_bytes(name.as_bytes()).unwrap_or(header::ACCEPT),
-                value
-                    .parse()
-                    .unwrap_or(header::HeaderValue::from_static("")),
+                header::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                value.parse().expect("a header value"),
             );
         }
-        let uri: Uri = path.parse().unwrap_or_default();
+        let uri: Uri = path.parse().expect("a path");
         operation_of(&method, &uri, &map, body.as_bytes())
     }
 
@@ -342,9 +342,7 @@ mod tests {
         let signed = "AWS4-HMAC-SHA256 Credential=lab/20261202/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0";
         headers.insert(
             header::AUTHORIZATION,
-            signed
-                .parse()
-                .unwrap_or(header::HeaderValue::from_static("")),
+            signed.parse().expect("a header value"),
         );
         assert_eq!(service_of(&headers), "ecs");
         assert_eq!(service_of(&HeaderMap::new()), "");
