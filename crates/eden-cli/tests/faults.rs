@@ -105,7 +105,9 @@ async fn a_failed_call_at_any_step_of_a_deploy_keeps_the_running_environment() {
     let aws = world.aws().await;
     world.create("api", "foo", "v1");
     let file = aws.file_bytes().await;
+    // A read of the first round among them, which fails before the run knows the environment.
     for (operation, skip) in [
+        ("DescribeListeners", 0),
         ("RegisterTaskDefinition", 0),
         ("UpdateService", 0),
         ("PutItem", 1),

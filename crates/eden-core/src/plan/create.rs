@@ -196,8 +196,12 @@ pub async fn create(
         wait: req.wait,
     };
     // A failed deploy is undone back to the environment as it was, which stays: its lease item
-    // stays stamped. A failed first create leaves nothing, so its lease item goes.
-    let existed = AtomicBool::new(false);
+    // stays stamped. A failed first create leaves nothing, so its lease item goes. Until the
+    // first round tells, a run whose reads failed goes by what this machine learned: a lease item
+    // dropped from an environment that stays costs its next run a round trip, one kept for
+    // nothing is swept by `eden gc --orphans`.
+    let resource = s.names(&req.name).resource;
+    let existed = AtomicBool::new(cloud.hints.environment_exists(&s.profile, &resource));
     let made_at_once = MadeAtOnce::default();
     let now = super::now();
     let result = lease
@@ -226,7 +230,6 @@ pub async fn create(
                     Err(_) if existed.load(Ordering::SeqCst) => Afterwards::Stays,
                     Err(_) => Afterwards::Undone,
                 };
-                let resource = s.names(&req.name).resource;
                 let stays = after == Afterwards::Stays;
                 cloud.hints.learn_environment(&s.profile, &resource, stays);
                 after
