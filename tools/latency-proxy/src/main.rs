@@ -174,8 +174,10 @@ impl Proxy {
 
         let mut response = Response::builder().status(answer.status);
         for (name, value) in &answer.headers {
-            let length_of_get = name == header::CONTENT_LENGTH && parts.method == Method::HEAD;
-            if length_of_get || !(framing(name) || name == header::SERVER || name == header::DATE) {
+            // A HEAD answer's length is the object's, not of a body hyper frames.
+            let length_of_head = name == header::CONTENT_LENGTH && parts.method == Method::HEAD;
+            if length_of_head || !(framing(name) || name == header::SERVER || name == header::DATE)
+            {
                 response = response.header(name, value);
             }
         }
