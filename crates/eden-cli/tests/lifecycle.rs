@@ -695,3 +695,104 @@ async fn a_changed_reference_and_listener_win_over_what_an_earlier_run_learned()
         Vec::<String>::new()
     );
 }
+
+/// The calls of each command, per operation, on a machine that learned the world: each read
+/// once, the records looked up with one call instead of a listing of the zone, the lease and
+/// the state item the only table calls but `ls`'s Query, and never a Scan.
+#[tokio::test]
+async fn each_command_makes_only_the_calls_it_needs() {
+    let world = World::behind_proxy();
+    world.create("api", "warm", "v1");
+    world
+        .eden(&["delete", "-p", "api", "--name", "warm"])
+        .success();
+    let calls_of = |args: &[&str]| {
+        world.proxy().rules(json!({}));
+        world.eden(args).success();
+        world.proxy().stats()
+    };
+    let image = |version| world.image("api", version);
+    let reads_of_a_change = [
+        ("GetObject", 1),
+        ("ListResourceRecordSets", 1),
+        ("DescribeImages", 1),
+        ("DescribeServices", 1),
+        ("DescribeTaskDefinition", 1),
+        ("DescribeLoadBalancers", 1),
+        ("DescribeListeners", 1),
+        ("DescribeRules", 1),
+        ("GetItem", 1),
+    ];
+    let create = calls_of(&[
+        "create",
+        "-p",
+        "api",
+        "--name",
+        "foo",
+        "--image-uri",
+        &image("v1"),
+    ]);
+    let made = [
+        ("CreateTargetGroup", 1),
+        ("DescribeTargetGroups", 1),
+        ("DescribeTargetGroupAttributes", 1),
+        ("PutItem", 2),
+        ("RegisterTaskDefinition", 1),
+        ("CreateRule", 1),
+        ("ModifyTargetGroupAttributes", 1),
+        ("ChangeResourceRecordSets", 1),
+        ("PutObject", 1),
+        ("CreateService", 1),
+        ("UpdateItem", 1),
+    ];
+    assert_eq!(create, expected(reads_of_a_change.iter().chain(&made)));
+    let deploy = calls_of(&[
+        "create",
+        "-p",
+        "api",
+        "--name",
+        "foo",
+        "--image-uri",
+        &image("v2"),
+    ]);
+    let deployed = [
+        ("PutItem", 2),
+        ("RegisterTaskDefinition", 1),
+        ("UpdateService", 1),
+        ("UpdateItem", 1),
+    ];
+    assert_eq!(deploy, expected(reads_of_a_change.iter().chain(&deployed)));
+    let ls = calls_of(&["ls", "-p", "api"]);
+    assert!(!ls.contains_key("Scan"), "{ls:?}");
+    assert!(ls.contains_key("Query"), "{ls:?}");
+    let delete = calls_of(&["delete", "-p", "api", "--name", "foo"]);
+    let deletions = [
+        ("GetObject", 1),
+        ("ListResourceRecordSets", 1),
+        ("DescribeServices", 1),
+        ("DescribeLoadBalancers", 1),
+        ("DescribeListeners", 1),
+        ("DescribeRules", 1),
+        ("DescribeTargetGroups", 1),
+        ("ListTaskDefinitions", 1),
+        ("PutItem", 1),
+        ("PutObject", 1),
+        ("ChangeResourceRecordSets", 1),
+        ("DeleteRule", 1),
+        ("DeleteService", 1),
+        ("DeregisterTaskDefinition", 2),
+        ("DeleteTargetGroup", 1),
+        ("TransactWriteItems", 1),
+    ];
+    assert_eq!(delete, expected(&deletions));
+}
+
+fn expected<'a>(
+    calls: impl IntoIterator<Item = &'a (&'a str, u64)>,
+) -> std::collections::BTreeMap<String, u64> {
+    let mut map = std::collections::BTreeMap::new();
+    for (operation, count) in calls {
+        *map.entry(operation.to_string()).or_default() += count;
+    }
+    map
+}

@@ -129,9 +129,20 @@ impl Proxy {
 
     /// How often eden called the AWS operation since the rules were last set.
     pub fn calls(&self, operation: &str) -> u64 {
+        self.stats().get(operation).copied().unwrap_or(0)
+    }
+
+    /// How often eden called each AWS operation since the rules were last set.
+    pub fn stats(&self) -> std::collections::BTreeMap<String, u64> {
         let stats: Value =
             serde_json::from_str(&self.call("GET", "/__proxy/stats", "")).expect("stats are JSON");
-        stats[operation].as_u64().unwrap_or(0)
+        stats
+            .as_object()
+            .expect("stats are an object")
+            .iter()
+            .filter_map(|(key, count)| Some((key.clone(), count.as_u64()?)))
+            .filter(|(key, _)| !key.starts_with("ms:"))
+            .collect()
     }
 
     /// When the proxy received the first call of `operation` and when it answered it, in ms
