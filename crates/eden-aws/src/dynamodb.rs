@@ -5,11 +5,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType,
-    TableDescription, TableStatus, TransactWriteItem,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableDescription, TableStatus,
+    TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use eden_core::cloud::{
@@ -26,6 +29,8 @@ use crate::error::{aws, code};
 
 const PROFILE_TYPE: &str = "_profile";
 const LEASE_TYPE: &str = "_lease";
+/// A lease item's finishing mark (see [`Release::Finishing`]).
+const FINISHED_WHEN: &str = "finished_when";
 const KIND_INDEX: &str = "kind_last_updated_gsi";
 /// How long to wait for a new table to become ACTIVE.
 const ACTIVE_WAIT: Duration = Duration::from_secs(120);
@@ -80,15 +85,30 @@ fn previous_holder(old: Option<&Item>, me: &str) -> PreviousHolder {
     let Some(old) = old.filter(|o| !o.is_empty()) else {
         return PreviousHolder::Nobody;
     };
-    if text(old, "owner") == Some(me) {
+    let owner = text(old, "owner").unwrap_or_default().to_string();
+    if owner == me {
         return PreviousHolder::Same;
     }
+    if old.contains_key(FINISHED_WHEN) {
+        return PreviousHolder::Finishing {
+            owner,
+            expires_at: number(old, "expires_at").unwrap_or_default(),
+        };
+    }
     match (number(old, "expires_at"), number(old, "released_at")) {
-        (Some(0), Some(at_ms)) => PreviousHolder::Released {
-            at_ms,
-            owner: text(old, "owner").unwrap_or_default().to_string(),
-        },
+        (Some(0), Some(at_ms)) => PreviousHolder::Released { at_ms, owner },
         _ => PreviousHolder::Expired,
+    }
+}
+
+/// What holds a lease that could not be taken, from the item as it stands.
+fn held_by(holder: Option<&Item>) -> LeaseTake {
+    match holder.and_then(|h| Some((text(h, "owner")?, text(h, FINISHED_WHEN)?))) {
+        Some((owner, when)) => LeaseTake::Finishing {
+            owner: owner.to_string(),
+            when: when.to_string(),
+        },
+        None => LeaseTake::Held,
     }
 }
 
@@ -175,6 +195,32 @@ impl cloud::StateTable for DynamoDb {
         }
     }
 
+    async fn renew_lease(
+        &self,
+        table: &str,
+        key: &str,
+        owner: &str,
+        expires_at: i64,
+        unmark: bool,
+    ) -> Result<bool> {
+        let renew = self
+            .owned_lease_update(table, key, owner)
+            .expression_attribute_values(":e", n(expires_at));
+        let renew = if unmark {
+            renew
+                .update_expression("SET expires_at = :e REMOVE #f")
+                .expression_attribute_names("#f", FINISHED_WHEN)
+        } else {
+            renew.update_expression("SET expires_at = :e")
+        };
+        let renewed = renew.send().await;
+        match renewed {
+            Ok(_) => Ok(true),
+            Err(e) if code(&e) == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(aws("renew lease in table", table, e)),
+        }
+    }
+
     async fn release_lease(
         &self,
         table: &str,
@@ -184,17 +230,21 @@ impl cloud::StateTable for DynamoDb {
     ) -> Result<bool> {
         let released = match release {
             Release::Stamped(at_ms) => self
-                .0
-                .update_item()
-                .table_name(table)
-                .key("type", s(LEASE_TYPE))
-                .key("name", s(key))
-                .update_expression("SET expires_at = :free, released_at = :at")
-                .condition_expression("#o = :me")
-                .expression_attribute_names("#o", "owner")
-                .expression_attribute_values(":me", s(owner))
+                .owned_lease_update(table, key, owner)
+                .update_expression("SET expires_at = :free, released_at = :at REMOVE #f")
+                .expression_attribute_names("#f", FINISHED_WHEN)
                 .expression_attribute_values(":free", n(0))
                 .expression_attribute_values(":at", n(at_ms))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| release_failure(table, e)),
+            Release::Finishing { when, expires_at } => self
+                .owned_lease_update(table, key, owner)
+                .update_expression("SET expires_at = :e, #f = :when")
+                .expression_attribute_names("#f", FINISHED_WHEN)
+                .expression_attribute_values(":e", n(expires_at))
+                .expression_attribute_values(":when", s(when))
                 .send()
                 .await
                 .map(|_| ())
@@ -514,9 +564,22 @@ impl DynamoDb {
         Ok(items)
     }
 
+    /// An update of a lease item on the condition that `owner` holds it.
+    fn owned_lease_update(&self, table: &str, key: &str, owner: &str) -> UpdateItemFluentBuilder {
+        self.0
+            .update_item()
+            .table_name(table)
+            .key("type", s(LEASE_TYPE))
+            .key("name", s(key))
+            .condition_expression("#o = :me")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":me", s(owner))
+    }
+
     /// Whether the lease was taken, or None when the table does not exist.
     async fn put_lease(&self, table: &str, claim: &LeaseClaim) -> Result<Option<LeaseTake>> {
-        let put = self
+        let mut condition = "attribute_not_exists(#n) OR expires_at < :now OR #o = :me".to_string();
+        let mut put = self
             .0
             .put_item()
             .table_name(table)
@@ -525,14 +588,20 @@ impl DynamoDb {
             .item("owner", s(&claim.owner))
             .item("expires_at", n(claim.expires_at))
             .item("kind", s("lease"))
-            .condition_expression("attribute_not_exists(#n) OR expires_at < :now OR #o = :me")
             .expression_attribute_names("#n", "name")
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":now", n(claim.now))
             .expression_attribute_values(":me", s(&claim.owner))
             .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
+            // Tells a finishing mark from a lease held.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(finished) = &claim.finished {
+            condition.push_str(" OR (#o = :finished AND attribute_exists(#f))");
+            put = put
+                .expression_attribute_names("#f", FINISHED_WHEN)
+                .expression_attribute_values(":finished", s(finished));
+        }
+        let put = put.condition_expression(condition).send().await;
         match put {
             Ok(out) => Ok(Some(LeaseTake::Taken(previous_holder(
                 out.attributes.as_ref(),
@@ -542,7 +611,11 @@ impl DynamoDb {
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Ok(Some(LeaseTake::Held))
+                let holder = match e.into_service_error() {
+                    PutItemError::ConditionalCheckFailedException(e) => e.item,
+                    _ => None,
+                };
+                Ok(Some(held_by(holder.as_ref())))
             }
             Err(e)
                 if e.as_service_error()

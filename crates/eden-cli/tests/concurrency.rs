@@ -134,24 +134,25 @@ async fn concurrent_creates_of_one_name_make_one_environment() {
         run.success();
     }
     assert_eq!(created, 1, "exactly one run creates, the others deploy");
-    assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
+    let services = aws.services("dev-dynamic-api-foo").await;
+    assert_eq!(services.len(), 1);
     assert_eq!(aws.target_groups("dev-dynamic-api-foo").await.len(), 1);
     assert_eq!(aws.rules().await.len(), 1);
     assert_eq!(aws.records().await.len(), 1);
     assert_eq!(aws.task_definitions("dev-dynamic-api-foo").await.len(), 5);
-    // The environment's item, and its lease, given up and stamped for the next run.
+    // The environment's item, and its lease, given up by the last run alongside its deploy:
+    // marked with the task definition the service runs, which tells the next run it is free.
     let items = aws.state_items("eden").await;
     assert_eq!(items.len(), 2, "{items:?}");
     let lease = items
         .iter()
         .find(|i| i["type"].as_s().unwrap() == "_lease")
         .unwrap();
+    let running = services[0].task_definition().unwrap();
     assert_eq!(
-        lease["expires_at"].as_n().unwrap(),
-        "0",
-        "the lease is free"
+        lease["finished_when"].as_s().unwrap(),
+        &format!("service-runs {running}")
     );
-    assert!(lease.contains_key("released_at"));
 }
 
 /// A create whose reads saw the environment just before a delete of it ended, and whose lease
@@ -200,4 +201,71 @@ async fn a_create_racing_the_end_of_a_delete_reads_again_and_makes_the_environme
         "{}",
         listed.stdout
     );
+}
+
+/// A run gives its lease up alongside its last call, marked with the task definition the
+/// service is to run. A run that knows nothing of that run (on another machine) sees the
+/// service run it and takes the lease at once; a mark whose call has not landed is waited for
+/// until it expires.
+#[tokio::test]
+async fn a_lease_given_up_with_the_last_call_is_taken_as_soon_as_the_call_landed() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let image = world.image("api", "v2");
+    let deployed = world
+        .command(&[
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &image,
+        ])
+        .env("XDG_CACHE_HOME", elsewhere.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&deployed.stderr);
+    assert!(deployed.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("being changed by another eden run"),
+        "{stderr}"
+    );
+    let service = &aws.services("dev-dynamic-api-foo").await[0];
+    assert!(service.task_definition().unwrap().ends_with(":2"));
+
+    // A run whose last call is still in flight: its service does not run the task definition
+    // its mark names (yet).
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3;
+    let pending = service.task_definition().unwrap().replace(":2", ":9");
+    aws.ddb
+        .put_item()
+        .table_name("eden")
+        .item("type", AttributeValue::S("_lease".into()))
+        .item("name", AttributeValue::S("api/dev-dynamic-api-foo".into()))
+        .item("owner", AttributeValue::S("ci-runner-7/4242-00ff".into()))
+        .item("expires_at", AttributeValue::N(soon.to_string()))
+        .item(
+            "finished_when",
+            AttributeValue::S(format!("service-runs {pending}")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let waited = world.create("api", "foo", "v1");
+    assert!(
+        waited.stderr.contains("being changed by another eden run"),
+        "{}",
+        waited.stderr
+    );
+    let service = &aws.services("dev-dynamic-api-foo").await[0];
+    assert!(service.task_definition().unwrap().ends_with(":3"));
 }

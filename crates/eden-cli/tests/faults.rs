@@ -99,6 +99,35 @@ async fn fail_each_create_write(world: &World, aws: &Aws, forget: bool) {
     }
 }
 
+/// The lease goes alongside CreateService; when CreateService fails and the lease cannot be
+/// taken back, the run undoes nothing (another run may be finishing the environment), says so,
+/// and `eden delete` removes what is left once the mark expires.
+#[tokio::test]
+async fn a_create_whose_lease_cannot_be_taken_back_leaves_its_work_to_delete() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    // The mark is the first UpdateItem; taking the lease back, the second.
+    world.proxy().rules(json!({"faults": [
+        {"operation": "CreateService", "error": "AccessDenied"},
+        {"operation": "UpdateItem", "error": "AccessDenied", "skip": 1},
+    ]}));
+    let failed = world
+        .try_create("api", "foo", "v1", &[])
+        .failure("not undone, as the lease could not be taken back");
+    assert!(
+        failed.stderr.contains("eden delete -p api --name foo"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(world.proxy().calls("DeleteTargetGroup"), 0);
+    assert_eq!(aws.target_groups("dev-dynamic-api-foo").await.len(), 1);
+    world.proxy().rules(json!({}));
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert_no_environment(&aws).await;
+}
+
 #[tokio::test]
 async fn a_failed_call_at_any_step_of_a_deploy_keeps_the_running_environment() {
     let world = World::behind_proxy();
@@ -293,20 +322,20 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
     );
 }
 
-/// A deploy goes as soon as its task definition is registered, without waiting for the records'
-/// lookup; when the records then fail, the deploy is undone.
+/// A deploy's service call is its last, made once every other write is done, since the lease
+/// goes with it; when the records fail, the service keeps the task definition it runs.
 #[tokio::test]
-async fn a_deploy_does_not_wait_for_a_slow_route_53_and_is_undone_when_its_records_fail() {
+async fn a_deploy_goes_after_a_slow_route_53_and_not_at_all_when_its_records_fail() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
     world.create("api", "foo", "v1");
     world.proxy().rules(slow_route_53());
     world.create("api", "foo", "v2");
-    let (_, deployed) = world.proxy().timing("UpdateService");
+    let (deployed, _) = world.proxy().timing("UpdateService");
     let (_, listed) = world.proxy().timing("ListResourceRecordSets");
     assert!(
-        deployed < listed,
-        "the deploy waited for the records: deployed at {deployed} ms, lookup answered at {listed} ms"
+        deployed > listed,
+        "the deploy went before the records were known: deployed at {deployed} ms, lookup answered at {listed} ms"
     );
 
     // The record deleted by hand: the next deploy makes it again, and Route 53 refuses.
@@ -318,6 +347,7 @@ async fn a_deploy_does_not_wait_for_a_slow_route_53_and_is_undone_when_its_recor
     world
         .try_create("api", "foo", "v1", &[])
         .failure("AccessDenied");
+    assert_eq!(world.proxy().calls("UpdateService"), 0);
     let service = &aws.services("dev-dynamic-api-foo").await[0];
     assert_eq!(
         service.task_definition(),

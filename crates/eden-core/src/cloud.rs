@@ -436,6 +436,9 @@ pub struct LeaseClaim {
     pub expires_at: i64,
     /// Epoch seconds now.
     pub now: i64,
+    /// The owner of a finishing mark that is known to have finished (see [`Release::Finishing`]),
+    /// whose lease is then free to take before it expires.
+    pub finished: Option<String>,
 }
 
 /// What becomes of a lease item when its holder gives it up.
@@ -444,6 +447,11 @@ pub enum Release<'a> {
     /// The environment stays: the item stays, stamped with this time (epoch milliseconds), so
     /// that the next holder can tell whether its reads came after this run's writes.
     Stamped(i64),
+    /// The holder's last call is in flight: the item stays held until `expires_at` (epoch
+    /// seconds, renewed while the call runs), marked with what shows that the call landed, so
+    /// that a run which sees it landed may take the lease over at once. The holder writes
+    /// nothing more when the call succeeds, and takes the lease back when it fails.
+    Finishing { when: &'a str, expires_at: i64 },
     /// The item goes.
     Dropped,
     /// The environment is gone: the item goes, and the environment's state item with it in the
@@ -473,6 +481,9 @@ pub enum PreviousHolder {
     Expired,
     /// This owner: a renewal.
     Same,
+    /// A run that gave it up alongside its last call (see [`Release::Finishing`]), with its
+    /// mark's expiry in epoch seconds.
+    Finishing { owner: String, expires_at: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -480,12 +491,28 @@ pub enum LeaseTake {
     Taken(PreviousHolder),
     /// Another owner holds it.
     Held,
+    /// Another owner's last call is in flight, or landed: `when` says how to tell.
+    Finishing {
+        owner: String,
+        when: String,
+    },
 }
 
 #[async_trait]
 pub trait StateTable: Send + Sync {
-    /// Takes or renews the lease when it is free, expired or already this owner's.
+    /// Takes the lease when it is free, expired, already this owner's, or the finishing mark of
+    /// `claim.finished`.
     async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<LeaseTake>;
+    /// Extends this owner's lease to `expires_at`, keeping its finishing mark, or taking it back
+    /// with `unmark` (the last call failed). False when another owner holds it now.
+    async fn renew_lease(
+        &self,
+        table: &str,
+        key: &str,
+        owner: &str,
+        expires_at: i64,
+        unmark: bool,
+    ) -> Result<bool>;
     /// Gives the lease up, unless another owner took it over after it expired (then false, and
     /// nothing is changed).
     async fn release_lease(

@@ -123,6 +123,14 @@ pub enum Error {
         /// The command that removes the leftovers.
         cleanup: String,
     },
+
+    #[error("{cause}; not undone, as the lease could not be taken back ({why}): another eden run may be finishing the environment; `eden ls` shows it, `{cleanup}` removes it")]
+    Unfinished {
+        cause: Box<Error>,
+        why: String,
+        /// The command that removes what is left.
+        cleanup: String,
+    },
 }
 
 fn undo_note(leftovers: &[String], cleanup: &str) -> String {

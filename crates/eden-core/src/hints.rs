@@ -48,7 +48,23 @@ struct Known {
     /// `profile/resource` of the environments made here and not deleted since.
     #[serde(default)]
     environments: BTreeSet<String>,
+    /// Lease key -> the run here that last gave that lease up alongside its last call, and
+    /// saw the call land.
+    #[serde(default)]
+    finished: BTreeMap<String, FinishedRun>,
 }
+
+/// A run whose last call landed, so that its finishing mark on the lease is known to be done
+/// with (see [`crate::plan`]'s lease).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedRun {
+    pub owner: String,
+    /// When the call was seen to land, in epoch milliseconds.
+    pub at_ms: i64,
+}
+
+/// How long a finished run is worth remembering: its mark expires well before.
+const FINISHED_KEPT_MS: i64 = 60_000;
 
 /// Hints shared by every run of one process.
 #[derive(Debug, Clone, Default)]
@@ -144,6 +160,20 @@ impl Hints {
         self.note(changed);
     }
 
+    pub fn finished(&self, lease: &str) -> Option<FinishedRun> {
+        self.lock().finished.get(lease).cloned()
+    }
+
+    /// Remembers a finished run, and forgets those whose marks have long expired.
+    pub fn learn_finished(&self, lease: &str, run: FinishedRun) {
+        let mut known = self.lock();
+        let since = run.at_ms - FINISHED_KEPT_MS;
+        known.finished.retain(|_, r| r.at_ms > since);
+        known.finished.insert(lease.into(), run);
+        drop(known);
+        self.note(true);
+    }
+
     fn note(&self, changed: bool) {
         if changed {
             self.changed.store(true, Ordering::SeqCst);
@@ -189,6 +219,12 @@ mod tests {
         hints.learn_environment("api", "dev-api-foo", true);
         hints.learn_environment("api", "dev-api-bar", true);
         hints.learn_environment("api", "dev-api-bar", false);
+        let run = |owner: &str, at_ms| FinishedRun {
+            owner: owner.into(),
+            at_ms,
+        };
+        hints.learn_finished("api/dev-api-old", run("host/1-a", 1_000));
+        hints.learn_finished("api/dev-api-foo", run("host/2-b", 1_000 + FINISHED_KEPT_MS));
         hints.save(&path).unwrap();
 
         let loaded = Hints::load(&path);
@@ -199,6 +235,10 @@ mod tests {
         assert!(loaded.environment_exists("api", "dev-api-foo"));
         assert!(!loaded.environment_exists("api", "dev-api-bar"));
         assert!(!loaded.environment_exists("admin", "dev-api-foo"));
+        let foo = loaded.finished("api/dev-api-foo");
+        assert_eq!(foo, Some(run("host/2-b", 1_000 + FINISHED_KEPT_MS)));
+        // Long expired when the later run finished: forgotten.
+        assert_eq!(loaded.finished("api/dev-api-old"), None);
 
         // Learning what is known already leaves the file alone.
         std::fs::remove_file(&path).unwrap();

@@ -1,6 +1,6 @@
 //! `eden create`: make an environment, or deploy a new image to an existing one.
 //!
-//! Order of calls, each line waiting only for what it needs (the longest chain is 4 calls):
+//! Order of calls, each line waiting only for what it needs (the longest chain is 3 calls):
 //! 1. the environment's lease, and with it every check and read: the image, the reference
 //!    service and its task definition and target group, the shared ALB and its rules, existing
 //!    records, the environments file, the state item, and an existing service, in the
@@ -16,11 +16,10 @@
 //!    there: the listener rule (AWS wants the target group on the ALB before a service uses
 //!    it), and the target group's attributes. Without the settings learned, the target group
 //!    is made here and the rule follows it, one round trip later;
-//! 3. a new service once everything else is in place: a failure then never leaves a service
-//!    behind, whose name ECS keeps while it drains. A deploy to an existing one as soon as its
-//!    task definition is registered, without waiting for the records or the file: it is undone
-//!    by deploying the earlier task definition again;
-//! 4. the lease released.
+//! 3. the service, created or deployed to, once everything else is in place: a failure then
+//!    never leaves a service behind, whose name ECS keeps while it drains. The lease is given
+//!    up alongside it, marked with the task definition the service then runs (see
+//!    [`Leased::last_call`]), rather than one round trip after it.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +29,7 @@ use tracing::{debug, info};
 
 use super::background::Background;
 use super::journal::{Journal, Undo};
-use super::lease::{Afterwards, Leased};
+use super::lease::{Afterwards, FinishedWhen, Leased};
 use super::{environments, priority, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
     ownership_tags, AliasRecord, Cloud, EnvironmentItem, ListenerRule, NewRule, NewService, Object,
@@ -190,11 +189,7 @@ pub async fn create(
     req: &CreateRequest,
     stop: &Stop,
 ) -> Result<Created, Error> {
-    let lease = Leased {
-        name: &req.name,
-        table: &req.table,
-        wait: req.wait,
-    };
+    let lease = Leased::new(&req.name, &req.table, req.wait);
     // A failed deploy is undone back to the environment as it was, which stays: its lease item
     // stays stamped. A failed first create leaves nothing, so its lease item goes. Until the
     // first round tells, a run whose reads failed goes by what this machine learned: a lease item
@@ -222,12 +217,14 @@ pub async fn create(
                     }
                 };
                 existed.store(world.service.is_some(), Ordering::SeqCst);
-                make_and_record(cloud, s, req, world, listing, &made_at_once, stop).await
+                make_and_record(cloud, s, req, &lease, world, listing, &made_at_once, stop).await
             },
             |result| {
                 let after = match result {
                     Ok(_) => Afterwards::Stays,
                     Err(_) if existed.load(Ordering::SeqCst) => Afterwards::Stays,
+                    // The service may be there, made by this run or finished by another.
+                    Err(Error::Unfinished { .. }) => Afterwards::Stays,
                     Err(_) => Afterwards::Undone,
                 };
                 let stays = after == Afterwards::Stays;
@@ -300,11 +297,13 @@ pub async fn preview(
     Ok(changes)
 }
 
-/// Steps 2 to 4, undone when one fails.
+/// Steps 2 and 3, undone when one fails, unless the lease could not be taken back.
+#[allow(clippy::too_many_arguments)]
 async fn make_and_record(
     cloud: &Cloud,
     s: &Settings,
     req: &CreateRequest,
+    lease: &Leased<'_>,
     world: World,
     listing: Listing,
     made_at_once: &MadeAtOnce,
@@ -314,7 +313,7 @@ async fn make_and_record(
     if let Some(arn) = made_at_once.take().filter(|_| world.is_new()) {
         journal.record(Undo::TargetGroup(arn));
     }
-    match make(cloud, s, req, &world, listing, &journal, stop).await {
+    match make(cloud, s, req, lease, &world, listing, &journal, stop).await {
         Ok(created) => {
             info!(
                 "Successfully finished creating environment {}",
@@ -322,6 +321,7 @@ async fn make_and_record(
             );
             Ok(created)
         }
+        Err(unfinished @ Error::Unfinished { .. }) => Err(unfinished),
         Err(cause) => Err(journal
             .roll_back(cloud, cause, super::cleanup_command(s, req.name.as_str()))
             .await),
@@ -570,11 +570,13 @@ async fn templates(
     futures::try_join!(task_definition, target_group)
 }
 
-/// Steps 2 to 4, recording each change in the journal as soon as it is made.
+/// Steps 2 and 3, recording each change in the journal as soon as it is made.
+#[allow(clippy::too_many_arguments)]
 async fn make(
     cloud: &Cloud,
     s: &Settings,
     req: &CreateRequest,
+    lease: &Leased<'_>,
     w: &World,
     listing: Listing,
     journal: &Journal,
@@ -629,28 +631,23 @@ async fn make(
         );
         records.and(file).and(state)
     };
-    // Step 3.
-    let then_service = async |(task_definition, target_group): (String, String)| {
-        stop.check()?;
-        service(cloud, s, w, &task_definition, &target_group, &tags, journal).await?;
-        Ok::<_, Error>(task_definition)
-    };
-    let task_definition = if deploy {
-        // A deploy is undone by deploying the earlier task definition again, so it goes as
-        // soon as its own is registered, without waiting for the records (Route 53 may be the
-        // slowest to answer) or the file.
-        let (deployed, others) = futures::join!(async { then_service(made.await?).await }, others);
-        let task_definition = deployed?;
-        others?;
-        task_definition
-    } else {
-        // A new service waits for every other write: a failure then never leaves a service
-        // behind, whose name ECS keeps while it drains.
-        let (made, others) = futures::join!(made, others);
-        let made = made?;
-        others?;
-        then_service(made).await?
-    };
+    // Step 3, after every other write: a failure then never leaves a new service behind,
+    // whose name ECS keeps while it drains, and the lease can go alongside it.
+    let (made, others) = futures::join!(made, others);
+    let (task_definition, target_group) = made?;
+    others?;
+    stop.check()?;
+    service(
+        cloud,
+        s,
+        w,
+        lease,
+        &task_definition,
+        &target_group,
+        &tags,
+        journal,
+    )
+    .await?;
 
     Ok(Created {
         profile: s.profile.clone(),
@@ -879,18 +876,23 @@ async fn rule(
     })
 }
 
-/// Creates the service, or deploys to it when it exists.
+/// Creates the service, or deploys to it when it exists: the run's last call, which gives the
+/// lease up.
 #[allow(clippy::too_many_arguments)]
 async fn service(
     cloud: &Cloud,
     s: &Settings,
     w: &World,
+    lease: &Leased<'_>,
     task_definition: &str,
     target_group: &str,
     tags: &[(String, String)],
     journal: &Journal,
 ) -> Result<(), Error> {
     let name = &w.names.resource;
+    let landed = FinishedWhen::ServiceRuns {
+        task_definition: task_definition.to_string(),
+    };
     if let Some(existing) = &w.service {
         info!("ECS Service {name} already exists, will deploy {task_definition}");
         let expiry: Vec<_> = tags
@@ -904,10 +906,14 @@ async fn service(
             }
             cloud.ecs.tag(&existing.arn, &expiry).await
         };
-        futures::try_join!(
-            cloud.ecs.deploy(&s.target_cluster, name, task_definition),
-            retag
-        )?;
+        let deploy = async {
+            futures::try_join!(
+                cloud.ecs.deploy(&s.target_cluster, name, task_definition),
+                retag
+            )
+            .map(|_| ())
+        };
+        lease.last_call(cloud, s, &landed, deploy).await?;
         journal.record(Undo::Redeploy {
             cluster: s.target_cluster.clone(),
             name: name.clone(),
@@ -927,7 +933,12 @@ async fn service(
         settings: w.reference.service.settings.clone(),
         tags: tags.to_vec(),
     };
-    let arn = cloud.ecs.create_service(&new).await?;
+    let mut arn = String::new();
+    let create = async {
+        arn = cloud.ecs.create_service(&new).await?;
+        Ok(())
+    };
+    lease.last_call(cloud, s, &landed, create).await?;
     journal.record(Undo::Service {
         cluster: s.target_cluster.clone(),
         name: name.clone(),

@@ -54,11 +54,7 @@ pub async fn delete(
     req: &DeleteRequest,
     stop: &Stop,
 ) -> Result<Deleted, Error> {
-    let lease = Leased {
-        name: &req.name,
-        table: &req.table,
-        wait: req.wait,
-    };
+    let lease = Leased::new(&req.name, &req.table, req.wait);
     lease
         .run(
             cloud,

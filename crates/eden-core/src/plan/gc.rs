@@ -311,11 +311,7 @@ async fn sweep_one(
             swept.name, s.name_prefix
         ),
     })?;
-    let lease = Leased {
-        name: &env,
-        table,
-        wait,
-    };
+    let lease = Leased::new(&env, table, wait);
     let reason = swept.reason;
     // gc reads the state item under the lease, so that a deploy or create that got there
     // first wins; the environment's resources are read after it.

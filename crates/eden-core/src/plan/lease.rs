@@ -12,9 +12,17 @@
 //! found the state item knows a delete ended while it read: it reads again. A failed first
 //! create drops its lease item too; a create whose reads race the very end of its undoing can
 //! still see a target group about to go, and then fails and undoes itself.
+//!
+//! A plan gives the lease up alongside its last call rather than one round trip after it (see
+//! [`Leased::last_call`]): the item stays held, marked with what shows that the call landed (a
+//! service running a task definition). The holder writes nothing more when the call succeeds,
+//! and takes the lease back before undoing anything when it fails. Another run takes a marked
+//! lease over once it sees the call landed, and then reads again; a later run on the same
+//! machine knows from [`crate::hints`] that it landed, and takes it at once.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
@@ -23,6 +31,7 @@ use tracing::{debug, info, warn};
 use super::Stop;
 use crate::cloud::{Cloud, LeaseClaim, LeaseTake, PreviousHolder, Release};
 use crate::error::Error;
+use crate::hints::FinishedRun;
 use crate::names::{EnvName, Names};
 use crate::profile::Settings;
 
@@ -34,13 +43,153 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// One environment's work under its lease.
 pub struct Leased<'a> {
-    pub name: &'a EnvName,
-    pub table: &'a str,
+    name: &'a EnvName,
+    table: &'a str,
     /// How long to wait while another run holds the lease.
-    pub wait: Duration,
+    wait: Duration,
+    /// The lease's key and owner once taken, and whether the last call gave it up.
+    held: Mutex<Option<Held>>,
 }
 
-impl Leased<'_> {
+#[derive(Clone)]
+struct Held {
+    key: String,
+    owner: String,
+    given_up: bool,
+}
+
+/// What shows that a run's last call landed, written on its lease alongside the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishedWhen {
+    /// The environment's service runs this task definition (it was created or deployed).
+    ServiceRuns { task_definition: String },
+}
+
+impl FinishedWhen {
+    fn encode(&self) -> String {
+        match self {
+            FinishedWhen::ServiceRuns { task_definition } => {
+                format!("service-runs {task_definition}")
+            }
+        }
+    }
+
+    /// None for a mark this version does not know: it is waited for until it expires.
+    fn decode(mark: &str) -> Option<Self> {
+        let (kind, arg) = mark.split_once(' ')?;
+        match kind {
+            "service-runs" => Some(FinishedWhen::ServiceRuns {
+                task_definition: arg.to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether it holds now.
+    async fn holds(&self, cloud: &Cloud, s: &Settings, names: &Names) -> Result<bool, Error> {
+        match self {
+            FinishedWhen::ServiceRuns { task_definition } => {
+                let service = cloud
+                    .ecs
+                    .service(&s.target_cluster, &names.resource)
+                    .await?;
+                Ok(service
+                    .is_some_and(|svc| svc.is_active() && svc.task_definition == *task_definition))
+            }
+        }
+    }
+}
+
+impl<'a> Leased<'a> {
+    pub fn new(name: &'a EnvName, table: &'a str, wait: Duration) -> Self {
+        Self {
+            name,
+            table,
+            wait,
+            held: Mutex::new(None),
+        }
+    }
+
+    /// Makes the run's last call and gives the lease up alongside it, marked with `when`: the
+    /// release's round trip after the call is saved. Every other write of the run must be done.
+    /// When the call fails, the lease is taken back first, so that the run can undo what it
+    /// made; when another run took it over meanwhile (the call landed after all, or the mark
+    /// expired), nothing is undone.
+    pub async fn last_call(
+        &self,
+        cloud: &Cloud,
+        s: &Settings,
+        when: &FinishedWhen,
+        call: impl Future<Output = Result<(), Error>>,
+    ) -> Result<(), Error> {
+        let Some(held) = self.held() else {
+            return call.await;
+        };
+        let mark = when.encode();
+        let release = Release::Finishing {
+            when: &mark,
+            expires_at: super::now() + LEASE_SECONDS,
+        };
+        let (called, marked) = futures::join!(
+            call,
+            cloud
+                .table
+                .release_lease(self.table, &held.key, &held.owner, release)
+        );
+        let failed = match (called, marked) {
+            (Ok(()), Ok(true)) => {
+                self.set_given_up();
+                let run = FinishedRun {
+                    owner: held.owner,
+                    at_ms: super::now_ms(),
+                };
+                cloud.hints.learn_finished(&held.key, run);
+                return Ok(());
+            }
+            // Given up after the call instead, as without a mark (or taken over, if it expired).
+            (Ok(()), marked) => {
+                if let Err(e) = marked {
+                    debug!("could not mark lease {} finishing: {e}", held.key);
+                }
+                return Ok(());
+            }
+            (Err(failed), _) => failed,
+        };
+        let expires_at = super::now() + LEASE_SECONDS;
+        let taken_back = cloud
+            .table
+            .renew_lease(self.table, &held.key, &held.owner, expires_at, true)
+            .await;
+        let why = match taken_back {
+            Ok(true) => return Err(failed),
+            Ok(false) => "another run holds it".to_string(),
+            Err(e) => e.to_string(),
+        };
+        // Not ours to give up any more, or not known to be.
+        self.set_given_up();
+        Err(Error::Unfinished {
+            cause: Box::new(failed),
+            why,
+            cleanup: super::cleanup_command(s, self.name.as_str()),
+        })
+    }
+
+    fn held(&self) -> Option<Held> {
+        self.lock().clone()
+    }
+
+    fn set_given_up(&self) {
+        if let Some(held) = self.lock().as_mut() {
+            held.given_up = true;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Takes the lease while `look` reads, then runs `work` on what it read, or on why it
     /// failed (read again under the lease when another run may have changed it meanwhile, or
     /// when `recorded` says the reads found the environment's state item but the lease had no
@@ -64,17 +213,15 @@ impl Leased<'_> {
         let names = s.names(self.name);
         let reads_started = super::now_ms();
         let (lease, looked) = futures::join!(
-            Lease::take(
-                cloud,
-                self.table,
-                &s.profile,
-                &names.resource,
-                self.wait,
-                stop
-            ),
+            Lease::take(cloud, s, self.table, &names, self.wait, stop),
             look(names.clone())
         );
         let (lease, previous, waited) = lease?;
+        *self.lock() = Some(Held {
+            key: lease.key.clone(),
+            owner: lease.owner.clone(),
+            given_up: false,
+        });
         let result = async {
             let recorded = looked.as_ref().is_ok_and(&recorded);
             let fresh = reads_are_fresh(&previous, recorded, reads_started, &lease.owner);
@@ -87,7 +234,14 @@ impl Leased<'_> {
             work(looked).await
         }
         .await;
-        let released = lease.release(after(&result)).await;
+        let after = after(&result);
+        let given_up = self.held().is_some_and(|held| held.given_up);
+        let released = if given_up {
+            lease.renewal.abort();
+            Ok(())
+        } else {
+            lease.release(after).await
+        };
         let value = result?;
         released?;
         Ok(value)
@@ -127,7 +281,8 @@ fn reads_are_fresh(
             };
             at_ms + skew < reads_started_ms
         }
-        PreviousHolder::Expired | PreviousHolder::Same => false,
+        // Mapped to a release by [`Lease::take`] once known to be done with.
+        PreviousHolder::Expired | PreviousHolder::Same | PreviousHolder::Finishing { .. } => false,
     }
 }
 
@@ -148,24 +303,45 @@ struct Lease {
 
 impl Lease {
     /// Takes the lease of `{profile}/{resource}`, waiting up to `wait` while another run holds
-    /// it.
+    /// it. A lease given up alongside a last call is taken over as soon as that call is known to
+    /// have landed: from what this machine learned, or from AWS.
     async fn take(
         cloud: &Cloud,
+        s: &Settings,
         table: &str,
-        profile: &str,
-        resource: &str,
+        names: &Names,
         wait: Duration,
         stop: &Stop,
     ) -> Result<(Self, PreviousHolder, bool), Error> {
-        let key = format!("{profile}/{resource}");
+        let resource = &names.resource;
+        let key = format!("{}/{resource}", s.profile);
         let owner = owner_id();
         let started = Instant::now();
         let mut waited = false;
+        let mut finished = cloud.hints.finished(&key);
         let previous = loop {
-            if let LeaseTake::Taken(previous) =
-                cloud.table.take_lease(table, &claim(&key, &owner)).await?
-            {
-                break previous;
+            let claim = claim(&key, &owner, finished.as_ref());
+            match cloud.table.take_lease(table, &claim).await? {
+                LeaseTake::Taken(previous) => break done_with(previous, finished.as_ref()),
+                LeaseTake::Held => {}
+                LeaseTake::Finishing {
+                    owner: holder,
+                    when,
+                } => {
+                    let landed = match FinishedWhen::decode(&when) {
+                        Some(when) => when.holds(cloud, s, names).await?,
+                        None => false,
+                    };
+                    if landed {
+                        debug!("lease {key} of {holder}: its last call landed, taking it over");
+                        let at_ms = super::now_ms();
+                        finished = Some(FinishedRun {
+                            owner: holder,
+                            at_ms,
+                        });
+                        continue;
+                    }
+                }
             }
             stop.check()?;
             if started.elapsed() >= wait {
@@ -192,8 +368,8 @@ impl Lease {
         let lease = Self {
             cloud: cloud.clone(),
             table: table.to_string(),
-            profile: profile.to_string(),
-            resource: resource.to_string(),
+            profile: s.profile.clone(),
+            resource: resource.clone(),
             key,
             owner,
             renewal,
@@ -244,24 +420,44 @@ impl Lease {
     }
 }
 
-fn claim(key: &str, owner: &str) -> LeaseClaim {
+fn claim(key: &str, owner: &str, finished: Option<&FinishedRun>) -> LeaseClaim {
     let now = super::now();
     LeaseClaim {
         key: key.to_string(),
         owner: owner.to_string(),
         expires_at: now + LEASE_SECONDS,
         now,
+        finished: finished.map(|run| run.owner.clone()),
     }
 }
 
-/// Renews the lease at a third of its lifetime until the holder releases it.
+/// A previous holder that gave the lease up alongside its last call, as a release: when the
+/// call was seen to land, or when its mark expired (its holder renews it while the call runs).
+fn done_with(previous: PreviousHolder, finished: Option<&FinishedRun>) -> PreviousHolder {
+    let PreviousHolder::Finishing { owner, expires_at } = previous else {
+        return previous;
+    };
+    let at_ms = match finished {
+        Some(run) if run.owner == owner => run.at_ms,
+        _ => expires_at * 1000,
+    };
+    PreviousHolder::Released { at_ms, owner }
+}
+
+/// Renews the lease, and its finishing mark with it, at a third of its lifetime until the
+/// holder releases it.
 async fn renew(cloud: Cloud, table: String, key: String, owner: String) {
     let period = Duration::from_secs((LEASE_SECONDS / 3) as u64);
     loop {
         tokio::time::sleep(period).await;
-        match cloud.table.take_lease(&table, &claim(&key, &owner)).await {
-            Ok(LeaseTake::Taken(_)) => debug!("renewed lease {key}"),
-            Ok(LeaseTake::Held) => warn!("Lost lease {key} to another eden run"),
+        let expires_at = super::now() + LEASE_SECONDS;
+        match cloud
+            .table
+            .renew_lease(&table, &key, &owner, expires_at, false)
+            .await
+        {
+            Ok(true) => debug!("renewed lease {key}"),
+            Ok(false) => warn!("Lost lease {key} to another eden run"),
             Err(e) => warn!("Could not renew lease {key}: {e}"),
         }
     }
@@ -340,5 +536,43 @@ mod tests {
             &me
         ));
         assert!(!reads_are_fresh(&PreviousHolder::Same, false, started, &me));
+    }
+
+    #[test]
+    fn a_finishing_mark_reads_back_as_written_and_an_unknown_one_as_nothing() {
+        let when = FinishedWhen::ServiceRuns {
+            task_definition: "arn:aws:ecs:us-east-1:123456789012:task-definition/dev-api-foo:3"
+                .into(),
+        };
+        assert_eq!(FinishedWhen::decode(&when.encode()), Some(when));
+        assert_eq!(FinishedWhen::decode("target-group-gone arn:x"), None);
+        assert_eq!(FinishedWhen::decode("service-runs"), None);
+    }
+
+    #[test]
+    fn a_finished_holder_counts_as_released_when_its_call_was_seen_to_land() {
+        let finishing = || PreviousHolder::Finishing {
+            owner: "ci-runner-7/4242-00ff".into(),
+            expires_at: 2_000,
+        };
+        let seen = |owner: &str| FinishedRun {
+            owner: owner.into(),
+            at_ms: 1_500_000,
+        };
+        let released = |at_ms| PreviousHolder::Released {
+            at_ms,
+            owner: "ci-runner-7/4242-00ff".into(),
+        };
+        assert_eq!(
+            done_with(finishing(), Some(&seen("ci-runner-7/4242-00ff"))),
+            released(1_500_000)
+        );
+        // Another run's landing tells nothing of this one: only its mark's expiry does.
+        assert_eq!(
+            done_with(finishing(), Some(&seen("laptop/1-aa"))),
+            released(2_000_000)
+        );
+        assert_eq!(done_with(finishing(), None), released(2_000_000));
+        assert_eq!(done_with(PreviousHolder::Same, None), PreviousHolder::Same);
     }
 }
