@@ -28,7 +28,7 @@ ORIGINAL = os.path.join(ROOT, ".venv-original", "bin", "eden")
 # Calls on the longest chain that depend on each other (see crates/eden-core/src/plan), with the
 # hints the first run on a machine learns (crates/eden-core/src/hints.rs); that run is two deeper:
 # the reference chain, and its target group made after its reads instead of with them.
-DEPTH = {"create": 4, "deploy": 4, "delete": 4, "first create": 6}
+DEPTH = {"create": 3, "deploy": 3, "delete": 3, "first create": 5}
 STEPS = ("create", "deploy", "delete", "first create")
 # What failed, per tool and operation.
 FAILURES = {}

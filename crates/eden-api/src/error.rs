@@ -59,7 +59,9 @@ fn core_status(e: &Error) -> StatusCode {
         Error::Busy { .. } => StatusCode::CONFLICT,
         Error::NotReady { .. } => StatusCode::GATEWAY_TIMEOUT,
         Error::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
-        Error::RolledBack { cause, .. } | Error::Unfinished { cause, .. } => core_status(cause),
+        Error::RolledBack { cause, .. }
+        | Error::Unfinished { cause, .. }
+        | Error::Unlisted { cause, .. } => core_status(cause),
         // A pushed profile that does not work is the server's configuration to fix.
         Error::CorruptRemoteProfile { .. }
         | Error::InvalidProfile { .. }

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, ReturnValue,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableDescription, TableStatus,
     TransactWriteItem,
 };
@@ -110,6 +110,37 @@ fn held_by(holder: Option<&Item>) -> LeaseTake {
         },
         None => LeaseTake::Held,
     }
+}
+
+/// The attributes of a held lease item.
+fn lease_attributes(key: &str, owner: &str, expires_at: i64) -> Item {
+    HashMap::from([
+        ("type".to_string(), s(LEASE_TYPE)),
+        ("name".to_string(), s(key)),
+        ("owner".to_string(), s(owner)),
+        ("expires_at".to_string(), n(expires_at)),
+        ("kind".to_string(), s("lease")),
+    ])
+}
+
+/// The attributes of an environment's state item.
+fn environment_attributes(item: &EnvironmentItem) -> Item {
+    let mut attributes = HashMap::from([
+        ("type".to_string(), s(&item.profile)),
+        ("name".to_string(), s(&item.name)),
+        ("endpoint".to_string(), s(&item.endpoint)),
+        ("last_updated".to_string(), n(item.last_updated)),
+        ("kind".to_string(), s("environment")),
+    ]);
+    // eden's own expiry, not DynamoDB's TTL: an item DynamoDB dropped by itself would leave the
+    // environment's resources behind with nothing pointing at them.
+    if let Some(at) = item.expires_at {
+        attributes.insert("expires_at".into(), n(at));
+    }
+    if let Some(ttl) = item.ttl_seconds {
+        attributes.insert("ttl_seconds".into(), n(ttl));
+    }
+    attributes
 }
 
 fn environment_item(i: &Item) -> EnvironmentItem {
@@ -310,6 +341,52 @@ impl cloud::StateTable for DynamoDb {
         }
     }
 
+    async fn restore_lease(
+        &self,
+        table: &str,
+        claim: &LeaseClaim,
+        item: Option<&EnvironmentItem>,
+    ) -> Result<bool> {
+        let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
+            Error::aws(
+                "build lease restore",
+                table,
+                e.to_string(),
+                AwsFailure::Other,
+            )
+        };
+        let absent = |attributes: Item| {
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(attributes))
+                .condition_expression("attribute_not_exists(#n)")
+                .expression_attribute_names("#n", "name")
+                .build()
+                .map_err(invalid)
+        };
+        let lease = absent(lease_attributes(&claim.key, &claim.owner, claim.expires_at))?;
+        let mut restore = self
+            .0
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(lease).build());
+        if let Some(item) = item {
+            let environment = absent(environment_attributes(item))?;
+            restore = restore.transact_items(TransactWriteItem::builder().put(environment).build());
+        }
+        let restored = restore.send().await;
+        match restored {
+            Ok(_) => Ok(true),
+            // Cancelled: another run made either item meanwhile.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws("restore lease in table", table, e)),
+        }
+    }
+
     async fn leases(&self, table: &str) -> Result<Vec<LeaseItem>> {
         let items = self.partition_items(table, LEASE_TYPE).await?;
         Ok(items
@@ -324,24 +401,11 @@ impl cloud::StateTable for DynamoDb {
 
     async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()> {
         let put = || {
-            let mut put = self
-                .0
+            self.0
                 .put_item()
                 .table_name(table)
-                .item("type", s(&item.profile))
-                .item("name", s(&item.name))
-                .item("endpoint", s(&item.endpoint))
-                .item("last_updated", n(item.last_updated))
-                .item("kind", s("environment"));
-            // eden's own expiry, not DynamoDB's TTL: an item DynamoDB dropped by itself would
-            // leave the environment's resources behind with nothing pointing at them.
-            if let Some(at) = item.expires_at {
-                put = put.item("expires_at", n(at));
-            }
-            if let Some(ttl) = item.ttl_seconds {
-                put = put.item("ttl_seconds", n(ttl));
-            }
-            put.send()
+                .set_item(Some(environment_attributes(item)))
+                .send()
         };
         match put().await {
             Ok(_) => Ok(()),
@@ -583,11 +647,11 @@ impl DynamoDb {
             .0
             .put_item()
             .table_name(table)
-            .item("type", s(LEASE_TYPE))
-            .item("name", s(&claim.key))
-            .item("owner", s(&claim.owner))
-            .item("expires_at", n(claim.expires_at))
-            .item("kind", s("lease"))
+            .set_item(Some(lease_attributes(
+                &claim.key,
+                &claim.owner,
+                claim.expires_at,
+            )))
             .expression_attribute_names("#n", "name")
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":now", n(claim.now))

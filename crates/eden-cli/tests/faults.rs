@@ -195,6 +195,35 @@ async fn a_delete_that_failed_at_any_step_is_finished_by_running_it_again() {
     }
 }
 
+/// The state item goes with the lease alongside DeleteTargetGroup, the delete's last call:
+/// when that fails, both are put back and the environment stays listed (above); when they
+/// cannot be put back, the run says so, and the next delete removes what is left.
+#[tokio::test]
+async fn a_delete_whose_state_item_cannot_be_put_back_says_so() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    // The release is the first TransactWriteItems; putting the items back, the second.
+    world.proxy().rules(json!({"faults": [
+        {"operation": "DeleteTargetGroup", "error": "AccessDenied"},
+        {"operation": "TransactWriteItems", "error": "AccessDenied", "skip": 1},
+    ]}));
+    let failed = world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .failure("the environment is no longer listed");
+    assert!(
+        failed.stderr.contains("eden delete -p api --name foo"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(aws.target_groups("dev-dynamic-api-foo").await.len(), 1);
+    world.proxy().rules(json!({}));
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert_no_environment(&aws).await;
+}
+
 #[tokio::test]
 async fn throttling_5xx_and_dropped_connections_are_retried() {
     let world = World::behind_proxy();

@@ -513,6 +513,15 @@ pub trait StateTable: Send + Sync {
         expires_at: i64,
         unmark: bool,
     ) -> Result<bool>;
+    /// Takes a lease given up with its environment's state item back, and puts the item back
+    /// when there was one, when neither was made again meanwhile (else false, and nothing is
+    /// changed).
+    async fn restore_lease(
+        &self,
+        table: &str,
+        claim: &LeaseClaim,
+        item: Option<&EnvironmentItem>,
+    ) -> Result<bool>;
     /// Gives the lease up, unless another owner took it over after it expired (then false, and
     /// nothing is changed).
     async fn release_lease(

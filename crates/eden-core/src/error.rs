@@ -131,6 +131,14 @@ pub enum Error {
         /// The command that removes what is left.
         cleanup: String,
     },
+
+    #[error("{cause}; the environment is no longer listed, as its state item could not be put back ({why}); `{cleanup}` removes what is left")]
+    Unlisted {
+        cause: Box<Error>,
+        why: String,
+        /// The command that removes what is left.
+        cleanup: String,
+    },
 }
 
 fn undo_note(leftovers: &[String], cleanup: &str) -> String {

@@ -1,7 +1,7 @@
 //! `eden delete`: remove an environment in the reverse order of its creation. Every step skips
 //! what is already gone, so a delete that failed part-way is finished by running it again.
 //!
-//! Order of calls (the longest chain is 4 calls):
+//! Order of calls (the longest chain is 3 calls):
 //! 1. the environment's lease, and with it every read: the records, the shared ALB and its
 //!    listener's rules, the service, the target group, the task definition revisions, the
 //!    environments file (read again under the lease when another run just held it). The records
@@ -12,9 +12,10 @@
 //!    records eden makes are deleted without waiting for their lookup when it is not back yet
 //!    (Route 53, in us-east-1, is often the slowest to answer); the lookup then shows what else
 //!    the host has;
-//! 3. the target group, as soon as the rule is gone (AWS keeps it while a rule uses it);
-//! 4. the lease released, and the state item with it in one write: until everything else is
-//!    gone, `eden ls` lists the environment.
+//! 3. the target group, once everything else is gone (AWS keeps it while a rule uses it), and
+//!    alongside it the lease released and the state item removed, in one write (see
+//!    [`Leased::last_call_gone`]): until the rest is gone, `eden ls` lists the environment, and
+//!    when the target group stays, the lease and the state item are put back.
 
 use tracing::info;
 
@@ -23,7 +24,7 @@ use super::environments;
 use super::lease::{Afterwards, Leased};
 use super::PlannedChange;
 use super::Stop;
-use crate::cloud::{AliasRecord, Cloud, Object, ServiceInfo, TargetGroup};
+use crate::cloud::{AliasRecord, Cloud, EnvironmentItem, Object, ServiceInfo, TargetGroup};
 use crate::envfile::Change;
 use crate::envfile::EnvironmentsFile;
 use crate::error::Error;
@@ -54,7 +55,7 @@ pub async fn delete(
     req: &DeleteRequest,
     stop: &Stop,
 ) -> Result<Deleted, Error> {
-    let lease = Leased::new(&req.name, &req.table, req.wait);
+    let lease = &Leased::new(&req.name, &req.table, req.wait);
     lease
         .run(
             cloud,
@@ -68,7 +69,16 @@ pub async fn delete(
             |_| false,
             |found| async move {
                 let (names, found) = found?;
-                remove(cloud, s, names, found, stop).await
+                // The environment as `eden ls` shows it, should it have to be listed again.
+                let listed = EnvironmentItem {
+                    profile: s.profile.clone(),
+                    name: names.resource.clone(),
+                    endpoint: found.fqdn.clone(),
+                    last_updated: super::now(),
+                    expires_at: None,
+                    ttl_seconds: None,
+                };
+                remove(cloud, s, lease, names, found, Some(&listed), stop).await
             },
             // The state item goes last, with the lease: an environment that could not be
             // deleted whole stays listed, for the next delete or gc to finish.
@@ -169,11 +179,15 @@ pub async fn preview(
     Ok(changes)
 }
 
+/// Steps 2 and 3, under `lease`; `listed` is the state item put back should the target group
+/// stay.
 pub(super) async fn remove(
     cloud: &Cloud,
     s: &Settings,
+    lease: &Leased<'_>,
     names: Names,
     found: Found,
+    listed: Option<&EnvironmentItem>,
     stop: &Stop,
 ) -> Result<Deleted, Error> {
     let Found {
@@ -196,17 +210,10 @@ pub(super) async fn remove(
         "Updating config file s3://{}/{}, delete environment {entry}: {} -> {fqdn}",
         s.bucket, s.key, s.update_key
     );
-    // Step 3, the target group, follows the rules alone: AWS keeps it only while a rule uses it.
-    let rules_then_target_group = async {
-        let rules_gone = delete_rules(cloud, &fqdn, &rules).await?;
-        stop.check()?;
-        let target_group_gone = delete_target_group(cloud, &names, target_group.as_ref()).await?;
-        Ok::<_, Error>((rules_gone, target_group_gone))
-    };
-    // The chain to the target group first: where calls queue (moto, or a throttled API), it
-    // goes ahead of calls with time to spare.
-    let (rules_and_target_group, file, records_gone, service_gone, tds_gone) = futures::join!(
-        rules_then_target_group,
+    // The rules, on the chain to the target group, first: where calls queue (moto, or a
+    // throttled API), they go ahead of calls with time to spare.
+    let (rules_gone, file, records_gone, service_gone, tds_gone) = futures::join!(
+        delete_rules(cloud, &fqdn, &rules),
         environments::update(cloud, &s.bucket, &s.key, Some(file), |f| f
             .remove_endpoint(entry, &s.update_key)),
         delete_records(cloud, s, &fqdn, &expected, records),
@@ -230,11 +237,19 @@ pub(super) async fn remove(
             removed.push(format!("config key {} of {entry}", s.update_key));
         }
     }
-    let (rules_gone, target_group_gone) = rules_and_target_group?;
+    removed.extend(rules_gone?);
     removed.extend(records_gone?);
-    removed.extend(rules_gone);
     removed.extend(service_gone?);
     removed.extend(tds_gone?);
+    stop.check()?;
+
+    // Step 3.
+    let mut target_group_gone = None;
+    let last = async {
+        target_group_gone = delete_target_group(cloud, &names, target_group.as_ref()).await?;
+        Ok(())
+    };
+    lease.last_call_gone(cloud, s, listed, last).await?;
     removed.extend(target_group_gone);
 
     info!(

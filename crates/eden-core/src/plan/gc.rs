@@ -311,7 +311,7 @@ async fn sweep_one(
             swept.name, s.name_prefix
         ),
     })?;
-    let lease = Leased::new(&env, table, wait);
+    let lease = &Leased::new(&env, table, wait);
     let reason = swept.reason;
     // gc reads the state item under the lease, so that a deploy or create that got there
     // first wins; the environment's resources are read after it.
@@ -328,7 +328,7 @@ async fn sweep_one(
                     .table
                     .environment(table, &s.profile, &names.resource)
                     .await?;
-                let kept = match (reason, item) {
+                let kept = match (reason, &item) {
                     (Reason::Expired, Some(item)) if item.is_expired(super::now()) => None,
                     (Reason::Expired, Some(_)) => Some("its expiry was extended"),
                     (Reason::Expired, None) => Some("it was deleted meanwhile"),
@@ -341,7 +341,9 @@ async fn sweep_one(
                     return Ok(Err(why));
                 }
                 let found = look(cloud, s, &names).await?;
-                remove(cloud, s, names, found, stop).await.map(Ok)
+                remove(cloud, s, lease, names, found, item.as_ref(), stop)
+                    .await
+                    .map(Ok)
             },
             |outcome| match outcome {
                 Ok(Ok(_)) => Afterwards::Gone,

@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::Stop;
-use crate::cloud::{Cloud, LeaseClaim, LeaseTake, PreviousHolder, Release};
+use crate::cloud::{Cloud, EnvironmentItem, LeaseClaim, LeaseTake, PreviousHolder, Release};
 use crate::error::Error;
 use crate::hints::FinishedRun;
 use crate::names::{EnvName, Names};
@@ -168,6 +168,61 @@ impl<'a> Leased<'a> {
         // Not ours to give up any more, or not known to be.
         self.set_given_up();
         Err(Error::Unfinished {
+            cause: Box::new(failed),
+            why,
+            cleanup: super::cleanup_command(s, self.name.as_str()),
+        })
+    }
+
+    /// Makes a delete's last call and gives the lease up alongside it, with the environment's
+    /// state item: the release's round trip after the call is saved. Every other write of the
+    /// run must be done. When the call fails, the lease is taken back and the state item put
+    /// back as `listed` (none for an environment that was not listed), so that the environment
+    /// stays listed for the next delete; when another run made either meanwhile, it is left to
+    /// that run.
+    pub async fn last_call_gone(
+        &self,
+        cloud: &Cloud,
+        s: &Settings,
+        listed: Option<&EnvironmentItem>,
+        call: impl Future<Output = Result<(), Error>>,
+    ) -> Result<(), Error> {
+        let Some(held) = self.held() else {
+            return call.await;
+        };
+        let resource = s.names(self.name).resource;
+        let release = Release::WithEnvironment {
+            profile: &s.profile,
+            name: &resource,
+        };
+        let (called, released) = futures::join!(
+            call,
+            cloud
+                .table
+                .release_lease(self.table, &held.key, &held.owner, release)
+        );
+        let failed = match (called, released) {
+            (Ok(()), Ok(true)) => {
+                self.set_given_up();
+                return Ok(());
+            }
+            // Taken over after it expired: the other run's now.
+            (Ok(()), Ok(false)) => return Ok(()),
+            // The environment is gone but still listed: the lease is freed alone, as after any
+            // failure, so that the next delete finishes at once.
+            (Ok(()), Err(unreleased)) => return Err(unreleased),
+            (Err(failed), Ok(true)) => failed,
+            // Still held (or lost when it expired): given up as after any failure.
+            (Err(failed), _) => return Err(failed),
+        };
+        let claim = claim(&held.key, &held.owner, None);
+        let why = match cloud.table.restore_lease(self.table, &claim, listed).await {
+            Ok(true) => return Err(failed),
+            Ok(false) => "another run made it again".to_string(),
+            Err(e) => e.to_string(),
+        };
+        self.set_given_up();
+        Err(Error::Unlisted {
             cause: Box::new(failed),
             why,
             cleanup: super::cleanup_command(s, self.name.as_str()),
