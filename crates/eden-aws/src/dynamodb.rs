@@ -112,6 +112,14 @@ fn held_by(holder: Option<&Item>) -> LeaseTake {
     }
 }
 
+/// A request the SDK refused to build: a defect of eden's, reported as a failed call.
+fn invalid_request<'a>(
+    action: &'a str,
+    table: &'a str,
+) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> Error + 'a {
+    move |e| Error::aws(action, table, e.to_string(), AwsFailure::Other)
+}
+
 /// The attributes of a held lease item.
 fn lease_attributes(key: &str, owner: &str, expires_at: i64) -> Item {
     HashMap::from([
@@ -294,14 +302,7 @@ impl cloud::StateTable for DynamoDb {
                 .map(|_| ())
                 .map_err(|e| release_failure(table, e)),
             Release::WithEnvironment { profile, name } => {
-                let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
-                    Error::aws(
-                        "build lease release",
-                        table,
-                        e.to_string(),
-                        AwsFailure::Other,
-                    )
-                };
+                let invalid = invalid_request("build lease release", table);
                 let lease = Delete::builder()
                     .table_name(table)
                     .key("type", s(LEASE_TYPE))
@@ -310,13 +311,13 @@ impl cloud::StateTable for DynamoDb {
                     .expression_attribute_names("#o", "owner")
                     .expression_attribute_values(":me", s(owner))
                     .build()
-                    .map_err(invalid)?;
+                    .map_err(&invalid)?;
                 let environment = Delete::builder()
                     .table_name(table)
                     .key("type", s(profile))
                     .key("name", s(name))
                     .build()
-                    .map_err(invalid)?;
+                    .map_err(&invalid)?;
                 self.0
                     .transact_write_items()
                     .transact_items(TransactWriteItem::builder().delete(lease).build())
@@ -347,14 +348,7 @@ impl cloud::StateTable for DynamoDb {
         claim: &LeaseClaim,
         item: Option<&EnvironmentItem>,
     ) -> Result<bool> {
-        let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
-            Error::aws(
-                "build lease restore",
-                table,
-                e.to_string(),
-                AwsFailure::Other,
-            )
-        };
+        let invalid = invalid_request("build lease restore", table);
         let absent = |attributes: Item| {
             Put::builder()
                 .table_name(table)
@@ -362,7 +356,7 @@ impl cloud::StateTable for DynamoDb {
                 .condition_expression("attribute_not_exists(#n)")
                 .expression_attribute_names("#n", "name")
                 .build()
-                .map_err(invalid)
+                .map_err(&invalid)
         };
         let lease = absent(lease_attributes(&claim.key, &claim.owner, claim.expires_at))?;
         let mut restore = self
@@ -710,27 +704,20 @@ impl DynamoDb {
     }
 
     async fn create_table(&self, table: &str) -> Result<()> {
-        let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
-            Error::aws(
-                "build table definition",
-                table,
-                e.to_string(),
-                AwsFailure::Other,
-            )
-        };
+        let invalid = invalid_request("build table definition", table);
         let attr = |name: &str, kind: ScalarAttributeType| {
             AttributeDefinition::builder()
                 .attribute_name(name)
                 .attribute_type(kind)
                 .build()
-                .map_err(invalid)
+                .map_err(&invalid)
         };
         let key = |name: &str, kind: KeyType| {
             KeySchemaElement::builder()
                 .attribute_name(name)
                 .key_type(kind)
                 .build()
-                .map_err(invalid)
+                .map_err(&invalid)
         };
         let index = GlobalSecondaryIndex::builder()
             .index_name(KIND_INDEX)
@@ -742,7 +729,7 @@ impl DynamoDb {
                     .build(),
             )
             .build()
-            .map_err(invalid)?;
+            .map_err(&invalid)?;
         let created = self
             .0
             .create_table()

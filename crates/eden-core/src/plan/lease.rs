@@ -4,7 +4,7 @@
 //!
 //! The lease is taken while the run reads what it needs, not before: the reads are trusted when
 //! the lease was free since before they started (never held, or released more than
-//! [`CLOCK_SKEW`] before), and done again under the lease otherwise. The common case, no other
+//! [`CLOCK_SKEW_MS`] before), and done again under the lease otherwise. The common case, no other
 //! run of the same environment in the last seconds, saves a round trip.
 //!
 //! A delete removes the lease item with the state item in one write, and a run that made an
@@ -13,12 +13,15 @@
 //! create drops its lease item too; a create whose reads race the very end of its undoing can
 //! still see a target group about to go, and then fails and undoes itself.
 //!
-//! A plan gives the lease up alongside its last call rather than one round trip after it (see
-//! [`Leased::last_call`]): the item stays held, marked with what shows that the call landed (a
-//! service running a task definition). The holder writes nothing more when the call succeeds,
-//! and takes the lease back before undoing anything when it fails. Another run takes a marked
-//! lease over once it sees the call landed, and then reads again; a later run on the same
-//! machine knows from [`crate::hints`] that it landed, and takes it at once.
+//! A plan gives the lease up alongside its last call rather than one round trip after it. A
+//! create's (see [`Leased::last_call`]) stays held, marked with what shows that the call landed
+//! (a service running a task definition). The holder writes nothing more when the call
+//! succeeds, and takes the lease back before undoing anything when it fails. Another run takes
+//! a marked lease over once it sees the call landed, and then reads again; a later run on the
+//! same machine knows from [`crate::hints`] that it landed, and takes it at once. A delete's
+//! (see [`Leased::last_call_gone`]) goes with the state item while the target group is deleted,
+//! and both are put back when that fails; a create whose reads come in that round trip can
+//! find the target group about to go, as above.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
