@@ -794,3 +794,60 @@ impl DynamoDb {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(owner: &str, expires_at: i64, extra: &[(&str, AttributeValue)]) -> Item {
+        let mut item = lease_attributes("api/dev-api-foo", owner, expires_at);
+        for (key, value) in extra {
+            item.insert(key.to_string(), value.clone());
+        }
+        item
+    }
+
+    #[test]
+    fn the_item_a_take_replaced_tells_who_had_the_lease() {
+        let me = "laptop/1-aa";
+        assert_eq!(previous_holder(None, me), PreviousHolder::Nobody);
+        assert_eq!(
+            previous_holder(Some(&lease(me, 5, &[])), me),
+            PreviousHolder::Same
+        );
+        let stamped = lease("ci/2-bb", 0, &[("released_at", n(1_500))]);
+        assert_eq!(
+            previous_holder(Some(&stamped), me),
+            PreviousHolder::Released {
+                at_ms: 1_500,
+                owner: "ci/2-bb".into()
+            }
+        );
+        assert_eq!(
+            previous_holder(Some(&lease("ci/2-bb", 5, &[])), me),
+            PreviousHolder::Expired
+        );
+        let marked = lease("ci/2-bb", 5, &[(FINISHED_WHEN, s("service-runs arn:td:3"))]);
+        assert_eq!(
+            previous_holder(Some(&marked), me),
+            PreviousHolder::Finishing {
+                owner: "ci/2-bb".into(),
+                expires_at: 5
+            }
+        );
+    }
+
+    #[test]
+    fn a_lease_not_taken_is_held_or_finishing() {
+        assert_eq!(held_by(None), LeaseTake::Held);
+        assert_eq!(held_by(Some(&lease("ci/2-bb", 5, &[]))), LeaseTake::Held);
+        let marked = lease("ci/2-bb", 5, &[(FINISHED_WHEN, s("service-runs arn:td:3"))]);
+        assert_eq!(
+            held_by(Some(&marked)),
+            LeaseTake::Finishing {
+                owner: "ci/2-bb".into(),
+                when: "service-runs arn:td:3".into()
+            }
+        );
+    }
+}
