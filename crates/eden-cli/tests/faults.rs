@@ -195,6 +195,22 @@ async fn a_delete_that_failed_at_any_step_is_finished_by_running_it_again() {
     }
 }
 
+/// A delete whose target group stayed puts the environment's state item back, due to expire at
+/// once: `eden gc` finishes it.
+#[tokio::test]
+async fn a_delete_that_left_its_target_group_is_finished_by_gc() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    world.proxy().rules(deny("DeleteTargetGroup", 0));
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .failure("AccessDenied");
+    world.proxy().rules(json!({}));
+    world.eden(&["gc", "-p", "api"]).success();
+    assert_no_environment(&aws).await;
+}
+
 /// The state item goes with the lease alongside DeleteTargetGroup, the delete's last call:
 /// when that fails, both are put back and the environment stays listed (above); when they
 /// cannot be put back, the run says so, and the next delete removes what is left.

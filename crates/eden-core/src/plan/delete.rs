@@ -69,13 +69,15 @@ pub async fn delete(
             |_| false,
             |found| async move {
                 let (names, found) = found?;
-                // The environment as `eden ls` shows it, should it have to be listed again.
+                // The environment as `eden ls` shows it, should it have to be listed again:
+                // expired at once, so that `eden gc` finishes what was asked to go.
+                let now = super::now();
                 let listed = EnvironmentItem {
                     profile: s.profile.clone(),
                     name: names.resource.clone(),
                     endpoint: found.fqdn.clone(),
-                    last_updated: super::now(),
-                    expires_at: None,
+                    last_updated: now,
+                    expires_at: Some(now),
                     ttl_seconds: None,
                 };
                 remove(cloud, s, lease, names, found, Some(&listed), stop).await
