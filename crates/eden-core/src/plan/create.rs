@@ -637,17 +637,11 @@ async fn make(
     let (task_definition, target_group) = made?;
     others?;
     stop.check()?;
-    service(
-        cloud,
-        s,
-        w,
-        lease,
-        &task_definition,
-        &target_group,
-        &tags,
-        journal,
-    )
-    .await?;
+    let landed = FinishedWhen::ServiceRuns {
+        task_definition: task_definition.clone(),
+    };
+    let service = service(cloud, s, w, &task_definition, &target_group, &tags, journal);
+    lease.last_call(cloud, s, &landed, service).await?;
 
     Ok(Created {
         profile: s.profile.clone(),
@@ -876,23 +870,17 @@ async fn rule(
     })
 }
 
-/// Creates the service, or deploys to it when it exists: the run's last call, which gives the
-/// lease up.
-#[allow(clippy::too_many_arguments)]
+/// Creates the service, or deploys to it when it exists.
 async fn service(
     cloud: &Cloud,
     s: &Settings,
     w: &World,
-    lease: &Leased<'_>,
     task_definition: &str,
     target_group: &str,
     tags: &[(String, String)],
     journal: &Journal,
 ) -> Result<(), Error> {
     let name = &w.names.resource;
-    let landed = FinishedWhen::ServiceRuns {
-        task_definition: task_definition.to_string(),
-    };
     if let Some(existing) = &w.service {
         info!("ECS Service {name} already exists, will deploy {task_definition}");
         let expiry: Vec<_> = tags
@@ -906,14 +894,10 @@ async fn service(
             }
             cloud.ecs.tag(&existing.arn, &expiry).await
         };
-        let deploy = async {
-            futures::try_join!(
-                cloud.ecs.deploy(&s.target_cluster, name, task_definition),
-                retag
-            )
-            .map(|_| ())
-        };
-        lease.last_call(cloud, s, &landed, deploy).await?;
+        futures::try_join!(
+            cloud.ecs.deploy(&s.target_cluster, name, task_definition),
+            retag
+        )?;
         journal.record(Undo::Redeploy {
             cluster: s.target_cluster.clone(),
             name: name.clone(),
@@ -933,12 +917,7 @@ async fn service(
         settings: w.reference.service.settings.clone(),
         tags: tags.to_vec(),
     };
-    let mut arn = String::new();
-    let create = async {
-        arn = cloud.ecs.create_service(&new).await?;
-        Ok(())
-    };
-    lease.last_call(cloud, s, &landed, create).await?;
+    let arn = cloud.ecs.create_service(&new).await?;
     journal.record(Undo::Service {
         cluster: s.target_cluster.clone(),
         name: name.clone(),
