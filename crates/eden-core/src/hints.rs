@@ -10,12 +10,12 @@
 //! second answer only when the first agrees with the hint. A stale hint costs the round trips it
 //! meant to save, never a wrong result: a target group made from stale settings is made again.
 //!
-//! The command line keeps hints in a file between runs; the HTTP API and Lambda keep them in
-//! memory for the life of the process.
+//! The command line keeps hints in a file between runs, into which each process merges what it
+//! learned, so that runs side by side on one machine keep each other's; the HTTP API and Lambda
+//! keep them in memory for the life of the process.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -66,35 +66,76 @@ pub struct FinishedRun {
 /// How long a finished run is worth remembering: its mark expires well before.
 const FINISHED_KEPT_MS: i64 = 60_000;
 
+impl Known {
+    /// Takes in what another process learned.
+    fn merge(&mut self, learned: Learned) {
+        let Learned { known, gone } = learned;
+        self.zones.extend(known.zones);
+        self.listeners.extend(known.listeners);
+        self.references.extend(known.references);
+        self.target_groups.extend(known.target_groups);
+        self.environments.extend(known.environments);
+        for environment in &gone {
+            self.environments.remove(environment);
+        }
+        self.finished.extend(known.finished);
+        self.forget_long_finished();
+    }
+
+    /// Forgets the finished runs long before the latest, whose marks have long expired.
+    fn forget_long_finished(&mut self) {
+        let Some(latest) = self.finished.values().map(|run| run.at_ms).max() else {
+            return;
+        };
+        self.finished
+            .retain(|_, run| run.at_ms > latest - FINISHED_KEPT_MS);
+    }
+}
+
+/// The hints saved in `path`; none when the file is missing or unreadable, as it is only a cache.
+fn read(path: &Path) -> Known {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// What the runs of one process learned since the file was last saved.
+#[derive(Debug, Default)]
+struct Learned {
+    known: Known,
+    /// `profile/resource` of the environments deleted.
+    gone: BTreeSet<String>,
+}
+
 /// Hints shared by every run of one process.
 #[derive(Debug, Clone, Default)]
 pub struct Hints {
     known: Arc<Mutex<Known>>,
-    /// Whether a run learned something the file does not hold yet.
-    changed: Arc<AtomicBool>,
+    /// What the file does not hold yet, kept apart so that saving merges it into the file as it
+    /// is then, which other processes may have saved meanwhile.
+    learned: Arc<Mutex<Option<Learned>>>,
 }
 
 impl Hints {
     /// The hints saved in `path`; none when the file is missing or unreadable, as it is only a
     /// cache.
     pub fn load(path: &Path) -> Self {
-        let known = std::fs::read(path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
         Self {
-            known: Arc::new(Mutex::new(known)),
-            changed: Arc::default(),
+            known: Arc::new(Mutex::new(read(path))),
+            learned: Arc::default(),
         }
     }
 
-    /// Writes the hints to `path` when a run learned something new. The file is replaced in one
-    /// rename, so concurrent runs never read half of one.
+    /// Merges what the runs learned into the hints in `path`, when they learned something new.
+    /// The file is replaced in one rename, so concurrent runs never read half of one.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        if !self.changed.swap(false, Ordering::SeqCst) {
+        let Some(learned) = self.learned().take() else {
             return Ok(());
-        }
-        let json = serde_json::to_vec_pretty(&*self.lock()).map_err(std::io::Error::other)?;
+        };
+        let mut saved = read(path);
+        saved.merge(learned);
+        let json = serde_json::to_vec_pretty(&saved).map_err(std::io::Error::other)?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -108,8 +149,9 @@ impl Hints {
     }
 
     pub fn learn_zone_name(&self, zone_id: &str, name: &str) {
-        let changed = self.lock().zones.insert(zone_id.into(), name.into());
-        self.note(changed.as_deref() != Some(name));
+        self.learn(|known| {
+            known.zones.insert(zone_id.into(), name.into()).as_deref() != Some(name)
+        });
     }
 
     pub fn listener(&self, alb: &str) -> Option<String> {
@@ -117,8 +159,13 @@ impl Hints {
     }
 
     pub fn learn_listener(&self, alb: &str, listener: &str) {
-        let changed = self.lock().listeners.insert(alb.into(), listener.into());
-        self.note(changed.as_deref() != Some(listener));
+        self.learn(|known| {
+            known
+                .listeners
+                .insert(alb.into(), listener.into())
+                .as_deref()
+                != Some(listener)
+        });
     }
 
     pub fn reference(&self, service: &str) -> Option<ReferenceHint> {
@@ -126,8 +173,13 @@ impl Hints {
     }
 
     pub fn learn_reference(&self, service: &str, hint: &ReferenceHint) {
-        let changed = self.lock().references.insert(service.into(), hint.clone());
-        self.note(changed.as_ref() != Some(hint));
+        self.learn(|known| {
+            known
+                .references
+                .insert(service.into(), hint.clone())
+                .as_ref()
+                != Some(hint)
+        });
     }
 
     pub fn target_group(&self, arn: &str) -> Option<TargetGroupSettings> {
@@ -135,11 +187,13 @@ impl Hints {
     }
 
     pub fn learn_target_group(&self, arn: &str, settings: &TargetGroupSettings) {
-        let changed = self
-            .lock()
-            .target_groups
-            .insert(arn.into(), settings.clone());
-        self.note(changed.as_ref() != Some(settings));
+        self.learn(|known| {
+            known
+                .target_groups
+                .insert(arn.into(), settings.clone())
+                .as_ref()
+                != Some(settings)
+        });
     }
 
     pub fn environment_exists(&self, profile: &str, resource: &str) -> bool {
@@ -152,12 +206,22 @@ impl Hints {
         let key = format!("{profile}/{resource}");
         let mut known = self.lock();
         let changed = if exists {
-            known.environments.insert(key)
+            known.environments.insert(key.clone())
         } else {
             known.environments.remove(&key)
         };
         drop(known);
-        self.note(changed);
+        if changed {
+            let mut learned = self.learned();
+            let learned = learned.get_or_insert_with(Learned::default);
+            if exists {
+                learned.gone.remove(&key);
+                learned.known.environments.insert(key);
+            } else {
+                learned.known.environments.remove(&key);
+                learned.gone.insert(key);
+            }
+        }
     }
 
     pub fn finished(&self, lease: &str) -> Option<FinishedRun> {
@@ -166,18 +230,24 @@ impl Hints {
 
     /// Remembers a finished run, and forgets those whose marks have long expired.
     pub fn learn_finished(&self, lease: &str, run: FinishedRun) {
-        let mut known = self.lock();
-        let since = run.at_ms - FINISHED_KEPT_MS;
-        known.finished.retain(|_, r| r.at_ms > since);
-        known.finished.insert(lease.into(), run);
-        drop(known);
-        self.note(true);
+        self.learn(|known| {
+            known.finished.insert(lease.into(), run.clone());
+            known.forget_long_finished();
+            true
+        });
     }
 
-    fn note(&self, changed: bool) {
-        if changed {
-            self.changed.store(true, Ordering::SeqCst);
+    /// Applies `change` to what is known and, when it changed anything, to what was learned.
+    fn learn(&self, change: impl Fn(&mut Known) -> bool) {
+        if change(&mut self.lock()) {
+            change(&mut self.learned().get_or_insert_with(Learned::default).known);
         }
+    }
+
+    fn learned(&self) -> MutexGuard<'_, Option<Learned>> {
+        self.learned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock(&self) -> MutexGuard<'_, Known> {
@@ -248,6 +318,39 @@ mod tests {
         loaded.learn_reference("svc", &reference(4));
         loaded.save(&path).unwrap();
         assert_eq!(Hints::load(&path).reference("svc"), Some(reference(4)));
+    }
+
+    #[test]
+    fn processes_side_by_side_keep_what_each_other_learned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hints.json");
+        let earlier = Hints::load(&path);
+        earlier.learn_environment("api", "dev-api-old", true);
+        earlier.learn_listener("alb", "listener");
+        earlier.save(&path).unwrap();
+
+        // Two processes start from that file; each learns something and saves, in turn.
+        let first = Hints::load(&path);
+        let second = Hints::load(&path);
+        first.learn_zone_name("Z1", "dev.example.com");
+        first.learn_environment("api", "dev-api-foo", true);
+        let run = FinishedRun {
+            owner: "host/1-a".into(),
+            at_ms: 1_000,
+        };
+        first.learn_finished("api/dev-api-foo", run.clone());
+        second.learn_environment("api", "dev-api-bar", true);
+        second.learn_environment("api", "dev-api-old", false);
+        first.save(&path).unwrap();
+        second.save(&path).unwrap();
+
+        let saved = Hints::load(&path);
+        assert_eq!(saved.zone_name("Z1").as_deref(), Some("dev.example.com"));
+        assert_eq!(saved.listener("alb").as_deref(), Some("listener"));
+        assert!(saved.environment_exists("api", "dev-api-foo"));
+        assert!(saved.environment_exists("api", "dev-api-bar"));
+        assert!(!saved.environment_exists("api", "dev-api-old"));
+        assert_eq!(saved.finished("api/dev-api-foo"), Some(run));
     }
 
     #[test]
