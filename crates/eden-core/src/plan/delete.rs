@@ -239,19 +239,16 @@ pub(super) async fn remove(
             removed.push(format!("config key {} of {entry}", s.update_key));
         }
     }
-    removed.extend(rules_gone?);
+    let rules_gone = rules_gone?;
     removed.extend(records_gone?);
+    removed.extend(rules_gone);
     removed.extend(service_gone?);
     removed.extend(tds_gone?);
     stop.check()?;
 
     // Step 3.
-    let mut target_group_gone = None;
-    let last = async {
-        target_group_gone = delete_target_group(cloud, &names, target_group.as_ref()).await?;
-        Ok(())
-    };
-    lease.last_call_gone(cloud, s, listed, last).await?;
+    let delete_it = delete_target_group(cloud, &names, target_group.as_ref());
+    let target_group_gone = lease.last_call_gone(cloud, s, listed, delete_it).await?;
     removed.extend(target_group_gone);
 
     info!(

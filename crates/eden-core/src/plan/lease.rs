@@ -118,13 +118,13 @@ impl<'a> Leased<'a> {
     /// When the call fails, the lease is taken back first, so that the run can undo what it
     /// made; when another run took it over meanwhile (the call landed after all, or the mark
     /// expired), nothing is undone.
-    pub async fn last_call(
+    pub async fn last_call<T>(
         &self,
         cloud: &Cloud,
         s: &Settings,
         when: &FinishedWhen,
-        call: impl Future<Output = Result<(), Error>>,
-    ) -> Result<(), Error> {
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
         let Some(held) = self.held() else {
             return call.await;
         };
@@ -140,21 +140,21 @@ impl<'a> Leased<'a> {
                 .release_lease(self.table, &held.key, &held.owner, release)
         );
         let failed = match (called, marked) {
-            (Ok(()), Ok(true)) => {
+            (Ok(value), Ok(true)) => {
                 self.set_given_up();
                 let run = FinishedRun {
                     owner: held.owner,
                     at_ms: super::now_ms(),
                 };
                 cloud.hints.learn_finished(&held.key, run);
-                return Ok(());
+                return Ok(value);
             }
             // Given up after the call instead, as without a mark (or taken over, if it expired).
-            (Ok(()), marked) => {
+            (Ok(value), marked) => {
                 if let Err(e) = marked {
                     debug!("could not mark lease {} finishing: {e}", held.key);
                 }
-                return Ok(());
+                return Ok(value);
             }
             (Err(failed), _) => failed,
         };
@@ -183,13 +183,13 @@ impl<'a> Leased<'a> {
     /// back as `listed` (none for an environment that was not listed), so that the environment
     /// stays listed for the next delete; when another run made either meanwhile, it is left to
     /// that run.
-    pub async fn last_call_gone(
+    pub async fn last_call_gone<T>(
         &self,
         cloud: &Cloud,
         s: &Settings,
         listed: Option<&EnvironmentItem>,
-        call: impl Future<Output = Result<(), Error>>,
-    ) -> Result<(), Error> {
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
         let Some(held) = self.held() else {
             return call.await;
         };
@@ -205,15 +205,15 @@ impl<'a> Leased<'a> {
                 .release_lease(self.table, &held.key, &held.owner, release)
         );
         let failed = match (called, released) {
-            (Ok(()), Ok(true)) => {
+            (Ok(value), Ok(true)) => {
                 self.set_given_up();
-                return Ok(());
+                return Ok(value);
             }
             // Taken over after it expired: the other run's now.
-            (Ok(()), Ok(false)) => return Ok(()),
+            (Ok(value), Ok(false)) => return Ok(value),
             // The environment is gone but still listed: the lease is freed alone, as after any
             // failure, so that the next delete finishes at once.
-            (Ok(()), Err(unreleased)) => return Err(unreleased),
+            (Ok(_), Err(unreleased)) => return Err(unreleased),
             (Err(failed), Ok(true)) => failed,
             // Still held (or lost when it expired): given up as after any failure.
             (Err(failed), _) => return Err(failed),
