@@ -143,22 +143,9 @@ async fn every_rejection_has_its_status_and_makes_nothing() {
     let image = world.image("api", "v1");
 
     // A lease another run holds, for the 409.
-    let later = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600)
-        .to_string();
-    aws.ddb
-        .put_item()
-        .table_name("eden")
-        .item("type", AttributeValue::S("_lease".into()))
-        .item("name", AttributeValue::S("api/dev-dynamic-api-held".into()))
-        .item("owner", AttributeValue::S("someone-else".into()))
-        .item("expires_at", AttributeValue::N(later))
-        .send()
-        .await
-        .unwrap();
+    let later = support::epoch_seconds() + 600;
+    aws.put_lease("api/dev-dynamic-api-held", "someone-else", later, None)
+        .await;
     // A pushed profile whose reference service does not exist, for the 502.
     let mut broken: Value = serde_json::from_str(
         aws.ddb

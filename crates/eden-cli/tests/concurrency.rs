@@ -209,7 +209,6 @@ async fn a_create_racing_the_end_of_a_delete_reads_again_and_makes_the_environme
 /// until it expires.
 #[tokio::test]
 async fn a_lease_given_up_with_the_last_call_is_taken_as_soon_as_the_call_landed() {
-    use aws_sdk_dynamodb::types::AttributeValue;
     let _turn = ONE_AT_A_TIME.lock().await;
     let world = World::behind_proxy();
     let aws = world.aws().await;
@@ -240,26 +239,14 @@ async fn a_lease_given_up_with_the_last_call_is_taken_as_soon_as_the_call_landed
 
     // A run whose last call is still in flight: its service does not run the task definition
     // its mark names (yet).
-    let soon = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3;
     let pending = service.task_definition().unwrap().replace(":2", ":9");
-    aws.ddb
-        .put_item()
-        .table_name("eden")
-        .item("type", AttributeValue::S("_lease".into()))
-        .item("name", AttributeValue::S("api/dev-dynamic-api-foo".into()))
-        .item("owner", AttributeValue::S("ci-runner-7/4242-00ff".into()))
-        .item("expires_at", AttributeValue::N(soon.to_string()))
-        .item(
-            "finished_when",
-            AttributeValue::S(format!("service-runs {pending}")),
-        )
-        .send()
-        .await
-        .unwrap();
+    aws.put_lease(
+        "api/dev-dynamic-api-foo",
+        "ci-runner-7/4242-00ff",
+        support::epoch_seconds() + 3,
+        Some(&format!("service-runs {pending}")),
+    )
+    .await;
     let waited = world.create("api", "foo", "v1");
     assert!(
         waited.stderr.contains("being changed by another eden run"),

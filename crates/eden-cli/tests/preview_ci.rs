@@ -182,26 +182,14 @@ async fn gc_orphans_removes_what_no_state_item_records() {
         .unwrap();
     // Lease items: of a run killed before it made anything, in this profile and another, and
     // one held right now.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = support::epoch_seconds();
     for (key, expires_at) in [
         ("api/dev-dynamic-api-ghost", 1),
         ("admin/dev-dynamic-admin-ghost", 1),
         ("api/dev-dynamic-api-busy", now + 600),
     ] {
-        aws.ddb
-            .put_item()
-            .table_name("eden")
-            .item("type", AttributeValue::S("_lease".into()))
-            .item("name", AttributeValue::S(key.into()))
-            .item("owner", AttributeValue::S("ci-runner-7/4242-dead".into()))
-            .item("expires_at", AttributeValue::N(expires_at.to_string()))
-            .item("kind", AttributeValue::S("lease".into()))
-            .send()
-            .await
-            .unwrap();
+        aws.put_lease(key, "ci-runner-7/4242-dead", expires_at, None)
+            .await;
     }
 
     let planned = json(

@@ -68,6 +68,14 @@ impl Drop for Moto {
 }
 
 /// A free loopback port.
+/// Epoch seconds now, the clock of eden's lease items.
+pub fn epoch_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -710,6 +718,32 @@ impl Aws {
             .filter(|a| a.rsplit_once('/').unwrap().1.rsplit_once(':').unwrap().0 == family)
             .cloned()
             .collect()
+    }
+
+    /// A lease item as another eden run leaves it in table `eden`: held by `owner` until
+    /// `expires_at` (epoch seconds), and given up alongside its last call when `finished_when`
+    /// says how to tell that call landed.
+    pub async fn put_lease(
+        &self,
+        key: &str,
+        owner: &str,
+        expires_at: u64,
+        finished_when: Option<&str>,
+    ) {
+        use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+        let mut put = self
+            .ddb
+            .put_item()
+            .table_name("eden")
+            .item("type", S("_lease".into()))
+            .item("name", S(key.into()))
+            .item("owner", S(owner.into()))
+            .item("expires_at", N(expires_at.to_string()))
+            .item("kind", S("lease".into()));
+        if let Some(when) = finished_when {
+            put = put.item("finished_when", S(when.into()));
+        }
+        put.send().await.unwrap();
     }
 
     /// Every item of the state table (a scan is fine in a test).
