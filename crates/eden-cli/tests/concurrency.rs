@@ -216,23 +216,25 @@ async fn a_lease_given_up_with_the_last_call_is_taken_as_soon_as_the_call_landed
     let elsewhere = tempfile::tempdir().unwrap();
     let image = world.image("api", "v2");
     let deployed = world
-        .command(&[
-            "create",
-            "-p",
-            "api",
-            "--name",
-            "foo",
-            "--image-uri",
-            &image,
-        ])
-        .env("XDG_CACHE_HOME", elsewhere.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&deployed.stderr);
-    assert!(deployed.status.success(), "{stderr}");
+        .eden_elsewhere(
+            elsewhere.path(),
+            &[
+                "create",
+                "-p",
+                "api",
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+            ],
+        )
+        .success();
     assert!(
-        !stderr.contains("being changed by another eden run"),
-        "{stderr}"
+        !deployed
+            .stderr
+            .contains("being changed by another eden run"),
+        "{}",
+        deployed.stderr
     );
     let service = &aws.services("dev-dynamic-api-foo").await[0];
     assert!(service.task_definition().unwrap().ends_with(":2"));

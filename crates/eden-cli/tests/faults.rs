@@ -565,12 +565,9 @@ async fn a_deploy_from_the_machine_that_made_the_environment_reads_no_target_gro
 
     // Deleted from another machine: this one still thinks it is there.
     let elsewhere = tempfile::tempdir().unwrap();
-    let deleted = world
-        .command(&["delete", "-p", "api", "--name", "foo"])
-        .env("XDG_CACHE_HOME", elsewhere.path())
-        .output()
-        .unwrap();
-    assert!(deleted.status.success());
+    world
+        .eden_elsewhere(elsewhere.path(), &["delete", "-p", "api", "--name", "foo"])
+        .success();
     world.proxy().rules(json!({}));
     world.create("api", "foo", "v1");
     let copy = &aws.target_groups("dev-dynamic-api-foo").await[0];
