@@ -1,6 +1,6 @@
 //! Every failure as a status and `{"status": "error", "message": ...}`, never a stack trace.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use eden_core::Error;
@@ -14,6 +14,8 @@ pub enum ApiError {
     BadRequest(String),
     /// No such endpoint.
     NotFound,
+    /// The endpoint takes only GET and POST.
+    MethodNotAllowed,
     Core(Error),
 }
 
@@ -30,6 +32,7 @@ impl ApiError {
             ApiError::WrongKey => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Core(e) => core_status(e),
         }
     }
@@ -43,6 +46,7 @@ impl ApiError {
                 "no such endpoint: use /api/v1/create, /api/v1/delete or /api/v1/environments"
                     .into()
             }
+            ApiError::MethodNotAllowed => "this endpoint takes GET or POST only".into(),
             ApiError::Core(e) => e.to_string(),
         }
     }
@@ -51,10 +55,13 @@ impl ApiError {
 fn core_status(e: &Error) -> StatusCode {
     match e {
         Error::InvalidName { .. }
+        | Error::NameTooLong { .. }
+        | Error::HostTooLong { .. }
         | Error::InvalidImageUri { .. }
         | Error::ImageNotFound { .. }
         | Error::InvalidEnvVar { .. }
-        | Error::InvalidDuration { .. } => StatusCode::BAD_REQUEST,
+        | Error::InvalidDuration { .. }
+        | Error::InvalidProfileName { .. } => StatusCode::BAD_REQUEST,
         Error::UnknownRemoteProfile { .. } => StatusCode::NOT_FOUND,
         Error::Busy { .. } => StatusCode::CONFLICT,
         Error::NotReady { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -64,6 +71,7 @@ fn core_status(e: &Error) -> StatusCode {
         | Error::Unlisted { cause, .. } => core_status(cause),
         // A pushed profile that does not work is the server's configuration to fix.
         Error::CorruptRemoteProfile { .. }
+        | Error::ProfileSkipped { .. }
         | Error::InvalidProfile { .. }
         | Error::InvalidProfileValue { .. }
         | Error::ConfigFile { .. }
@@ -78,6 +86,12 @@ fn core_status(e: &Error) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"status": "error", "message": self.message()});
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, ApiError::MethodNotAllowed) {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        }
+        response
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::Json;
 use eden_core::expiry::Ttl;
@@ -49,8 +50,29 @@ impl Params {
     }
 }
 
+/// The query string's fields, or a 400 in the JSON envelope (axum answers in plain text).
+fn query<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    params
+        .map(|Query(params)| params)
+        .map_err(|e| ApiError::BadRequest(format!("invalid query string: {}", e.body_text())))
+}
+
+/// The JSON body's fields, or a 400 in the JSON envelope, for a body that is not JSON, not of
+/// the right types, or not sent as JSON.
+fn body<T>(params: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    params
+        .map(|Json(params)| params)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::NotFound
+}
+
+/// HEAD, OPTIONS and any other method on an endpoint that changes AWS: never run it (axum
+/// would answer a HEAD with the GET handler).
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 pub async fn healthz() -> Json<Value> {
@@ -59,30 +81,30 @@ pub async fn healthz() -> Json<Value> {
 
 pub async fn create_query(
     State(app): State<Arc<App>>,
-    Query(params): Query<Params>,
+    params: Result<Query<Params>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    create(&app, params).await
+    create(&app, query(params)?).await
 }
 
 pub async fn create_json(
     State(app): State<Arc<App>>,
-    Json(params): Json<Params>,
+    params: Result<Json<Params>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    create(&app, params).await
+    create(&app, body(params)?).await
 }
 
 pub async fn delete_query(
     State(app): State<Arc<App>>,
-    Query(params): Query<Params>,
+    params: Result<Query<Params>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    delete(&app, params).await
+    delete(&app, query(params)?).await
 }
 
 pub async fn delete_json(
     State(app): State<Arc<App>>,
-    Json(params): Json<Params>,
+    params: Result<Json<Params>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    delete(&app, params).await
+    delete(&app, body(params)?).await
 }
 
 async fn create(app: &App, params: Params) -> Result<Json<Value>, ApiError> {
@@ -132,8 +154,9 @@ pub struct ListParams {
 /// What `eden ls` shows, as JSON.
 pub async fn environments(
     State(app): State<Arc<App>>,
-    Query(params): Query<ListParams>,
+    params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let params = query(params)?;
     let environments =
         remote::environments(&app.cloud, &app.table, params.profile.as_deref()).await?;
     Ok(ok(&json!({"environments": environments})))
@@ -168,16 +191,16 @@ pub struct GcParams {
 
 pub async fn gc_query(
     State(app): State<Arc<App>>,
-    Query(params): Query<GcParams>,
+    params: Result<Query<GcParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    gc(&app, params).await
+    gc(&app, query(params)?).await
 }
 
 pub async fn gc_json(
     State(app): State<Arc<App>>,
-    Json(params): Json<GcParams>,
+    params: Result<Json<GcParams>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    gc(&app, params).await
+    gc(&app, body(params)?).await
 }
 
 /// As `eden gc`, over the remote profiles: for a schedule (EventBridge, cron) to call.
@@ -194,9 +217,11 @@ async fn gc(app: &App, params: GcParams) -> Result<Json<Value>, ApiError> {
     if let Some(first) = report.failures.into_iter().next() {
         return Err(first.into());
     }
-    Ok(ok(
-        &json!({"dry_run": req.dry_run, "environments": report.swept}),
-    ))
+    let mut answer = json!({"dry_run": req.dry_run, "environments": report.swept});
+    if !report.skipped.is_empty() {
+        answer["skipped"] = json!(report.skipped);
+    }
+    Ok(ok(&answer))
 }
 
 struct RemoteProfiles<'a> {

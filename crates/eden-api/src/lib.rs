@@ -29,16 +29,25 @@ pub fn router(app: App) -> Router {
     let api = Router::new()
         .route(
             "/api/v1/create",
-            get(handlers::create_query).post(handlers::create_json),
+            get(handlers::create_query)
+                .post(handlers::create_json)
+                .head(handlers::method_not_allowed)
+                .fallback(handlers::method_not_allowed),
         )
         .route(
             "/api/v1/delete",
-            get(handlers::delete_query).post(handlers::delete_json),
+            get(handlers::delete_query)
+                .post(handlers::delete_json)
+                .head(handlers::method_not_allowed)
+                .fallback(handlers::method_not_allowed),
         )
         .route("/api/v1/environments", get(handlers::environments))
         .route(
             "/api/v1/gc",
-            get(handlers::gc_query).post(handlers::gc_json),
+            get(handlers::gc_query)
+                .post(handlers::gc_json)
+                .head(handlers::method_not_allowed)
+                .fallback(handlers::method_not_allowed),
         )
         .route_layer(middleware::from_fn_with_state(
             app.clone(),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use eden_core::profile::{Key, DEFAULT_PROFILE};
+use eden_core::Error;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,14 +79,19 @@ pub struct Common {
 }
 
 impl Common {
-    /// The config path with `~` expanded.
-    pub fn config_file(&self) -> PathBuf {
-        match (
-            self.config_path.strip_prefix("~/"),
-            std::env::var_os("HOME"),
-        ) {
-            (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-            _ => PathBuf::from(&self.config_path),
+    /// The config path with `~` expanded. An unset or empty HOME is an error: the path would
+    /// otherwise be read from (or written to) whatever the current directory is.
+    pub fn config_file(&self) -> Result<PathBuf, Error> {
+        let Some(rest) = self.config_path.strip_prefix("~/") else {
+            return Ok(PathBuf::from(&self.config_path));
+        };
+        match std::env::var_os("HOME").filter(|home| !home.is_empty()) {
+            Some(home) => Ok(PathBuf::from(home).join(rest)),
+            None => Err(Error::ConfigFile {
+                path: self.config_path.clone(),
+                why: "HOME is unset or empty; set HOME or pass the file with -c or EDEN_CONFIG"
+                    .into(),
+            }),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Where a command's profile comes from: the config file's section, with flags over it.
 
-use eden_core::profile::{ConfigFile, Settings};
+use eden_core::profile::{self, ConfigFile, Settings};
 use eden_core::Error;
 
 use crate::args::{Common, ProfileKeys};
@@ -8,7 +8,8 @@ use crate::args::{Common, ProfileKeys};
 /// The settings for `name`: the file's section with the flags applied. A profile the file does
 /// not have is fine when the flags give every key.
 pub fn settings(common: &Common, name: &str, keys: &ProfileKeys) -> Result<Settings, Error> {
-    let path = common.config_file();
+    profile::check_name(name)?;
+    let path = common.config_file()?;
     let file = ConfigFile::load(&path)?;
     let overrides = keys.overrides();
     let profile = match file.profile(name) {

@@ -246,6 +246,118 @@ async fn every_rejection_has_its_status_and_makes_nothing() {
 }
 
 #[tokio::test]
+async fn head_options_and_malformed_input_never_run_anything() {
+    let (world, server) = served_world();
+    let aws = world.aws().await;
+    let image = world.image("api", "v1");
+    let key = [("x-api-key", KEY)];
+    let create = create_path("foo", &image, "api");
+    for method in ["HEAD", "OPTIONS", "PUT", "DELETE"] {
+        for path in [
+            create.as_str(),
+            "/api/v1/delete?name=foo&profile=api",
+            "/api/v1/gc",
+        ] {
+            let (status, body) = request(&server.endpoint, method, path, &key, "");
+            assert_eq!(status, 405, "{method} {path}: {body}");
+            if method != "HEAD" {
+                let body: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(body["status"], "error", "{method} {path}");
+            }
+        }
+    }
+    assert!(aws.services("dev-dynamic-").await.is_empty());
+
+    let bodies = [
+        ("/api/v1/create", "{not json", "invalid JSON body"),
+        (
+            "/api/v1/create",
+            r#"{"name": 5, "image_uri": "x"}"#,
+            "invalid JSON body",
+        ),
+        ("/api/v1/delete", "[1, 2]", "invalid JSON body"),
+        ("/api/v1/gc", r#"{"orphans": "yes"}"#, "invalid JSON body"),
+    ];
+    for (path, body, message) in bodies {
+        let (status, answer) = request(&server.endpoint, "POST", path, &key, body);
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["status"], "error");
+        assert!(
+            answer["message"].as_str().unwrap().contains(message),
+            "{answer}"
+        );
+    }
+    for (path, message) in [
+        (
+            "/api/v1/gc?orphans=maybe".to_string(),
+            "invalid query string",
+        ),
+        (
+            create_path("foo", &image, "_profile"),
+            "invalid profile name",
+        ),
+        (
+            "/api/v1/environments?profile=_lease".to_string(),
+            "invalid profile name",
+        ),
+    ] {
+        let (status, answer) = server.get(&path, Some(KEY));
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(message),
+            "{answer}"
+        );
+    }
+    assert!(aws.services("dev-dynamic-").await.is_empty());
+    assert_eq!(aws.file().await, json!({"environments": []}));
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_corrupt_remote_profile_is_skipped_by_gc_and_the_others_are_swept() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (world, server) = served_world();
+    let aws = world.aws().await;
+    let (status, created) = server.get(
+        &format!(
+            "{}&ttl=1s",
+            create_path("old", &world.image("api", "v1"), "api")
+        ),
+        Some(KEY),
+    );
+    assert_eq!(status, 200, "{created}");
+    aws.ddb
+        .put_item()
+        .table_name("eden")
+        .item("type", AttributeValue::S("_profile".into()))
+        .item("name", AttributeValue::S("corrupt".into()))
+        .item("profile", AttributeValue::S("{not json".into()))
+        .send()
+        .await
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    let (status, swept) = server.post("/api/v1/gc", json!({"orphans": true}));
+    assert_eq!(status, 200, "{swept}");
+    let environments = swept["environments"].as_array().unwrap();
+    assert!(
+        environments
+            .iter()
+            .any(|e| e["name"] == "dev-dynamic-api-old"
+                && !e["removed"].as_array().unwrap().is_empty()),
+        "{swept}"
+    );
+    assert_eq!(swept["skipped"][0]["profile"], "corrupt", "{swept}");
+    assert!(swept["skipped"][0]["why"]
+        .as_str()
+        .unwrap()
+        .contains("corrupt"));
+    assert!(aws.services("dev-dynamic-api-old").await.is_empty());
+    server.stop();
+}
+
+#[tokio::test]
 async fn twenty_concurrent_api_creates_all_succeed() {
     let (world, server) = served_world();
     let aws = world.aws().await;

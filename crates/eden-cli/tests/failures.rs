@@ -44,6 +44,10 @@ async fn bad_input_is_refused_before_anything_is_made() {
         .profile("api", "reference_service_arn")
         .replace("dev01-api", "nope");
     let plain_alb = world.profile("api", "reference_alb_arn");
+    let long_name = "n".repeat(129);
+    let long_image = format!("registry.example.com/{}:1", "a".repeat(240));
+    let big_env = format!("BIG={}", "x".repeat(20_000));
+    let long_zone = format!("{}.example.com", "z".repeat(120));
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--name", "", "--image-uri", &image], "invalid --name"),
         (
@@ -125,6 +129,46 @@ async fn bad_input_is_refused_before_anything_is_made() {
             ],
             "S3 bucket",
         ),
+        (
+            vec!["--name", &long_name, "--image-uri", &image],
+            "129 characters once DNS-safe",
+        ),
+        (
+            vec!["--name", "foo", "--image-uri", &long_image],
+            "255 characters",
+        ),
+        (
+            vec!["--name", "foo", "--image-uri", &image, "--ttl", "400d"],
+            "at most a year",
+        ),
+        (
+            vec![
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+                "--set-env",
+                &big_env,
+                "--set-env",
+                &big_env,
+            ],
+            "more than the 32768",
+        ),
+        (
+            vec!["--name", "foo", "--image-uri", &image, "-p", "_profile"],
+            "invalid profile name \"_profile\"",
+        ),
+        (
+            vec![
+                "--name",
+                "foo",
+                "--image-uri",
+                &image,
+                "--dynamic-zone-name",
+                &long_zone,
+            ],
+            "at most 128",
+        ),
     ];
     for (args, needle) in cases {
         let mut full = vec!["create"];
@@ -154,6 +198,56 @@ async fn broken_config_files_and_incomplete_profiles_are_named() {
             .try_create("api", "foo", "v1", &["-c", &path])
             .failure(why);
     }
+}
+
+#[tokio::test]
+async fn config_paths_that_are_not_files_and_an_unset_home_are_refused_at_once() {
+    let world = World::new();
+    let fifo = world.home.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for path in [fifo.to_string_lossy().into_owned(), "/dev/zero".into()] {
+        let started = Instant::now();
+        world
+            .eden(&["config", "check", "-c", &path])
+            .failure("not a regular file");
+        world
+            .try_create("api", "foo", "v1", &["-c", &path])
+            .failure("not a regular file");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{path} blocked"
+        );
+    }
+    for home in ["", "unset"] {
+        let mut command = world.command(&["config", "check", "-p", "api"]);
+        match home {
+            "unset" => command.env_remove("HOME"),
+            _ => command.env("HOME", home),
+        };
+        support::Run::from(command.output().unwrap()).failure("HOME is unset or empty");
+    }
+    for args in [
+        &["config", "setup", "-p", "_profile", "--name-prefix", "x"][..],
+        &["config", "push", "-p", "_lease"],
+        &["config", "remote-rm", "-p", "_profile"],
+        &["delete", "-p", "_profile", "--name", "foo"],
+        &["gc", "-p", "_lease"],
+    ] {
+        world.eden(args).failure("invalid profile name");
+    }
+    // A config file others may write is used, with a warning.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&world.config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = world.eden(&["config", "check", "-p", "api"]).success();
+    assert!(
+        run.stderr.contains("writable by other users"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test]

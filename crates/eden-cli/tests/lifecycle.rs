@@ -305,6 +305,18 @@ async fn awkward_names_become_valid_distinct_dns_names() {
 
     let branch = world.create("api", "feature/ABC_1", "v1");
     assert_eq!(branch.stdout.trim(), "api-feature-abc-1.dev.example.com");
+    assert!(
+        branch
+            .stderr
+            .contains("Using name feature-abc-1 for \"feature/ABC_1\": names are made DNS-safe"),
+        "{}",
+        branch.stderr
+    );
+    let plain = world.create("api", "plain", "v1");
+    assert!(!plain.stderr.contains("Using name"), "{}", plain.stderr);
+    world
+        .eden(&["delete", "-p", "api", "--name", "plain"])
+        .success();
     assert_eq!(aws.services("dev-dynamic-api-feature-abc-1").await.len(), 1);
 
     // Two 60-character branch names that share their first 40 characters.

@@ -34,6 +34,20 @@ pub enum Error {
     #[error("invalid --name {name:?}: nothing is left after making it DNS-safe; use letters, digits and '-'")]
     InvalidName { name: String },
 
+    #[error("invalid --name {name:?}: it is {len} characters once DNS-safe, at most {max} fit in AWS's names; use a shorter name")]
+    NameTooLong {
+        name: String,
+        len: usize,
+        max: usize,
+    },
+
+    #[error("host name {host} is {len} characters, and an ALB host condition takes at most {max}: use a shorter --name, domain_name_prefix or zone")]
+    HostTooLong {
+        host: String,
+        len: usize,
+        max: usize,
+    },
+
     #[error(
         "invalid --image-uri {uri:?}: {why}; expected [REGISTRY/]REPOSITORY[:TAG|@sha256:DIGEST]"
     )]
@@ -61,6 +75,9 @@ pub enum Error {
     #[error("remote profile {profile} not found in DynamoDB table {table}: push it with `eden config push -p {profile}`")]
     UnknownRemoteProfile { profile: String, table: String },
 
+    #[error("invalid profile name {profile:?}: {why}")]
+    InvalidProfileName { profile: String, why: &'static str },
+
     #[error(
         "profile {profile}: {problem}; fix it with `eden config setup -p {profile}` or a flag"
     )]
@@ -75,6 +92,9 @@ pub enum Error {
 
     #[error("remote profile {profile} is corrupt ({why}): push it again with `eden config push -p {profile}`")]
     CorruptRemoteProfile { profile: String, why: String },
+
+    #[error("gc skipped profile {profile}: {why}")]
+    ProfileSkipped { profile: String, why: String },
 
     #[error("{what} {id} not found: {hint}")]
     Missing {

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use crate::error::Error;
 
+/// The longest `--ttl`: a preview environment that should outlive a year is not one.
+const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// How long an environment lives after its last create or deploy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ttl(Duration);
@@ -19,6 +22,9 @@ impl Ttl {
         let duration = humantime::parse_duration(text).map_err(|e| invalid(e.to_string()))?;
         if duration < Duration::from_secs(1) {
             return Err(invalid("it must be at least 1s".into()));
+        }
+        if duration > MAX_TTL {
+            return Err(invalid("it must be at most a year (365d)".into()));
         }
         Ok(Self(duration))
     }
@@ -70,12 +76,13 @@ mod tests {
             assert_eq!(Ttl::parse(text).unwrap().as_secs(), seconds, "{text}");
         }
         assert_eq!(Ttl::parse("1h30m").unwrap().as_secs(), 5400);
+        assert_eq!(Ttl::parse("365d").unwrap().as_secs(), 365 * 86400);
         assert_eq!(Ttl::parse("2h").unwrap().expiry_from(1_000), 8_200);
     }
 
     #[test]
     fn rejects_durations_without_a_unit_or_length() {
-        for bad in ["", "12", "0s", "soon", "-1h"] {
+        for bad in ["", "12", "0s", "soon", "-1h", "366d", "100y"] {
             let e = Ttl::parse(bad).unwrap_err().to_string();
             assert!(e.starts_with(&format!("invalid --ttl {bad:?}")), "{e}");
         }

@@ -2,6 +2,9 @@
 
 use crate::error::Error;
 
+/// The longest image a container definition takes.
+const MAX_LEN: usize = 255;
+
 /// `[REGISTRY/]REPOSITORY[:TAG][@DIGEST]`, the Docker reference grammar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageUri {
@@ -32,6 +35,9 @@ impl ImageUri {
         };
         if uri.is_empty() || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("it is empty or holds white space"));
+        }
+        if uri.len() > MAX_LEN {
+            return Err(bad("it is longer than the 255 characters ECS takes"));
         }
         let (rest, digest) = match uri.split_once('@') {
             Some((rest, digest)) => (rest, Some(digest)),
@@ -160,5 +166,8 @@ mod tests {
         ] {
             assert!(ImageUri::parse(bad).is_err(), "{bad:?}");
         }
+        let long = format!("registry.example.com/{}:1", "a".repeat(240));
+        let e = ImageUri::parse(&long).unwrap_err().to_string();
+        assert!(e.contains("255 characters"), "{e}");
     }
 }

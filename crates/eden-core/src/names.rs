@@ -11,6 +11,13 @@ const TARGET_GROUP_MAX: usize = 32;
 const DNS_LABEL_MAX: usize = 63;
 /// Hex digits of the hash that keeps a shortened name unique.
 const HASH_LEN: usize = 8;
+/// The longest `--name` once DNS-safe: with a profile's prefix (at most [`PREFIX_MAX`]) it
+/// still fits ECS's 255-character service and task definition family names.
+pub const NAME_MAX: usize = 128;
+/// The longest `name_prefix` or `config_name_prefix` a profile may have.
+pub const PREFIX_MAX: usize = 64;
+/// The longest host name an ALB host-header condition takes (Route 53 would take 253).
+pub const HOST_MAX: usize = 128;
 
 /// A user's environment name (`--name`, often a branch), made DNS-safe: lowercase ASCII letters,
 /// digits and single hyphens, with no hyphen at either end.
@@ -33,6 +40,16 @@ impl EnvName {
             return Err(Error::InvalidName {
                 name: raw.to_string(),
             });
+        }
+        if safe.len() > NAME_MAX {
+            return Err(Error::NameTooLong {
+                name: raw.to_string(),
+                len: safe.len(),
+                max: NAME_MAX,
+            });
+        }
+        if safe != raw {
+            tracing::info!("Using name {safe} for {raw:?}: names are made DNS-safe");
         }
         Ok(Self(safe.to_string()))
     }
@@ -82,6 +99,19 @@ impl Names {
     /// The environment's hostname in the zone, without the trailing dot.
     pub fn fqdn(&self, zone_name: &str) -> String {
         format!("{}.{}", self.host_label, dns_name(zone_name))
+    }
+
+    /// The hostname, when it fits in a listener rule's host condition.
+    pub fn checked_fqdn(&self, zone_name: &str) -> Result<String, Error> {
+        let fqdn = self.fqdn(zone_name);
+        if fqdn.len() > HOST_MAX {
+            return Err(Error::HostTooLong {
+                host: fqdn.clone(),
+                len: fqdn.len(),
+                max: HOST_MAX,
+            });
+        }
+        Ok(fqdn)
     }
 }
 
@@ -139,6 +169,20 @@ mod tests {
         for raw in ["", "...", "日本語", "--", " / "] {
             assert!(EnvName::parse(raw).is_err(), "{raw:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn names_too_long_for_aws_are_refused_with_their_length() {
+        assert!(EnvName::parse(&"a".repeat(NAME_MAX)).is_ok());
+        let e = EnvName::parse(&"a".repeat(NAME_MAX + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("129 characters"), "{e}");
+        let n = names("foo");
+        assert!(n.checked_fqdn("dev.example.com").is_ok());
+        let zone = format!("{}.example.com", "z".repeat(120));
+        let e = n.checked_fqdn(&zone).unwrap_err().to_string();
+        assert!(e.contains("at most 128"), "{e}");
     }
 
     fn names(env: &str) -> Names {

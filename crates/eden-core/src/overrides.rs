@@ -9,7 +9,30 @@ pub struct EnvVar {
     pub value: String,
 }
 
+/// How many bytes of names and values `--set-env` may add: ECS takes a task definition of at
+/// most 64 KiB, and the reference's own definition needs the rest.
+const MAX_TOTAL: usize = 32 * 1024;
+
 impl EnvVar {
+    /// Parses every `--set-env`, and refuses them together when they would not fit in a task
+    /// definition.
+    pub fn parse_all(args: &[String]) -> Result<Vec<Self>, Error> {
+        let vars: Vec<Self> = args
+            .iter()
+            .map(|arg| Self::parse(arg))
+            .collect::<Result<_, _>>()?;
+        let total: usize = vars.iter().map(|v| v.name.len() + v.value.len()).sum();
+        if total > MAX_TOTAL {
+            return Err(Error::InvalidEnvVar {
+                arg: format!("{} variables", vars.len()),
+                why: format!(
+                    "they add {total} bytes, more than the {MAX_TOTAL} a task definition has room for"
+                ),
+            });
+        }
+        Ok(vars)
+    }
+
     /// Parses `KEY=VALUE`; the value may be empty and may hold `=`.
     pub fn parse(arg: &str) -> Result<Self, Error> {
         let invalid = |why: &str| Error::InvalidEnvVar {
@@ -44,6 +67,19 @@ mod tests {
         assert_eq!(v.name, "DATABASE_URL");
         assert_eq!(v.value, "postgres://u:p@h/db?x=1");
         assert_eq!(EnvVar::parse("FLAG=").unwrap().value, "");
+    }
+
+    #[test]
+    fn together_they_must_fit_in_a_task_definition() {
+        let big = format!("BIG={}", "x".repeat(20_000));
+        assert_eq!(
+            EnvVar::parse_all(std::slice::from_ref(&big)).unwrap().len(),
+            1
+        );
+        let e = EnvVar::parse_all(&[big.clone(), big])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than the 32768"), "{e}");
     }
 
     #[test]

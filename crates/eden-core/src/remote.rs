@@ -7,10 +7,11 @@ use tracing::info;
 
 use crate::cloud::{Cloud, EnvironmentItem};
 use crate::error::Error;
-use crate::profile::Profile;
+use crate::profile::{self, Profile};
 
 /// Stores the profile, creating the table first when it is missing.
 pub async fn push(cloud: &Cloud, table: &str, name: &str, profile: &Profile) -> Result<(), Error> {
+    profile::check_name(name)?;
     if cloud.table.ensure_table(table).await? {
         info!("Created DynamoDB table {table}");
     }
@@ -24,6 +25,7 @@ pub async fn push(cloud: &Cloud, table: &str, name: &str, profile: &Profile) -> 
 
 /// The remote profile, or a clear error when it was never pushed or is corrupt.
 pub async fn pull(cloud: &Cloud, table: &str, name: &str) -> Result<Profile, Error> {
+    profile::check_name(name)?;
     let json =
         cloud
             .table
@@ -42,6 +44,9 @@ pub async fn environments(
     table: &str,
     profile: Option<&str>,
 ) -> Result<BTreeMap<String, Vec<EnvironmentItem>>, Error> {
+    if let Some(name) = profile {
+        profile::check_name(name)?;
+    }
     let mut grouped: BTreeMap<String, Vec<EnvironmentItem>> = BTreeMap::new();
     for item in cloud.table.environments(table, profile).await? {
         grouped.entry(item.profile.clone()).or_default().push(item);

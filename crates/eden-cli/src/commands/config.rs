@@ -1,14 +1,15 @@
 //! `eden config`: the local profile file and the remote profiles in DynamoDB.
 
-use eden_core::profile::ConfigFile;
+use eden_core::profile::{self, ConfigFile};
 use eden_core::{doctor, remote, Error};
 use tracing::{info, warn};
 
 use crate::args::{CheckArgs, ConfigLsArgs, RemoteArgs, SetupArgs};
 
 pub fn setup(args: SetupArgs) -> Result<(), Error> {
-    let path = args.common.config_file();
+    let path = args.common.config_file()?;
     let profile = &args.profile.profile;
+    profile::check_name(profile)?;
     let overrides = args.keys.overrides();
     if overrides.is_empty() {
         return Err(Error::ConfigFile {
@@ -27,7 +28,7 @@ pub fn setup(args: SetupArgs) -> Result<(), Error> {
 }
 
 pub async fn check(args: CheckArgs) -> Result<(), Error> {
-    let path = args.common.config_file();
+    let path = args.common.config_file()?;
     if !path.exists() {
         return Err(Error::ConfigFile {
             path: path.display().to_string(),
@@ -94,8 +95,9 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
 }
 
 pub async fn push(args: RemoteArgs) -> Result<(), Error> {
-    let path = args.common.config_file();
+    let path = args.common.config_file()?;
     let name = &args.profile.profile;
+    profile::check_name(name)?;
     let profile = ConfigFile::load(&path)?
         .profile(name)
         .ok_or_else(|| Error::UnknownProfile {
@@ -109,7 +111,7 @@ pub async fn push(args: RemoteArgs) -> Result<(), Error> {
 }
 
 pub async fn pull(args: RemoteArgs) -> Result<(), Error> {
-    let path = args.common.config_file();
+    let path = args.common.config_file()?;
     let name = &args.profile.profile;
     let table = &args.table.remote_table_name;
     let cloud = crate::connect::connect().await;
@@ -127,7 +129,7 @@ pub async fn pull(args: RemoteArgs) -> Result<(), Error> {
 }
 
 pub async fn ls(args: ConfigLsArgs) -> Result<(), Error> {
-    let path = args.common.config_file();
+    let path = args.common.config_file()?;
     let table = &args.table.remote_table_name;
     let local = ConfigFile::load(&path)?.profile_names();
     let cloud = crate::connect::connect().await;
@@ -152,6 +154,7 @@ fn lines(names: &[String]) -> String {
 
 pub async fn remote_rm(args: RemoteArgs) -> Result<(), Error> {
     let name = &args.profile.profile;
+    profile::check_name(name)?;
     let table = &args.table.remote_table_name;
     let cloud = crate::connect::connect().await;
     if cloud.table.delete_profile(table, name).await? {

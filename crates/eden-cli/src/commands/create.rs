@@ -22,11 +22,7 @@ pub async fn run(args: CreateArgs) -> Result<(), Error> {
         image: ImageUri::parse(&args.image_uri)?,
         table: args.table.remote_table_name,
         wait: plan::DEFAULT_WAIT,
-        environment: args
-            .set_env
-            .iter()
-            .map(|arg| EnvVar::parse(arg))
-            .collect::<Result<_, _>>()?,
+        environment: EnvVar::parse_all(&args.set_env)?,
         ttl: args.ttl.as_deref().map(Ttl::parse).transpose()?,
     };
     let timeout = parse_duration("--timeout", &args.timeout)?;

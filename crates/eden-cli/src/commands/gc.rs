@@ -19,16 +19,24 @@ pub async fn run(args: GcArgs) -> Result<(), Error> {
         wait: plan::DEFAULT_WAIT,
     };
     let mut profiles = Profiles {
-        file: ConfigFile::load(&args.common.config_file())?,
+        file: ConfigFile::load(&args.common.config_file()?)?,
         cloud: &cloud,
         table: &req.table,
     };
     let report = gc::collect(&cloud, &req, &mut profiles, &crate::signals::watch()).await?;
-    let document = serde_json::json!({"dry_run": req.dry_run, "environments": report.swept});
+    let mut document = serde_json::json!({"dry_run": req.dry_run, "environments": report.swept});
+    if !report.skipped.is_empty() {
+        document["skipped"] = serde_json::json!(report.skipped);
+    }
     crate::output::print(args.output.format, &document, || {
         text(&report.swept, req.dry_run)
     });
-    let mut failures = report.failures.into_iter();
+    // A skipped profile fails the run, after the others were swept, so that a schedule shows it.
+    let skipped = report.skipped.iter().map(|s| Error::ProfileSkipped {
+        profile: s.profile.clone(),
+        why: s.why.clone(),
+    });
+    let mut failures = report.failures.into_iter().chain(skipped);
     match failures.next() {
         None => Ok(()),
         Some(first) => {

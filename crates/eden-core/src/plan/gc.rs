@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use futures::StreamExt;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::delete::{look, remove};
 use super::lease::{Afterwards, Leased};
@@ -71,27 +71,48 @@ pub struct GcRequest {
     pub wait: std::time::Duration,
 }
 
-/// Each profile's settings, loaded once however many environments it has.
+/// Each profile's settings, loaded once however many environments it has. A profile that
+/// cannot be loaded (a corrupt remote one, say) is skipped, and named, once.
 struct Loaded<'a> {
     source: &'a mut dyn ProfileSource,
-    loaded: BTreeMap<String, Settings>,
+    loaded: BTreeMap<String, Option<Settings>>,
+    skipped: Vec<Skipped>,
 }
 
 impl Loaded<'_> {
-    async fn settings(&mut self, profile: &str) -> Result<Settings, Error> {
+    async fn settings(&mut self, profile: &str) -> Option<Settings> {
         if let Some(s) = self.loaded.get(profile) {
-            return Ok(s.clone());
+            return s.clone();
         }
-        let s = self.source.settings(profile).await?;
+        let s = match self.source.settings(profile).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                warn!("Skipping profile {profile}: {e}");
+                self.skipped.push(Skipped {
+                    profile: profile.to_string(),
+                    why: e.to_string(),
+                });
+                None
+            }
+        };
         self.loaded.insert(profile.to_string(), s.clone());
-        Ok(s)
+        s
     }
+}
+
+/// A profile gc could not look into, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub profile: String,
+    pub why: String,
 }
 
 /// What gc found and removed, and what it could not.
 #[derive(Debug)]
 pub struct GcReport {
     pub swept: Vec<Swept>,
+    /// Profiles whose settings could not be loaded: the others are swept all the same.
+    pub skipped: Vec<Skipped>,
     pub failures: Vec<Error>,
 }
 
@@ -104,9 +125,13 @@ pub async fn collect(
     stop: &Stop,
 ) -> Result<GcReport, Error> {
     let table = &req.table;
+    if let Some(profile) = &req.profile {
+        crate::profile::check_name(profile)?;
+    }
     let mut profiles = Loaded {
         source: profiles,
         loaded: BTreeMap::new(),
+        skipped: Vec::new(),
     };
     // Read once for the expired environments and for the lease items that hold nothing.
     let recorded = cloud
@@ -115,8 +140,9 @@ pub async fn collect(
         .await?;
     let mut found: Vec<(Settings, Swept)> = Vec::new();
     for item in expired(&recorded) {
-        let s = profiles.settings(&item.profile).await?;
-        found.push((s, Swept::from(item)));
+        if let Some(s) = profiles.settings(&item.profile).await {
+            found.push((s, Swept::from(item)));
+        }
     }
     let mut leases = Vec::new();
     if req.orphans {
@@ -125,7 +151,9 @@ pub async fn collect(
             None => profiles.source.all().await?,
         };
         for name in names {
-            let s = profiles.settings(&name).await?;
+            let Some(s) = profiles.settings(&name).await else {
+                continue;
+            };
             for orphan in orphans(cloud, &s, table).await? {
                 found.push((s.clone(), orphan));
             }
@@ -146,11 +174,13 @@ pub async fn collect(
             .collect();
         return Ok(GcReport {
             swept,
+            skipped: profiles.skipped,
             failures: Vec::new(),
         });
     }
     let mut report = GcReport {
         swept: Vec::new(),
+        skipped: profiles.skipped,
         failures: Vec::new(),
     };
     for outcome in sweep(cloud, found, table, req.wait, stop).await {

@@ -81,7 +81,7 @@ async fn host_name(cloud: &Cloud, s: &Settings, names: &Names) -> Result<String,
         Some(zone) => zone,
         None => zone_name(cloud, s).await?,
     };
-    Ok(names.fqdn(&zone))
+    names.checked_fqdn(&zone)
 }
 
 /// The alias records of a host name. A lookup that fails asks Route 53 for the zone, to say

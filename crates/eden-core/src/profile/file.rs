@@ -22,7 +22,7 @@ impl ConfigFile {
             path: path.display().to_string(),
             why,
         };
-        let ini = match std::fs::read_to_string(path) {
+        let ini = match read_config(path) {
             Ok(text) => Ini::load_from_str_opt(
                 &text,
                 ParseOption {
@@ -37,8 +37,9 @@ impl ConfigFile {
                     e.line
                 ))
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ini::new(),
-            Err(e) => return Err(unreadable(e.to_string())),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ini::new(),
+            Err(ReadError::Io(e)) => return Err(unreadable(e.to_string())),
+            Err(ReadError::Refused(why)) => return Err(unreadable(why)),
         };
         Ok(Self {
             path: path.to_path_buf(),
@@ -126,6 +127,50 @@ impl ConfigFile {
     }
 }
 
+/// The largest config file eden reads: a real one is a few kilobytes.
+const MAX_SIZE: u64 = 1024 * 1024;
+
+enum ReadError {
+    Io(std::io::Error),
+    /// Not a file eden should read, and why.
+    Refused(String),
+}
+
+/// The file's text, once it is known to be a regular file of a sane size: a FIFO would block
+/// and `/dev/zero` would never end. A file others may write gets a warning, as whoever writes
+/// it chooses which AWS resources eden changes.
+fn read_config(path: &Path) -> Result<String, ReadError> {
+    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::Refused(
+            "it is not a regular file; pass the path of an INI file with -c or EDEN_CONFIG".into(),
+        ));
+    }
+    if meta.len() > MAX_SIZE {
+        return Err(ReadError::Refused(format!(
+            "it is {} bytes, more than a config file's {MAX_SIZE}; pass the right file with -c",
+            meta.len()
+        )));
+    }
+    warn_if_writable_by_others(path, &meta);
+    std::fs::read_to_string(path).map_err(ReadError::Io)
+}
+
+#[cfg(unix)]
+fn warn_if_writable_by_others(path: &Path, meta: &std::fs::Metadata) {
+    use std::os::unix::fs::PermissionsExt;
+    if meta.permissions().mode() & 0o022 != 0 {
+        tracing::warn!(
+            "Config file {} is writable by other users, who could point eden at other resources: run `chmod go-w {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_writable_by_others(_path: &Path, _meta: &std::fs::Metadata) {}
+
 #[cfg(unix)]
 fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -209,5 +254,22 @@ typo_key = 1
         std::fs::write(&path, "[api\nname_prefix = x\n").unwrap();
         let err = ConfigFile::load(&path).unwrap_err().to_string();
         assert!(err.contains("is not INI"), "{err}");
+    }
+
+    #[test]
+    fn a_path_that_is_not_a_regular_file_or_too_big_is_refused_at_once() {
+        let (dir, path) = temp_path();
+        let err = ConfigFile::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        #[cfg(unix)]
+        {
+            let err = ConfigFile::load(Path::new("/dev/zero"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("not a regular file"), "{err}");
+        }
+        std::fs::write(&path, vec![b'#'; MAX_SIZE as usize + 1]).unwrap();
+        let err = ConfigFile::load(&path).unwrap_err().to_string();
+        assert!(err.contains("more than a config file's"), "{err}");
     }
 }

@@ -12,10 +12,34 @@ pub use file::ConfigFile;
 pub use keys::Key;
 
 use crate::error::Error;
-use crate::names::{EnvName, Names};
+use crate::names::{EnvName, Names, PREFIX_MAX};
 
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "default";
+
+/// The longest profile name: it is part of the state table's keys and of resource tags.
+const PROFILE_NAME_MAX: usize = 128;
+
+/// Refuses a profile name eden cannot keep apart from its own keys: the state table's hash key
+/// is the profile name, and `_profile`, `_lease` and any other `_` name are eden's own items;
+/// a lease key is `PROFILE/RESOURCE`.
+pub fn check_name(name: &str) -> Result<(), Error> {
+    let why = if name.is_empty() {
+        "it is empty"
+    } else if name.starts_with('_') {
+        "names starting with '_' are the state table's own keys; choose another name"
+    } else if name.len() > PROFILE_NAME_MAX {
+        "it is longer than 128 characters"
+    } else if name.contains('/') || name.chars().any(char::is_control) {
+        "it may not hold '/' or control characters"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidProfileName {
+        profile: name.to_string(),
+        why,
+    })
+}
 
 /// A profile's raw values, by key, whatever spelling they were read in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,6 +143,10 @@ impl Profile {
                     problems.push(format!(
                         "{key} {v:?} may hold only letters, digits and '-' (it becomes part of AWS names)"
                     ));
+                } else if v.len() > PREFIX_MAX {
+                    problems.push(format!(
+                        "{key} {v:?} is longer than {PREFIX_MAX} characters, too long for AWS's names"
+                    ));
                 }
             }
         }
@@ -127,6 +155,7 @@ impl Profile {
 
     /// The validated settings, or the first problem as an error.
     pub fn settings(&self, profile_name: &str) -> Result<Settings, Error> {
+        check_name(profile_name)?;
         if let Some(problem) = self.problems().into_iter().next() {
             return Err(Error::InvalidProfile {
                 profile: profile_name.to_string(),
@@ -308,6 +337,18 @@ pub(crate) mod tests {
         assert!(p.problems().is_empty(), "{:?}", p.problems());
         p.set(Key::NamePrefix, " ");
         assert_eq!(p.problems(), ["missing key name_prefix"]);
+    }
+
+    #[test]
+    fn profile_names_that_would_be_the_tables_own_keys_are_refused() {
+        for bad in ["_profile", "_lease", "_", "", "a/b", "x\n"] {
+            let e = check_name(bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid profile name"), "{e}");
+            assert!(seed_profile().settings(bad).is_err(), "{bad:?}");
+        }
+        for good in ["api", "team-2", "default", "a_b"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
     }
 
     #[test]
