@@ -26,9 +26,11 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 MOTOS = os.environ.get("BENCH_MOTO", "one,split").split(",")
 ORIGINAL = os.path.join(ROOT, ".venv-original", "bin", "eden")
 # Calls on the longest chain that depend on each other (see crates/eden-core/src/plan), with the
-# hints the first run on a machine learns (crates/eden-core/src/hints.rs); that run is two deeper:
-# the reference chain, and its target group made after its reads instead of with them.
-DEPTH = {"create": 3, "deploy": 3, "delete": 3, "first create": 5}
+# hints the first run on a machine learns (crates/eden-core/src/hints.rs): a create's reads, its
+# target group, rule and service; a deploy's and a delete's reads, the tags of what they found,
+# their writes and their last call. The first create is one deeper: the listener's rules, the
+# zone's records and the reference's templates each wait for a read that names them.
+DEPTH = {"create": 4, "deploy": 4, "delete": 4, "first create": 5}
 STEPS = ("create", "deploy", "delete", "first create")
 # What failed, per tool and operation.
 FAILURES = {}

@@ -67,6 +67,11 @@ resource "aws_iam_role_policy" "eden" {
     Statement = [
       { Sid = "ReadServices", Effect = "Allow", Action = ["ecs:DescribeServices"],
       Resource = "${local.arn}:ecs:${local.region}:${local.account}:service/*/*" },
+      { Sid = "ReadOwnershipTags", Effect = "Allow", Action = ["ecs:ListTagsForResource"],
+        Resource = [
+          "${local.arn}:ecs:${local.region}:${local.account}:service/*/*",
+          "${local.arn}:ecs:${local.region}:${local.account}:task-definition/*:*",
+      ] },
       { Sid = "TaskDefinitions", Effect = "Allow",
         Action   = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:ListTaskDefinitions", "ecs:DeregisterTaskDefinition"],
       Resource = "*" },

@@ -61,9 +61,10 @@ fn core_status(e: &Error) -> StatusCode {
         | Error::ImageNotFound { .. }
         | Error::InvalidEnvVar { .. }
         | Error::InvalidDuration { .. }
-        | Error::InvalidProfileName { .. } => StatusCode::BAD_REQUEST,
+        | Error::InvalidProfileName { .. }
+        | Error::ReferenceName { .. } => StatusCode::BAD_REQUEST,
         Error::UnknownRemoteProfile { .. } => StatusCode::NOT_FOUND,
-        Error::Busy { .. } => StatusCode::CONFLICT,
+        Error::Busy { .. } | Error::NotOurs { .. } | Error::InUse { .. } => StatusCode::CONFLICT,
         Error::NotReady { .. } => StatusCode::GATEWAY_TIMEOUT,
         Error::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
         Error::RolledBack { cause, .. }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerDefinition,
     DeploymentCircuitBreaker, DeploymentConfiguration, DesiredStatus, KeyValuePair, LaunchType,
-    LoadBalancer, NetworkConfiguration, PropagateTags, SchedulingStrategy, Service, Tag, Task,
-    TaskDefinition, TaskDefinitionStatus,
+    LoadBalancer, NetworkConfiguration, PropagateTags, SchedulingStrategy, Service, ServiceField,
+    Tag, Task, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 use eden_core::cloud::{
@@ -96,6 +96,7 @@ impl cloud::Ecs for Ecs {
             .describe_services()
             .cluster(cluster)
             .set_services(Some(names.iter().map(|n| n.to_string()).collect()))
+            .include(ServiceField::Tags)
             .send()
             .await
         {
@@ -339,6 +340,27 @@ impl cloud::Ecs for Ecs {
         Ok(arns)
     }
 
+    async fn family_tags(&self, family: &str) -> Result<Option<Vec<(String, String)>>> {
+        let out = match self
+            .0
+            .describe_task_definition()
+            .task_definition(family)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            // ECS answers a family without ACTIVE revisions with a client error.
+            Err(e) if code(&e) == Some("ClientException") => return Ok(None),
+            Err(e) => return Err(aws("describe task definition family", family, e)),
+        };
+        // moto answers with the latest revision even when it is INACTIVE.
+        let active = out
+            .task_definition()
+            .is_some_and(|td| td.status() == Some(&TaskDefinitionStatus::Active));
+        Ok(active.then(|| tags_of(out.tags())))
+    }
+
     async fn deregister_task_definition(&self, arn: &str) -> Result<()> {
         self.0
             .deregister_task_definition()
@@ -502,7 +524,14 @@ fn service_info(s: &Service) -> ServiceInfo {
             .take(3)
             .filter_map(|e| e.message().map(str::to_string))
             .collect(),
+        tags: tags_of(s.tags()),
     }
+}
+
+fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect()
 }
 
 #[cfg(test)]

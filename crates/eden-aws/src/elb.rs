@@ -114,16 +114,16 @@ impl cloud::Elb for Elb {
         Ok(rules)
     }
 
-    async fn rule_tags(&self, rules: &[String]) -> Result<Vec<(String, Vec<(String, String)>)>> {
+    async fn tags(&self, arns: &[String]) -> Result<Vec<(String, Vec<(String, String)>)>> {
         // DescribeTags takes at most 20 ARNs a call.
-        let batches = rules.chunks(20).map(|batch| async move {
+        let batches = arns.chunks(20).map(|batch| async move {
             let out = self
                 .0
                 .describe_tags()
                 .set_resource_arns(Some(batch.to_vec()))
                 .send()
                 .await
-                .map_err(|e| aws("describe tags of listener rules", &batch[0], e))?;
+                .map_err(|e| aws("describe tags of", &batch[0], e))?;
             Ok::<_, Error>(
                 out.tag_descriptions()
                     .iter()
@@ -231,6 +231,17 @@ impl cloud::Elb for Elb {
         }
     }
 
+    async fn add_tags(&self, arn: &str, tags_to_add: &[(String, String)]) -> Result<()> {
+        self.0
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(tags(tags_to_add)))
+            .send()
+            .await
+            .map_err(|e| aws("tag", arn, e))?;
+        Ok(())
+    }
+
     async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
         let out = match self.0.describe_target_groups().names(name).send().await {
             Ok(out) => out,
@@ -242,10 +253,20 @@ impl cloud::Elb for Elb {
             }
             Err(e) => return Err(aws("describe target group", name, e)),
         };
-        Ok(out.target_groups().first().map(|tg| TargetGroup {
-            arn: tg.target_group_arn().unwrap_or_default().to_string(),
+        let Some(tg) = out.target_groups().first() else {
+            return Ok(None);
+        };
+        let arn = tg.target_group_arn().unwrap_or_default().to_string();
+        let tags = cloud::Elb::tags(self, std::slice::from_ref(&arn))
+            .await?
+            .into_iter()
+            .flat_map(|(_, tags)| tags)
+            .collect();
+        Ok(Some(TargetGroup {
             name: tg.target_group_name().unwrap_or(name).to_string(),
             load_balancers: tg.load_balancer_arns().to_vec(),
+            arn,
+            tags,
         }))
     }
 
@@ -429,6 +450,10 @@ fn listener_rule(r: &Rule) -> ListenerRule {
         arn: r.rule_arn().unwrap_or_default().to_string(),
         priority: r.priority().and_then(|p| p.parse().ok()),
         hosts,
+        other_conditions: r
+            .conditions()
+            .iter()
+            .any(|c| c.field() != Some("host-header")),
         target_groups,
     }
 }

@@ -5,7 +5,7 @@ use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
 };
 use aws_sdk_route53::Client;
-use eden_core::cloud::{self, AliasRecord, RecordType, Result};
+use eden_core::cloud::{self, AliasRecord, HostRecords, RecordType, Result};
 use eden_core::error::AwsFailure;
 use eden_core::names::dns_name;
 use eden_core::Error;
@@ -31,7 +31,7 @@ impl cloud::Dns for Route53 {
         }
     }
 
-    async fn alias_records(&self, zone_id: &str, name: &str) -> Result<Vec<AliasRecord>> {
+    async fn records(&self, zone_id: &str, name: &str) -> Result<HostRecords> {
         // Records are sorted by name: one short page from this name on holds all of its types.
         let out = self
             .0
@@ -43,25 +43,31 @@ impl cloud::Dns for Route53 {
             .await
             .map_err(|e| aws("look up record", name, e))?;
         let wanted = dns_name(name);
-        Ok(out
-            .resource_record_sets()
-            .iter()
-            .filter(|r| dns_name(r.name()) == wanted)
-            .filter_map(|r| {
-                let record_type = match r.r#type() {
-                    RrType::A => RecordType::A,
-                    RrType::Aaaa => RecordType::Aaaa,
-                    _ => return None,
-                };
-                let alias = r.alias_target()?;
-                Some(AliasRecord {
+        let mut found = HostRecords::default();
+        for r in out.resource_record_sets() {
+            if dns_name(r.name()) != wanted {
+                continue;
+            }
+            let record_type = match r.r#type() {
+                RrType::A => RecordType::A,
+                RrType::Aaaa => RecordType::Aaaa,
+                RrType::Cname => {
+                    found.others.push(format!("CNAME {}", values(r)));
+                    continue;
+                }
+                _ => continue,
+            };
+            match r.alias_target() {
+                Some(alias) => found.aliases.push(AliasRecord {
                     name: name.to_string(),
                     record_type,
                     target_dns: alias.dns_name().to_string(),
                     target_zone: alias.hosted_zone_id().to_string(),
-                })
-            })
-            .collect())
+                }),
+                None => found.others.push(format!("{} {}", r.r#type(), values(r))),
+            }
+        }
+        Ok(found)
     }
 
     async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool> {
@@ -91,6 +97,15 @@ impl cloud::Dns for Route53 {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A record's values, as `10.0.0.1, 10.0.0.2`.
+fn values(r: &ResourceRecordSet) -> String {
+    r.resource_records()
+        .iter()
+        .map(|v| v.value())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Route53 {

@@ -12,6 +12,7 @@ use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
 use aws_sdk_ecs::types::{Container, Deployment, DeploymentRolloutState, Service, Task};
+use aws_sdk_elasticloadbalancingv2::operation::describe_tags::DescribeTagsOutput;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -125,17 +126,22 @@ fn cloud(ecs_rules: &[&Rule], elb_rules: &[&Rule]) -> Cloud {
     }
 }
 
-fn target_group_rule() -> Rule {
-    mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups).then_output(|| {
-        DescribeTargetGroupsOutput::builder()
-            .target_groups(
-                TargetGroup::builder()
-                    .target_group_arn(TG)
-                    .target_group_name("dev-dynamic-api-pr-1")
-                    .build(),
-            )
-            .build()
-    })
+/// The environment's target group, and its (no) tags.
+fn target_group_rules() -> [Rule; 2] {
+    let described = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups)
+        .then_output(|| {
+            DescribeTargetGroupsOutput::builder()
+                .target_groups(
+                    TargetGroup::builder()
+                        .target_group_arn(TG)
+                        .target_group_name("dev-dynamic-api-pr-1")
+                        .build(),
+                )
+                .build()
+        });
+    let tags = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_tags)
+        .then_output(|| DescribeTagsOutput::builder().build());
+    [described, tags]
 }
 
 async fn wait(cloud: &Cloud) -> (Result<(), eden_core::Error>, Vec<String>) {
@@ -181,8 +187,8 @@ async fn a_deploy_is_ready_once_the_old_deployment_drained_and_targets_are_healt
         .output(|| health(TargetHealthStateEnum::Initial))
         .output(|| health(TargetHealthStateEnum::Healthy))
         .build();
-    let tg = target_group_rule();
-    let cloud = cloud(&[&rollout], &[&tg, &targets]);
+    let [tg, tags] = target_group_rules();
+    let cloud = cloud(&[&rollout], &[&tg, &tags, &targets]);
     let (outcome, seen) = wait(&cloud).await;
     outcome.unwrap();
     assert_eq!(
@@ -230,8 +236,8 @@ async fn a_circuit_breaker_failure_ends_the_wait_with_the_stopped_tasks_reasons(
             .tasks(crashed("task/2"))
             .build()
     });
-    let tg = target_group_rule();
-    let cloud = cloud(&[&rollout, &listed, &described], &[&tg]);
+    let [tg, tags] = target_group_rules();
+    let cloud = cloud(&[&rollout, &listed, &described], &[&tg, &tags]);
     let (outcome, seen) = wait(&cloud).await;
     assert_eq!(
         outcome.unwrap_err().to_string(),
@@ -254,8 +260,8 @@ async fn a_deploy_rolled_back_to_the_old_task_definition_is_a_failure() {
     });
     let listed =
         mock!(aws_sdk_ecs::Client::list_tasks).then_output(|| ListTasksOutput::builder().build());
-    let tg = target_group_rule();
-    let cloud = cloud(&[&rollout, &listed], &[&tg]);
+    let [tg, tags] = target_group_rules();
+    let cloud = cloud(&[&rollout, &listed], &[&tg, &tags]);
     let (outcome, _) = wait(&cloud).await;
     let error = outcome.unwrap_err().to_string();
     assert!(error.contains("rolled back or replaced"), "{error}");

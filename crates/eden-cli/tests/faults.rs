@@ -73,8 +73,8 @@ async fn a_failed_call_at_any_step_of_create_leaves_nothing() {
     let aws = world.aws().await;
     // On a machine that learned nothing yet (each run forgets what the one before learned)...
     fail_each_create_write(&world, &aws, true).await;
-    // ...and on one that learned the reference, whose create makes the target group with its
-    // first reads, before the lease is taken.
+    // ...and on one that learned the reference, whose create reads the reference's templates
+    // alongside its service.
     world.proxy().rules(json!({}));
     world.create("api", "warm", "v1");
     world
@@ -295,11 +295,11 @@ async fn put_foreign_alias(aws: &Aws, host: &str, kind: aws_sdk_route53::types::
         .unwrap();
 }
 
-/// Route 53 answers from us-east-1, often the slowest call of a run: a new environment's
-/// records are made without waiting for their lookup, and the lookup still decides whether the
-/// run may undo them.
+/// Route 53 answers from us-east-1, often the slowest call of a run; still, a record is made
+/// only once its lookup showed the host free of records eden did not make: such a record is
+/// never overwritten, and a failed run undoes only its own.
 #[tokio::test]
-async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own() {
+async fn records_wait_for_their_lookup_and_a_run_undoes_only_its_own() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
     let slow = slow_route_53();
@@ -308,31 +308,35 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
     let (_, listed) = world.proxy().timing("ListResourceRecordSets");
     let (changed, _) = world.proxy().timing("ChangeResourceRecordSets");
     assert!(
-        changed < listed,
-        "the records waited for their lookup: made at {changed} ms, lookup answered at {listed} ms"
+        changed > listed,
+        "the records went before their lookup: made at {changed} ms, lookup answered at {listed} ms"
     );
 
-    // A record made by hand for another environment's host, pointing elsewhere: Route 53
-    // refuses the CREATE over it, and the run that fails must leave it.
+    // A record made by hand for another environment's host, pointing elsewhere: the create is
+    // refused before it makes anything, whether Route 53 refuses a CREATE over it (AWS) or not
+    // (moto).
     put_foreign_alias(&aws, "api-bar.dev.example.com", RrType::A).await;
-    // An environment whose service is gone keeps the records it had: the run that fails must
-    // leave them too.
-    aws.delete_service("dev-dynamic-api-foo").await;
-    let mut failing = slow;
-    failing["faults"] =
-        json!([{"operation": "CreateService", "error": "AccessDenied", "times": 2}]);
-    world.proxy().rules(failing.clone());
-    for name in ["bar", "foo"] {
-        world
-            .try_create("api", name, "v1", &[])
-            .failure("AccessDenied");
+    for moto_route53 in [false, true] {
+        let mut rules = slow.clone();
+        rules["moto_route53"] = json!(moto_route53);
+        world.proxy().rules(rules);
+        world.try_create("api", "bar", "v1", &[]).failure(
+            "record api-bar.dev.example.com is not eden's: it is an alias to elsewhere.example.net",
+        );
+        for write in [
+            "ChangeResourceRecordSets",
+            "CreateTargetGroup",
+            "RegisterTaskDefinition",
+        ] {
+            assert_eq!(world.proxy().calls(write), 0, "{write}");
+        }
     }
-    // And again where the CREATE over the foreign record goes through, as in moto: the lookup,
-    // not the CREATE, says whose the record is.
-    failing["moto_route53"] = json!(true);
-    world.proxy().rules(failing);
+    // An environment whose service is gone keeps the records it had when the run that makes the
+    // service again fails.
+    aws.delete_service("dev-dynamic-api-foo").await;
+    world.proxy().rules(slow_route_53_denying("CreateService"));
     world
-        .try_create("api", "bar", "v1", &[])
+        .try_create("api", "foo", "v1", &[])
         .failure("AccessDenied");
     let mut hosts: Vec<String> = aws.records().await.into_iter().map(|(h, _)| h).collect();
     hosts.sort();
@@ -341,29 +345,18 @@ async fn records_do_not_wait_for_a_slow_route_53_and_a_run_undoes_only_its_own()
         hosts,
         ["api-bar.dev.example.com", "api-foo.dev.example.com"]
     );
-    // Route 53 has refused in a shape of its own too, which the SDK cannot read.
-    let records = aws.records().await;
-    let mut legacy = slow_route_53_denying("CreateService");
-    legacy["legacy_route53_errors"] = json!(true);
-    world.proxy().rules(legacy);
-    world
-        .try_create("api", "foo", "v1", &[])
-        .failure("AccessDenied");
-    assert_eq!(aws.records().await, records);
 
-    // Records made before their lookup failed are this run's, and go with it.
+    // A lookup that fails: nothing is made at all.
     world
         .proxy()
         .rules(slow_route_53_denying("ListResourceRecordSets"));
     world
         .try_create("api", "baz", "v1", &[])
         .failure("AccessDenied");
-    assert!(
-        !aws.records()
-            .await
-            .iter()
-            .any(|(host, _)| host == "api-baz.dev.example.com"),
-        "the records outlived the failed create"
+    assert_eq!(world.proxy().calls("CreateTargetGroup"), 0);
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-baz", "api-baz.").await,
+        Vec::<String>::new()
     );
 }
 
@@ -401,41 +394,34 @@ async fn a_deploy_goes_after_a_slow_route_53_and_not_at_all_when_its_records_fai
     assert_eq!(aws.task_definitions("dev-dynamic-api-foo").await, revisions);
 }
 
-/// Likewise a delete: the records eden makes go without waiting for their lookup, and the
-/// lookup still finds what else the host has and what was gone already.
+/// A delete removes the host's records only where they are eden's: the aliases to the shared
+/// ALB at a host the state item records. A record of another target stays, and is said so.
 #[tokio::test]
-async fn a_delete_does_not_wait_for_a_slow_route_53_and_removes_every_record_of_the_host() {
+async fn a_delete_removes_only_edens_own_records_of_the_host() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
     for name in ["foo", "bar"] {
         world.create("api", name, "v1");
     }
-    // foo's host has an AAAA record too, which eden does not make for this ALB.
+    // foo's host has an AAAA record too, pointing elsewhere: not eden's.
     put_foreign_alias(&aws, "api-foo.dev.example.com", RrType::Aaaa).await;
     // bar's record is gone already (moto takes a DELETE of it again; Route 53 would not).
-    let bar: Vec<_> = aws
-        .records()
-        .await
-        .into_iter()
-        .filter(|(host, _)| host == "api-bar.dev.example.com")
-        .collect();
-    assert_eq!(bar.len(), 1);
     aws.delete_record("api-bar.dev.example.com").await;
 
     world.proxy().rules(slow_route_53());
     let deleted = world
         .eden(&["delete", "-p", "api", "--name", "foo", "-o", "json"])
         .success();
-    let (_, listed) = world.proxy().timing("ListResourceRecordSets");
-    let (changed, _) = world.proxy().timing("ChangeResourceRecordSets");
+    let deleted: serde_json::Value = serde_json::from_str(&deleted.stdout).unwrap();
     assert!(
-        changed < listed,
-        "the records waited for their lookup: deleted at {changed} ms, lookup answered at {listed} ms"
+        deleted["removed"]
+            .to_string()
+            .contains("record api-foo.dev.example.com"),
+        "{deleted}"
     );
-    assert!(
-        deleted.stdout.contains("record api-foo.dev.example.com"),
-        "{}",
-        deleted.stdout
+    assert_eq!(
+        deleted["kept"],
+        json!(["record api-foo.dev.example.com Aaaa: it is an alias to elsewhere.example.net, not to the shared ALB"]),
     );
     let deleted = world
         .eden(&["delete", "-p", "api", "--name", "bar", "-o", "json"])
@@ -445,29 +431,24 @@ async fn a_delete_does_not_wait_for_a_slow_route_53_and_removes_every_record_of_
         "{}",
         deleted.stdout
     );
-    assert_eq!(aws.records().await, Vec::<(String, String)>::new());
-    for name in ["foo", "bar"] {
-        assert_eq!(
-            aws.leftovers("dev-dynamic-", name).await,
-            Vec::<String>::new()
-        );
-    }
+    assert_eq!(
+        aws.records().await,
+        [("api-foo.dev.example.com".to_string(), "AAAA".to_string())]
+    );
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "bar").await,
+        Vec::<String>::new()
+    );
 }
 
-/// With the reference target group's settings learned, a create makes the environment's target
-/// group with its first reads instead of after them: the chain to the service is a round trip
-/// shorter. It is made again when the reference's settings changed, and undone when a check
-/// fails after it, but never when an environment has it.
+/// A create copies the reference's target group as it is when the create reads it; a deploy
+/// makes no target group, and one that fails keeps the environment's, also where AWS would hand
+/// back a target group of the same name and settings.
 #[tokio::test]
-async fn a_target_group_made_with_the_first_reads_follows_the_reference_and_goes_with_a_failure() {
+async fn a_target_group_is_copied_from_the_reference_as_it_is_and_never_by_a_deploy() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
     world.create("api", "one", "v1");
-    world
-        .eden(&["delete", "-p", "api", "--name", "one"])
-        .success();
-
-    // The reference's health check changes after the run learned its settings.
     let reference = aws.target_groups("dev01-api").await[0].clone();
     aws.elb
         .modify_target_group()
@@ -476,36 +457,12 @@ async fn a_target_group_made_with_the_first_reads_follows_the_reference_and_goes
         .send()
         .await
         .unwrap();
-    world
-        .proxy()
-        .rules(json!({"operation_latency_ms": {"DescribeServices": 1000}}));
     world.create("api", "two", "v1");
-    let (made, _) = world.proxy().timing("CreateTargetGroup");
-    let (_, described) = world.proxy().timing("DescribeServices");
-    assert!(
-        made < described,
-        "the target group waited for the reads: made at {made} ms, services read at {described} ms"
-    );
     let two = &aws.target_groups("dev-dynamic-api-two").await;
     assert_eq!(two.len(), 1);
-    assert_eq!(two[0].health_check_path(), Some("/live"), "made again");
-    assert_eq!(world.proxy().calls("DeleteTargetGroup"), 1);
+    assert_eq!(two[0].health_check_path(), Some("/live"));
 
-    // A check that fails after the target group was made: it goes with the run.
-    world.proxy().rules(deny("DescribeImages", 0));
-    world
-        .try_create("api", "three", "v1", &[])
-        .failure("AccessDenied");
-    assert_eq!(world.proxy().calls("CreateTargetGroup"), 1);
-    assert_eq!(
-        aws.leftovers("dev-dynamic-api-three", "three").await,
-        Vec::<String>::new()
-    );
-
-    // A deploy whose check fails, and one whose service update fails, keep the environment's
-    // target group, when AWS hands it back as if made (from a machine that did not make it).
     for failing in ["UpdateService", "DescribeImages"] {
-        forget_environments(&world);
         world.proxy().rules(json!({
             "faults": [{"operation": failing, "error": "AccessDenied"}],
             "aws_target_groups": true,
@@ -513,7 +470,7 @@ async fn a_target_group_made_with_the_first_reads_follows_the_reference_and_goes
         world
             .try_create("api", "two", "v2", &[])
             .failure("AccessDenied");
-        assert_eq!(world.proxy().calls("CreateTargetGroup"), 1, "{failing}");
+        assert_eq!(world.proxy().calls("CreateTargetGroup"), 0, "{failing}");
         assert_eq!(world.proxy().calls("DeleteTargetGroup"), 0, "{failing}");
         assert_eq!(
             aws.target_groups("dev-dynamic-api-two").await,
@@ -521,49 +478,27 @@ async fn a_target_group_made_with_the_first_reads_follows_the_reference_and_goes
             "{failing}"
         );
     }
-    forget_environments(&world);
     world.proxy().rules(json!({"aws_target_groups": true}));
     world.create("api", "two", "v2");
-    world
-        .eden(&["delete", "-p", "api", "--name", "two"])
-        .success();
+    assert_eq!(world.proxy().calls("CreateTargetGroup"), 0);
+    for name in ["one", "two"] {
+        world
+            .eden(&["delete", "-p", "api", "--name", name])
+            .success();
+    }
     assert_eq!(
         aws.leftovers("dev-dynamic-", "api-").await,
         Vec::<String>::new()
     );
 }
 
-/// What this machine learned of the environments it made, forgotten, as on a CI runner whose
-/// cache comes from another pull request's job.
-fn forget_environments(world: &World) {
-    let path = world.home.path().join(".cache/eden/hints.json");
-    let mut hints: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    hints.as_object_mut().unwrap().remove("environments");
-    std::fs::write(&path, hints.to_string()).unwrap();
-}
-
-/// A deploy from the machine that made the environment neither makes its target group nor
-/// reads the reference's; when the environment was deleted from elsewhere meanwhile, the create
-/// reads the reference's target group then and makes a faithful copy.
+/// A machine that made an environment deleted from elsewhere since creates it anew with a
+/// faithful copy of the reference's target group, attributes too.
 #[tokio::test]
-async fn a_deploy_from_the_machine_that_made_the_environment_reads_no_target_group() {
+async fn a_create_after_a_delete_from_elsewhere_copies_the_target_group_faithfully() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
     world.create("api", "foo", "v1");
-    world.proxy().rules(json!({}));
-    world.create("api", "foo", "v2");
-    for operation in [
-        "CreateTargetGroup",
-        "DescribeTargetGroups",
-        "DescribeTargetGroupAttributes",
-    ] {
-        assert_eq!(world.proxy().calls(operation), 0, "{operation}");
-    }
-    let service = &aws.services("dev-dynamic-api-foo").await[0];
-    assert!(service.task_definition().unwrap().ends_with(":2"));
-
-    // Deleted from another machine: this one still thinks it is there.
     let elsewhere = tempfile::tempdir().unwrap();
     world
         .eden_elsewhere(elsewhere.path(), &["delete", "-p", "api", "--name", "foo"])

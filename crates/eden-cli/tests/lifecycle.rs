@@ -724,12 +724,17 @@ async fn each_command_makes_only_the_calls_it_needs() {
         world.proxy().stats()
     };
     let image = |version| world.image("api", version);
+    // The reference's task definition and target group (its settings and attributes, read
+    // alongside before the run knows whether the environment has a target group), and the
+    // environment's task definition family and target group, with their tags when found.
     let reads_of_a_change = [
         ("GetObject", 1),
         ("ListResourceRecordSets", 1),
         ("DescribeImages", 1),
         ("DescribeServices", 1),
-        ("DescribeTaskDefinition", 1),
+        ("DescribeTaskDefinition", 2),
+        ("DescribeTargetGroups", 2),
+        ("DescribeTargetGroupAttributes", 1),
         ("DescribeLoadBalancers", 1),
         ("DescribeListeners", 1),
         ("DescribeRules", 1),
@@ -746,8 +751,6 @@ async fn each_command_makes_only_the_calls_it_needs() {
     ]);
     let made = [
         ("CreateTargetGroup", 1),
-        ("DescribeTargetGroups", 1),
-        ("DescribeTargetGroupAttributes", 1),
         ("PutItem", 2),
         ("RegisterTaskDefinition", 1),
         ("CreateRule", 1),
@@ -767,7 +770,9 @@ async fn each_command_makes_only_the_calls_it_needs() {
         "--image-uri",
         &image("v2"),
     ]);
+    // The tags of the environment's target group and of its host's rule.
     let deployed = [
+        ("DescribeTags", 2),
         ("PutItem", 2),
         ("RegisterTaskDefinition", 1),
         ("UpdateService", 1),
@@ -786,7 +791,10 @@ async fn each_command_makes_only_the_calls_it_needs() {
         ("DescribeListeners", 1),
         ("DescribeRules", 1),
         ("DescribeTargetGroups", 1),
+        ("DescribeTags", 2),
+        ("DescribeTaskDefinition", 1),
         ("ListTaskDefinitions", 1),
+        ("GetItem", 1),
         ("PutItem", 1),
         ("PutObject", 1),
         ("ChangeResourceRecordSets", 1),

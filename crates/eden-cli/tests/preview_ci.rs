@@ -218,22 +218,64 @@ async fn gc_orphans_removes_what_no_state_item_records() {
         .map(|a| a.as_str().unwrap())
         .collect();
     for kind in [
-        ":service/",
-        ":task-definition/",
-        ":targetgroup/",
-        ":listener-rule/",
+        "service dev-dynamic-api-lost",
+        "task definition arn:",
+        "target group dev-dynamic-api-lost",
+        "listener rule arn:",
+        "config key api_endpoint of servicename-dev-lost",
     ] {
         assert!(
-            found.iter().any(|a| a.contains(kind)),
+            found.iter().any(|a| a.starts_with(kind)),
             "no {kind} in {found:?}"
         );
     }
+    // Records carry no tags: without a state item, nothing shows the record is eden's.
+    assert!(!found.iter().any(|a| a.starts_with("record")), "{found:?}");
     assert_eq!(aws.services("dev-dynamic-api-lost").await.len(), 1);
 
-    world.eden(&["gc", "--orphans", "-p", "api"]).success();
+    let swept = json(
+        &world
+            .eden(&["gc", "--orphans", "-p", "api", "-o", "json"])
+            .success(),
+    );
+    // The real run removes exactly what the dry run listed.
+    let lost = swept["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "dev-dynamic-api-lost")
+        .unwrap();
+    let mut removed: Vec<&str> = lost["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let mut listed = found.clone();
+    removed.sort();
+    listed.sort();
+    assert_eq!(removed, listed);
+    assert!(
+        lost["left"][0]
+            .as_str()
+            .unwrap()
+            .contains("no state item records an environment at this host"),
+        "{lost}"
+    );
     assert_eq!(
         aws.leftovers("dev-dynamic-api-lost", "api-lost.").await,
-        Vec::<String>::new()
+        ["record api-lost.dev.example.com A"]
+    );
+    // Gone is gone: its INACTIVE task definitions, which the tagging API still lists, are no
+    // orphan.
+    let again = json(
+        &world
+            .eden(&["gc", "--orphans", "-p", "api", "--dry-run", "-o", "json"])
+            .success(),
+    );
+    assert!(
+        !again.to_string().contains("dev-dynamic-api-lost"),
+        "{again}"
     );
     assert!(aws
         .task_definitions("dev-dynamic-api-lost")

@@ -16,15 +16,6 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// A resource tag.
 pub type Tag = (String, String);
 
-/// The tags on everything eden makes, so that later tools can tell whose it is.
-pub fn ownership_tags(profile: &str, name: &str) -> Vec<Tag> {
-    vec![
-        ("eden:managed-by".into(), "eden".into()),
-        ("eden:profile".into(), profile.into()),
-        ("eden:name".into(), name.into()),
-    ]
-}
-
 /// A reference resource as an adapter read it, opaque to the core: read once while checking,
 /// handed back to make the copy, so that the copy waits for no second read.
 #[derive(Clone)]
@@ -63,6 +54,8 @@ pub struct ServiceInfo {
     pub deployments: Vec<Deployment>,
     /// The latest service events' messages, newest first.
     pub events: Vec<String>,
+    /// Who made it (see [`crate::ownership`]).
+    pub tags: Vec<Tag>,
 }
 
 /// One of a service's deployments: the rollout of one task definition.
@@ -207,6 +200,9 @@ pub trait Ecs: Send + Sync {
     async fn delete_service(&self, cluster: &str, service: &str) -> Result<()>;
     /// Every ACTIVE revision of the family.
     async fn task_definitions(&self, family: &str) -> Result<Vec<String>>;
+    /// The tags of the family's latest ACTIVE revision, or None when it has none: whose the
+    /// family is.
+    async fn family_tags(&self, family: &str) -> Result<Option<Vec<Tag>>>;
     async fn deregister_task_definition(&self, arn: &str) -> Result<()>;
 }
 
@@ -224,13 +220,13 @@ pub struct TargetGroup {
     pub arn: String,
     pub name: String,
     pub load_balancers: Vec<String>,
+    /// Who made it (see [`crate::ownership`]).
+    pub tags: Vec<Tag>,
 }
 
 /// A target group's settings as CreateTargetGroup takes them: what a copy of the reference's
-/// needs. Kept between runs (see [`crate::hints`]), so that a create can make its target group
-/// in the same round trip as the reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+/// needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetGroupSettings {
     pub protocol: Option<String>,
     pub protocol_version: Option<String>,
@@ -281,6 +277,8 @@ pub struct ListenerRule {
     /// None for the default rule.
     pub priority: Option<u32>,
     pub hosts: Vec<String>,
+    /// Whether it has conditions besides the host header (paths, headers, sources...).
+    pub other_conditions: bool,
     pub target_groups: Vec<String>,
 }
 
@@ -288,6 +286,14 @@ impl ListenerRule {
     /// Whether the rule matches this host name (host headers are case-insensitive).
     pub fn serves_host(&self, host: &str) -> bool {
         self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+
+    /// Whether the rule is of the shape eden makes for this host: this host alone, and no other
+    /// condition.
+    pub fn is_exactly_for(&self, host: &str) -> bool {
+        !self.other_conditions
+            && !self.hosts.is_empty()
+            && self.hosts.iter().all(|h| h.eq_ignore_ascii_case(host))
     }
 }
 
@@ -313,12 +319,15 @@ pub trait Elb: Send + Sync {
     /// The HTTPS:443 listener.
     async fn https_listener(&self, load_balancer: &str) -> Result<Option<Listener>>;
     async fn rules(&self, listener: &str) -> Result<Vec<ListenerRule>>;
-    /// The tags of each of these rules.
-    async fn rule_tags(&self, rules: &[String]) -> Result<Vec<(String, Vec<Tag>)>>;
+    /// The tags of each of these rules or target groups.
+    async fn tags(&self, arns: &[String]) -> Result<Vec<(String, Vec<Tag>)>>;
+    /// Adds or overwrites tags on a rule or target group.
+    async fn add_tags(&self, arn: &str, tags: &[Tag]) -> Result<()>;
     async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>>;
     async fn create_rule(&self, rule: &NewRule) -> Result<RuleCreation>;
     /// Deleting a rule that is already gone succeeds.
     async fn delete_rule(&self, arn: &str) -> Result<()>;
+    /// The target group of that name, with its tags.
     async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>>;
     /// Reads the reference target group's settings and attributes.
     async fn target_group_template(&self, arn: &str) -> Result<TargetGroupTemplate>;
@@ -354,12 +363,21 @@ pub struct AliasRecord {
     pub target_zone: String,
 }
 
+/// The records of one host name, as far as eden's records are concerned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostRecords {
+    /// Its A and AAAA alias records.
+    pub aliases: Vec<AliasRecord>,
+    /// Its other A, AAAA and CNAME records, which eden never made: `A 10.0.0.1`, `CNAME x.`.
+    pub others: Vec<String>,
+}
+
 #[async_trait]
 pub trait Dns: Send + Sync {
     /// The zone's name without the trailing dot, or None when there is no such zone.
     async fn zone_name(&self, zone_id: &str) -> Result<Option<String>>;
-    /// The alias records of exactly this name, read with one page from that name on.
-    async fn alias_records(&self, zone_id: &str, name: &str) -> Result<Vec<AliasRecord>>;
+    /// The records of exactly this name, read with one page from that name on.
+    async fn records(&self, zone_id: &str, name: &str) -> Result<HostRecords>;
     /// Creates the records at once; false when one of them exists already, which Route 53
     /// refuses (moto does not: it takes a CREATE over a different record).
     async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool>;

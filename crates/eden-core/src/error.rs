@@ -113,6 +113,23 @@ pub enum Error {
     #[error("DynamoDB table {table} {why}")]
     StateTable { table: String, why: String },
 
+    #[error("{what} is not eden's: {why}; eden changes and deletes only what it made for this profile and name: {hint}")]
+    NotOurs {
+        what: String,
+        why: String,
+        hint: String,
+    },
+
+    #[error("--name {name} would make {what}, the reference's own: eden never changes the reference; use another --name")]
+    ReferenceName { name: String, what: String },
+
+    #[error("{what} stays: {by}, which eden did not make, still forwards to it; point that rule elsewhere or remove it, then run `{cleanup}` again")]
+    InUse {
+        what: String,
+        by: String,
+        cleanup: String,
+    },
+
     #[error("{what} is busy: {why}; retry in a moment")]
     Busy { what: String, why: String },
 

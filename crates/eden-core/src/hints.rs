@@ -1,14 +1,13 @@
 //! What earlier runs learned of the world, so that a run can make at once the calls it would
 //! otherwise make one after another: a hosted zone's name (needed before its records can be
 //! looked up), the shared ALB's HTTPS listener (before its rules), the task definition and
-//! target group of a reference service (before they are read), that target group's settings
-//! (before a copy of it is made), and which environments this machine made (a deploy to one
-//! needs no target group made or its template read).
+//! target group of a reference service (before they are read), and which environments this
+//! machine made.
 //!
 //! A zone's name never changes, so it is used as known. The others change, rarely: a plan
 //! reads them as before and, alongside, what they lead to through the hint, and keeps the
 //! second answer only when the first agrees with the hint. A stale hint costs the round trips it
-//! meant to save, never a wrong result: a target group made from stale settings is made again.
+//! meant to save.
 //!
 //! The command line keeps hints in a file between runs, into which each process merges what it
 //! learned, so that runs side by side on one machine keep each other's; the HTTP API and Lambda
@@ -19,8 +18,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-
-use crate::cloud::TargetGroupSettings;
 
 /// What a reference service runs and where its load balancer entry sends traffic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,9 +39,6 @@ struct Known {
     /// Reference service ARN -> what it runs.
     #[serde(default)]
     references: BTreeMap<String, ReferenceHint>,
-    /// Reference target group ARN -> its settings.
-    #[serde(default)]
-    target_groups: BTreeMap<String, TargetGroupSettings>,
     /// `profile/resource` of the environments made here and not deleted since.
     #[serde(default)]
     environments: BTreeSet<String>,
@@ -73,7 +67,6 @@ impl Known {
         self.zones.extend(known.zones);
         self.listeners.extend(known.listeners);
         self.references.extend(known.references);
-        self.target_groups.extend(known.target_groups);
         self.environments.extend(known.environments);
         for environment in &gone {
             self.environments.remove(environment);
@@ -182,20 +175,6 @@ impl Hints {
         });
     }
 
-    pub fn target_group(&self, arn: &str) -> Option<TargetGroupSettings> {
-        self.lock().target_groups.get(arn).cloned()
-    }
-
-    pub fn learn_target_group(&self, arn: &str, settings: &TargetGroupSettings) {
-        self.learn(|known| {
-            known
-                .target_groups
-                .insert(arn.into(), settings.clone())
-                .as_ref()
-                != Some(settings)
-        });
-    }
-
     pub fn environment_exists(&self, profile: &str, resource: &str) -> bool {
         self.lock()
             .environments
@@ -280,12 +259,6 @@ mod tests {
         hints.learn_zone_name("Z1", "dev.example.com");
         hints.learn_listener("alb", "listener");
         hints.learn_reference("svc", &reference(3));
-        let settings = TargetGroupSettings {
-            port: Some(8080),
-            health_check_path: Some("/health".into()),
-            ..Default::default()
-        };
-        hints.learn_target_group("tg", &settings);
         hints.learn_environment("api", "dev-api-foo", true);
         hints.learn_environment("api", "dev-api-bar", true);
         hints.learn_environment("api", "dev-api-bar", false);
@@ -301,7 +274,6 @@ mod tests {
         assert_eq!(loaded.zone_name("Z1").as_deref(), Some("dev.example.com"));
         assert_eq!(loaded.listener("alb").as_deref(), Some("listener"));
         assert_eq!(loaded.reference("svc"), Some(reference(3)));
-        assert_eq!(loaded.target_group("tg"), Some(settings));
         assert!(loaded.environment_exists("api", "dev-api-foo"));
         assert!(!loaded.environment_exists("api", "dev-api-bar"));
         assert!(!loaded.environment_exists("admin", "dev-api-foo"));
@@ -363,16 +335,15 @@ mod tests {
     }
 
     #[test]
-    fn a_file_from_before_target_group_settings_keeps_its_hints() {
+    fn a_file_with_target_group_settings_of_an_earlier_version_keeps_its_hints() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hints.json");
         std::fs::write(
             &path,
-            r#"{"zones": {"Z1": "dev.example.com"}, "listeners": {}}"#,
+            r#"{"zones": {"Z1": "dev.example.com"}, "target_groups": {"tg": {"port": 80}}}"#,
         )
         .unwrap();
         let hints = Hints::load(&path);
         assert_eq!(hints.zone_name("Z1").as_deref(), Some("dev.example.com"));
-        assert_eq!(hints.target_group("tg"), None);
     }
 }

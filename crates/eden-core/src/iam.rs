@@ -55,6 +55,12 @@ pub fn policy(s: &Settings, table: &str) -> Value {
             ],
             json!("*"),
         ),
+        // Whose a service or task definition family is: its tags, read with it.
+        statement(
+            "ReadOwnershipTags",
+            &["ecs:ListTagsForResource"],
+            json!([s.reference.arn, services, task_definitions]),
+        ),
         json!({
             "Sid": "TagOnCreate",
             "Effect": "Allow",
@@ -231,6 +237,13 @@ mod tests {
                 ["route53:ChangeResourceRecordSetsNormalizedRecordNames"][0],
             "api-*.dev.example.com"
         );
+        // The tags that say whose a service or task definition is, and DescribeTags for rules
+        // and target groups.
+        let tags = &find(&all, "ReadOwnershipTags");
+        assert_eq!(tags["Action"][0], "ecs:ListTagsForResource");
+        assert_eq!(tags["Resource"][1], *services);
+        let elb_reads = find(&all, "ReadLoadBalancing")["Action"].to_string();
+        assert!(elb_reads.contains("elasticloadbalancing:DescribeTags"));
         let table = &find(&all, "StateTable")["Resource"][0];
         assert_eq!(
             table,

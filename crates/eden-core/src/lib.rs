@@ -11,6 +11,7 @@ pub mod iam;
 pub mod image;
 pub mod names;
 pub mod overrides;
+pub mod ownership;
 pub mod plan;
 pub mod profile;
 pub mod remote;

@@ -45,6 +45,14 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
     } else {
         None
     };
+    let all: Vec<_> = file
+        .profile_names()
+        .into_iter()
+        .filter_map(|name| Some((name.clone(), file.profile(&name)?)))
+        .collect();
+    for warning in profile::name_warnings(&all) {
+        warn!("{warning}");
+    }
     let mut errors = 0;
     let mut lines = Vec::new();
     let mut document = serde_json::Map::new();

@@ -794,6 +794,168 @@ impl Aws {
             .unwrap();
     }
 
+    /// The shared ALB's HTTPS:443 listener.
+    pub async fn shared_listener(&self) -> String {
+        let listeners = self
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(&self.shared_alb)
+            .send()
+            .await
+            .unwrap();
+        listeners
+            .listeners()
+            .iter()
+            .find(|l| l.port() == Some(443))
+            .and_then(|l| l.listener_arn())
+            .unwrap()
+            .to_string()
+    }
+
+    /// A target group made by hand, untagged, in the reference's VPC.
+    pub async fn hand_made_target_group(&self, name: &str) -> String {
+        use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
+        let vpc = self.target_groups("dev01-api").await[0]
+            .vpc_id()
+            .unwrap()
+            .to_string();
+        self.elb
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap()
+            .target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string()
+    }
+
+    /// A task definition family registered by hand, untagged; returns the revision's ARN.
+    pub async fn hand_made_task_definition(&self, family: &str) -> String {
+        use aws_sdk_ecs::types::ContainerDefinition;
+        self.ecs
+            .register_task_definition()
+            .family(family)
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("api")
+                    .image("nginx:1")
+                    .memory(128)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .task_definition()
+            .unwrap()
+            .task_definition_arn()
+            .unwrap()
+            .to_string()
+    }
+
+    /// A service made by hand, untagged, with the reference's network, on a family of its own
+    /// name and attached to `target_group` when given.
+    pub async fn hand_made_service(&self, name: &str, target_group: Option<&str>) {
+        use aws_sdk_ecs::types::LoadBalancer;
+        let reference = &self.services("dev01-api").await[0];
+        let task_definition = self.hand_made_task_definition(name).await;
+        let lbs = target_group.map(|tg| {
+            LoadBalancer::builder()
+                .target_group_arn(tg)
+                .container_name("api")
+                .container_port(8080)
+                .build()
+        });
+        self.ecs
+            .create_service()
+            .cluster(&self.cluster)
+            .service_name(name)
+            .task_definition(task_definition)
+            .desired_count(1)
+            .set_network_configuration(reference.network_configuration().cloned())
+            .set_load_balancers(lbs.map(|lb| vec![lb]))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// A listener rule made by hand, untagged, on the shared listener: `host` to `target_group`.
+    pub async fn hand_made_rule(&self, host: &str, target_group: &str, priority: i32) -> String {
+        use aws_sdk_elasticloadbalancingv2::types::{
+            Action, ActionTypeEnum, HostHeaderConditionConfig, RuleCondition,
+        };
+        let condition = RuleCondition::builder()
+            .field("host-header")
+            .host_header_config(HostHeaderConditionConfig::builder().values(host).build())
+            .build();
+        let action = Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(target_group)
+            .build();
+        self.elb
+            .create_rule()
+            .listener_arn(self.shared_listener().await)
+            .priority(priority)
+            .conditions(condition)
+            .actions(action)
+            .send()
+            .await
+            .unwrap()
+            .rules()[0]
+            .rule_arn()
+            .unwrap()
+            .to_string()
+    }
+
+    /// An A record made by hand at `host`: an alias to the shared ALB when `to` is None, else
+    /// an address.
+    pub async fn hand_made_record(&self, host: &str, to: Option<&str>) {
+        use aws_sdk_route53::types::{
+            AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
+            RrType,
+        };
+        let set = ResourceRecordSet::builder().name(host).r#type(RrType::A);
+        let set = match to {
+            Some(address) => set
+                .ttl(60)
+                .resource_records(ResourceRecord::builder().value(address).build().unwrap()),
+            None => {
+                let alb = self
+                    .elb
+                    .describe_load_balancers()
+                    .load_balancer_arns(&self.shared_alb)
+                    .send()
+                    .await
+                    .unwrap();
+                let alb = &alb.load_balancers()[0];
+                set.alias_target(
+                    AliasTarget::builder()
+                        .hosted_zone_id(alb.canonical_hosted_zone_id().unwrap())
+                        .dns_name(alb.dns_name().unwrap())
+                        .evaluate_target_health(false)
+                        .build()
+                        .unwrap(),
+                )
+            }
+        };
+        let change = Change::builder()
+            .action(ChangeAction::Upsert)
+            .resource_record_set(set.build().unwrap())
+            .build()
+            .unwrap();
+        self.r53
+            .change_resource_record_sets()
+            .hosted_zone_id(&self.zone_id)
+            .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Everything eden made under `prefix` that is still there, described for an assertion.
     pub async fn leftovers(&self, prefix: &str, host_part: &str) -> Vec<String> {
         let mut left = Vec::new();

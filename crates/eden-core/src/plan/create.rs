@@ -1,48 +1,52 @@
 //! `eden create`: make an environment, or deploy a new image to an existing one.
 //!
-//! Order of calls, each line waiting only for what it needs (the longest chain is 3 calls):
+//! A run reads everything first, decides from what it read, and only then writes: nothing is
+//! made or changed before the run knows that every resource of the environment's names is
+//! eden's (see [`crate::ownership`]) and that the names are not the reference's.
+//!
+//! Order of calls, each line waiting only for what it needs:
 //! 1. the environment's lease, and with it every check and read: the image, the reference
-//!    service and its task definition and target group, the shared ALB and its rules, existing
-//!    records, the environments file, the state item, and an existing service, in the
-//!    reference's call when they share a cluster (all read again under the lease when another
-//!    run just held it). Reads that need an earlier answer (the reference's templates, the
-//!    listener's rules, the records' zone name) use what an earlier run learned, checked
-//!    against that answer; without hints they come one round trip later (see
-//!    [`crate::hints`]). With the reference target group's settings learned, the environment's
-//!    target group is made in this round too, instead of being looked up (see [`MadeAtOnce`]);
-//! 2. task definition and state item, at once; the DNS records and the environments file each
-//!    as soon as its own read is back, and a new environment's records without waiting for it
-//!    (Route 53, in us-east-1, is often the slowest to answer); as soon as the target group is
-//!    there: the listener rule (AWS wants the target group on the ALB before a service uses
-//!    it), and the target group's attributes. Without the settings learned, the target group
-//!    is made here and the rule follows it, one round trip later;
-//! 3. the service, created or deployed to, once everything else is in place: a failure then
+//!    service and its task definition and target group, the shared ALB and its rules (and the
+//!    tags of a rule for the host), the host's records, the environments file, the state item,
+//!    an existing service, target group and task definition family with their tags (all read
+//!    again under the lease when another run just held it). Reads that need an earlier answer
+//!    (the reference's templates, the listener's rules, the records' zone name) use what an
+//!    earlier run learned, checked against that answer; without hints they come one round trip
+//!    later (see [`crate::hints`]);
+//! 2. the environment's target group, task definition, state item and environments file entry,
+//!    at once, and the tags of what is adopted; the DNS records once the state item records
+//!    them (so that no record of eden's is ever without the item that makes it eden's);
+//! 3. the listener rule, once the target group is there (AWS wants the target group on the ALB
+//!    before a service uses it), and the target group's attributes;
+//! 4. the service, created or deployed to, once everything else is in place: a failure then
 //!    never leaves a service behind, whose name ECS keeps while it drains. The lease is given
 //!    up alongside it, marked with the task definition the service then runs (see
 //!    [`Leased::last_call`]), rather than one round trip after it.
+//!
+//! A deploy makes no target group and no rule: its chain is the task definition, then the
+//! service.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 
 use tracing::{debug, info};
 
-use super::background::Background;
 use super::journal::{Journal, Undo};
 use super::lease::{Afterwards, FinishedWhen, Leased};
 use super::{environments, priority, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
-    ownership_tags, AliasRecord, Cloud, EnvironmentItem, ListenerRule, NewRule, NewService, Object,
-    RuleCreation, ServiceInfo, Tag, TargetGroup, TargetGroupCreation, TargetGroupSettings,
-    TargetGroupTemplate, TaskDefinitionCopy, Template,
+    AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, NewRule, NewService, Object,
+    RuleCreation, ServiceInfo, Tag, TargetGroup, TargetGroupCreation, TargetGroupTemplate,
+    TaskDefinitionCopy, Template,
 };
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
 use crate::expiry::{rfc3339, Ttl};
 use crate::hints::ReferenceHint;
 use crate::image::ImageUri;
-use crate::names::{EnvName, Names};
+use crate::names::{dns_name, EnvName, Names};
 use crate::overrides::EnvVar;
+use crate::ownership::{self, Claim};
 use crate::profile::Settings;
 
 /// The tag that shows an environment's expiry on its resources; the state item is what gc reads.
@@ -89,52 +93,10 @@ struct Reference {
     container_port: i32,
     task_definition: Template,
     target_group_arn: String,
-    /// None when not read: the environment's target group is there, or was thought to be.
-    target_group: Option<TargetGroupTemplate>,
+    target_group: TargetGroupTemplate,
 }
 
-/// The environment's target group as the first round left it.
-enum EnvTargetGroup {
-    /// Looked up by name (no settings learned to make it from): there or not.
-    Found(Option<TargetGroup>),
-    /// Made from the settings learned of the reference's target group. AWS hands back a target
-    /// group of that name made before with the same settings, so it may be older than the run.
-    Made {
-        arn: String,
-        settings: Box<TargetGroupSettings>,
-    },
-    /// One of that name was there already, with other settings (moto: with any), or is thought
-    /// to be: this machine made the environment. Its ARN is not read yet.
-    Taken,
-}
-
-/// The environment's target group made in the first round, before the run knows whether the
-/// environment exists, which makes the chain to the service a round trip shorter. Remembered
-/// across the reads made again under the lease: a run that fails undoes it when no environment
-/// turns out to have it. Made before the lease is held, it can also be another run's gain: a
-/// create of the same name that holds the lease finds it and uses it, which is why a run that
-/// stops waiting for that lease leaves it.
-#[derive(Default)]
-struct MadeAtOnce(Mutex<Option<String>>);
-
-impl MadeAtOnce {
-    fn record(&self, arn: &str) {
-        *self.lock() = Some(arn.to_string());
-    }
-
-    /// The target group, for the one step that decides what becomes of it.
-    fn take(&self) -> Option<String> {
-        self.lock().take()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Everything the first round read, but what [`Listing`] reads, and the target group it made.
+/// Everything the first round read.
 struct World {
     names: Names,
     fqdn: String,
@@ -142,16 +104,15 @@ struct World {
     now: i64,
     reference: Reference,
     shared: SharedAlb,
+    /// The shared listener's rules for the host, with their tags.
+    host_rules: Vec<(ListenerRule, Vec<Tag>)>,
+    records: HostRecords,
+    file: (Option<Object>, EnvironmentsFile),
     state: Option<EnvironmentItem>,
     service: Option<ServiceInfo>,
-    target_group: EnvTargetGroup,
-}
-
-/// What only the records' and the file's own writes need, read beside the rest and awaited by
-/// those writes alone: Route 53 answers from us-east-1, often the furthest call of a run.
-struct Listing {
-    records: Background<Vec<AliasRecord>>,
-    file: Background<(Option<Object>, EnvironmentsFile)>,
+    target_group: Option<TargetGroup>,
+    /// The tags of the task definition family's latest revision, when the family has one.
+    family: Option<Vec<Tag>>,
 }
 
 impl World {
@@ -167,20 +128,39 @@ impl World {
     }
 }
 
+/// What the first round's reads decide, before anything is written.
+struct Decision {
+    /// Untagged resources of an environment the state table records, to tag as eden's.
+    adopt: Vec<Adoption>,
+    /// The alias records to create: none when the host has them all.
+    records: Vec<AliasRecord>,
+}
+
+/// An untagged resource of a recorded environment: made before eden tagged what it makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Adoption {
+    Service(String),
+    TargetGroup(String),
+    Rule(String),
+}
+
+impl Adoption {
+    fn describe(&self) -> String {
+        match self {
+            Adoption::Service(arn) => format!("service {arn}"),
+            Adoption::TargetGroup(arn) => format!("target group {arn}"),
+            Adoption::Rule(arn) => format!("listener rule {arn}"),
+        }
+    }
+}
+
 /// The tags of what create makes: whose it is, and its expiry.
 fn tags_for(s: &Settings, req: &CreateRequest, expires_at: Option<i64>) -> Vec<Tag> {
-    let mut tags = ownership_tags(&s.profile, req.name.as_str());
+    let mut tags = ownership::tags(&s.profile, req.name.as_str());
     if let Some(at) = expires_at {
         tags.push((EXPIRY_TAG.into(), rfc3339(at)));
     }
     tags
-}
-
-/// Whether the zone has every wanted record already.
-fn in_place(existing: &[AliasRecord], wanted: &[AliasRecord]) -> bool {
-    wanted
-        .iter()
-        .all(|r| existing.iter().any(|e| super::same_alias(e, r)))
 }
 
 pub async fn create(
@@ -189,35 +169,33 @@ pub async fn create(
     req: &CreateRequest,
     stop: &Stop,
 ) -> Result<Created, Error> {
+    let resource = s.names(&req.name).resource;
+    super::refuse_reference_service(s, &req.name, &resource)?;
     let lease = Leased::new(&req.name, &req.table, req.wait);
     // A failed deploy is undone back to the environment as it was, which stays: its lease item
     // stays stamped. A failed first create leaves nothing, so its lease item goes. Until the
     // first round tells, a run whose reads failed goes by what this machine learned: a lease item
     // dropped from an environment that stays costs its next run a round trip, one kept for
     // nothing is swept by `eden gc --orphans`.
-    let resource = s.names(&req.name).resource;
     let existed = AtomicBool::new(cloud.hints.environment_exists(&s.profile, &resource));
-    let made_at_once = MadeAtOnce::default();
     let now = super::now();
-    let result = lease
+    lease
         .run(
             cloud,
             s,
             stop,
-            |names| look(cloud, s, req, names, now, Some(&made_at_once)),
-            |(world, _)| world.state.is_some(),
+            |names| look(cloud, s, req, names, now),
+            |world| world.state.is_some(),
             |looked| async {
-                let (world, listing) = match looked {
-                    Ok(looked) => looked,
-                    Err(failed) => {
-                        return Err(match made_at_once.take() {
-                            Some(arn) => undo_made_at_once(cloud, s, req, arn, failed).await,
-                            None => failed,
-                        });
-                    }
+                let world = looked?;
+                let decision = decide(s, req, &world);
+                // A run refused before its first write leaves the environment as it was.
+                let exists = match &decision {
+                    Ok(_) => world.service.is_some(),
+                    Err(_) => world.state.is_some(),
                 };
-                existed.store(world.service.is_some(), Ordering::SeqCst);
-                make_and_record(cloud, s, req, &lease, world, listing, &made_at_once, stop).await
+                existed.store(exists, Ordering::SeqCst);
+                make_and_record(cloud, s, req, &lease, world, decision?, stop).await
             },
             |result| {
                 let after = match result {
@@ -232,46 +210,40 @@ pub async fn create(
                 after
             },
         )
-        .await;
-    // Still there when the lease could not be taken, as no work ran. Another run that holds the
-    // lease may be using it; else it goes (`eden gc --orphans` finds one left by a stop).
-    match (result, made_at_once.take()) {
-        (Err(e @ (Error::Busy { .. } | Error::Interrupted)), Some(_)) => Err(e),
-        (Err(e), Some(arn)) => Err(undo_made_at_once(cloud, s, req, arn, e).await),
-        (result, _) => result,
-    }
+        .await
 }
 
-/// What create would make or change, changing nothing.
+/// What create would make or change, changing nothing: what the same reads would decide.
 pub async fn preview(
     cloud: &Cloud,
     s: &Settings,
     req: &CreateRequest,
 ) -> Result<Vec<PlannedChange>, Error> {
     let names = s.names(&req.name);
-    let (w, listing) = look(cloud, s, req, names, super::now(), None).await?;
-    let (records, file) = futures::try_join!(listing.records.get(), listing.file.get())?;
+    super::refuse_reference_service(s, &req.name, &names.resource)?;
+    let w = look(cloud, s, req, names, super::now()).await?;
+    let decision = decide(s, req, &w)?;
     let resource = &w.names.resource;
     let mut changes = vec![PlannedChange::create(
         "task definition",
         format!("{resource} (image {})", req.image.uri),
     )];
-    if matches!(w.target_group, EnvTargetGroup::Found(None)) {
+    if w.target_group.is_none() {
         changes.push(PlannedChange::create("target group", &w.names.target_group));
     }
-    let alb = &w.shared.alb.dns_name;
-    if records.is_empty() {
-        changes.push(PlannedChange::create(
-            "record",
-            format!("{} -> {alb}", w.fqdn),
-        ));
-    } else if !in_place(&records, &w.wanted_records()) {
+    for adoption in &decision.adopt {
         changes.push(PlannedChange::update(
-            "record",
-            format!("{} -> {alb}", w.fqdn),
+            "tags",
+            format!("of {} (adopted as eden's)", adoption.describe()),
         ));
     }
-    if !w.shared.rules.iter().any(|r| r.serves_host(&w.fqdn)) {
+    if !decision.records.is_empty() {
+        changes.push(PlannedChange::create(
+            "record",
+            format!("{} -> {}", w.fqdn, w.shared.alb.dns_name),
+        ));
+    }
+    if w.host_rules.is_empty() {
         changes.push(PlannedChange::create(
             "listener rule",
             format!("host {}", w.fqdn),
@@ -282,7 +254,7 @@ pub async fn preview(
         None => PlannedChange::create("service", resource),
     });
     let entry = &w.names.file_entry;
-    if file.1.endpoint(entry, &s.update_key) != Some(w.fqdn.as_str()) {
+    if w.file.1.endpoint(entry, &s.update_key) != Some(w.fqdn.as_str()) {
         changes.push(PlannedChange::update(
             "config key",
             format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
@@ -297,23 +269,113 @@ pub async fn preview(
     Ok(changes)
 }
 
-/// Steps 2 and 3, undone when one fails, unless the lease could not be taken back.
-#[allow(clippy::too_many_arguments)]
+/// Whether the run may go on: the names are not the reference's, and every resource of the
+/// environment's names that is there is this environment's (or adopted); and which records it
+/// makes.
+fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Error> {
+    let reference = &w.reference;
+    super::refuse_reference(
+        &req.name,
+        &w.names,
+        &reference.service.task_definition,
+        &reference.target_group_arn,
+    )?;
+    let recorded = w.state.is_some();
+    let name = req.name.as_str();
+    let claim = |tags: &[Tag]| Claim::of(tags, &s.profile, name, recorded);
+    let refuse = |what: String, why: String| Error::NotOurs {
+        what,
+        why,
+        hint: "use another --name, or remove it if it is yours to remove and no longer needed"
+            .to_string(),
+    };
+    let mut adopt = Vec::new();
+    if let Some(service) = &w.service {
+        match claim(&service.tags) {
+            Claim::Ours => {}
+            Claim::Adopt => adopt.push(Adoption::Service(service.arn.clone())),
+            Claim::NotOurs(why) => return Err(refuse(format!("service {}", service.name), why)),
+        }
+    }
+    if let Some(tg) = &w.target_group {
+        match claim(&tg.tags) {
+            Claim::Ours => {}
+            Claim::Adopt => adopt.push(Adoption::TargetGroup(tg.arn.clone())),
+            Claim::NotOurs(why) => return Err(refuse(format!("target group {}", tg.name), why)),
+        }
+    }
+    if let Some(family) = &w.family {
+        // A new revision carries the tags: an untagged family of a recorded environment is
+        // adopted by it.
+        if let Claim::NotOurs(why) = claim(family) {
+            let what = format!("task definition family {}", w.names.resource);
+            return Err(refuse(what, why));
+        }
+    }
+    for (rule, tags) in &w.host_rules {
+        let what = format!("listener rule {} for host {}", rule.arn, w.fqdn);
+        if !rule.is_exactly_for(&w.fqdn) {
+            let why = "it matches other hosts or conditions too, as eden's rules never do";
+            return Err(refuse(what, why.into()));
+        }
+        match claim(tags) {
+            Claim::Ours => {}
+            Claim::Adopt => adopt.push(Adoption::Rule(rule.arn.clone())),
+            Claim::NotOurs(why) => return Err(refuse(what, why)),
+        }
+    }
+    Ok(Decision {
+        adopt,
+        records: records_to_create(w).map_err(|why| refuse(format!("record {}", w.fqdn), why))?,
+    })
+}
+
+/// The alias records the host still needs. A record eden did not make is never overwritten:
+/// eden's are the aliases to the shared ALB at a host the state item records.
+fn records_to_create(w: &World) -> Result<Vec<AliasRecord>, String> {
+    let alb = dns_name(&w.shared.alb.dns_name);
+    if let Some(other) = w.records.others.first() {
+        return Err(format!("it is {other}, which eden never makes"));
+    }
+    if let Some(alias) = w
+        .records
+        .aliases
+        .iter()
+        .find(|r| dns_name(&r.target_dns) != alb)
+    {
+        return Err(format!(
+            "it is an alias to {}, not to the shared ALB",
+            alias.target_dns
+        ));
+    }
+    let recorded = w
+        .state
+        .as_ref()
+        .is_some_and(|item| dns_name(&item.endpoint) == dns_name(&w.fqdn));
+    if !w.records.aliases.is_empty() && !recorded {
+        return Err(
+            "it points at the shared ALB, but no state item records an environment at this host"
+                .into(),
+        );
+    }
+    Ok(w.wanted_records()
+        .into_iter()
+        .filter(|r| !w.records.aliases.iter().any(|e| super::same_alias(e, r)))
+        .collect())
+}
+
+/// Steps 2 to 4, undone when one fails, unless the lease could not be taken back.
 async fn make_and_record(
     cloud: &Cloud,
     s: &Settings,
     req: &CreateRequest,
     lease: &Leased<'_>,
     world: World,
-    listing: Listing,
-    made_at_once: &MadeAtOnce,
+    decision: Decision,
     stop: &Stop,
 ) -> Result<Created, Error> {
     let journal = Journal::default();
-    if let Some(arn) = made_at_once.take().filter(|_| world.is_new()) {
-        journal.record(Undo::TargetGroup(arn));
-    }
-    match make(cloud, s, req, lease, &world, listing, &journal, stop).await {
+    match make(cloud, s, req, lease, &world, &decision, &journal, stop).await {
         Ok(created) => {
             info!(
                 "Successfully finished creating environment {}",
@@ -328,153 +390,89 @@ async fn make_and_record(
     }
 }
 
-/// A run that failed before its work (its first round, or the lease's take), after the first
-/// round made the environment's target group: the target group is undone when the state table
-/// has no environment of this name.
-async fn undo_made_at_once(
-    cloud: &Cloud,
-    s: &Settings,
-    req: &CreateRequest,
-    arn: String,
-    cause: Error,
-) -> Error {
-    let resource = s.names(&req.name).resource;
-    // An environment that has it keeps it; a table that cannot tell leaves it for `eden delete`.
-    let Ok(None) = cloud
-        .table
-        .environment(&req.table, &s.profile, &resource)
-        .await
-    else {
-        return cause;
-    };
-    let journal = Journal::default();
-    journal.record(Undo::TargetGroup(arn));
-    journal
-        .roll_back(cloud, cause, super::cleanup_command(s, req.name.as_str()))
-        .await
-}
-
-/// Step 1: every check and read, at once. With `made_at_once` and the reference target
-/// group's settings learned, the environment's target group is made rather than looked up;
-/// without it (a dry run) nothing is made, and nothing is taken as known that is not read.
+/// Step 1: every check and read, at once.
 async fn look(
     cloud: &Cloud,
     s: &Settings,
     req: &CreateRequest,
     names: Names,
     now: i64,
-    made_at_once: Option<&MadeAtOnce>,
-) -> Result<(World, Listing), Error> {
+) -> Result<World, Error> {
     let image = check_image(cloud, &req.image);
     // With a hint, the templates are read alongside the service that names them.
     let hint = cloud.hints.reference(&s.reference.arn);
-    // An environment this machine made has its target group, most likely: a deploy needs
-    // neither it nor the reference's read, and makes it from that read when it is gone.
-    let known =
-        made_at_once.is_some() && cloud.hints.environment_exists(&s.profile, &names.resource);
-    let settings = made_at_once
-        .filter(|_| !known)
-        .zip(hint.as_ref())
-        .and_then(|(made, hint)| Some((made, cloud.hints.target_group(&hint.target_group)?)));
-    let target_group = async {
-        if known {
-            return Ok(EnvTargetGroup::Taken);
-        }
-        let Some((made, settings)) = settings else {
-            let found = cloud.elb.target_group(&names.target_group).await?;
-            return Ok(EnvTargetGroup::Found(found));
-        };
-        let tags = tags_for(s, req, req.ttl.map(|t| t.expiry_from(now)));
-        let created = cloud
-            .elb
-            .copy_target_group(&settings, &names.target_group, &tags)
-            .await?;
-        Ok::<_, Error>(match created {
-            TargetGroupCreation::Created(arn) => {
-                made.record(&arn);
-                EnvTargetGroup::Made {
-                    arn,
-                    settings: Box::new(settings),
-                }
-            }
-            TargetGroupCreation::NameTaken => EnvTargetGroup::Taken,
-        })
-    };
     let reference = async {
         let guessed = async {
             match &hint {
-                Some(hint) => Some(templates(cloud, hint, !known).await),
+                Some(hint) => Some(templates(cloud, hint).await),
                 None => None,
             }
         };
-        // `join`: the target group's answer is awaited whatever the others say, so that one
-        // made here is known.
-        let (services, target_group, guessed) =
-            futures::join!(services(cloud, s, &names.resource), target_group, guessed);
-        let ((reference, service), target_group) = (services?, target_group?);
+        let (services, guessed) =
+            futures::join!(super::services(cloud, s, &names.resource), guessed);
+        let (reference, service) = services?;
         let (reference, used) = reference_service(s, reference)?;
-        let copied = matches!(
-            target_group,
-            EnvTargetGroup::Found(None) | EnvTargetGroup::Made { .. }
-        );
-        let templates = match guessed {
+        let (task_definition, target_group) = match guessed {
             Some(Ok(templates)) if hint.as_ref() == Some(&used) => templates,
             _ => {
                 cloud.hints.learn_reference(&s.reference.arn, &used);
-                self::templates(cloud, &used, copied).await?
+                templates(cloud, &used).await?
             }
         };
         info!(
             "Retrieved reference task definition from {}",
             used.task_definition
         );
-        if let Some(template) = &templates.1 {
-            info!("Retrieved reference target group: {}", used.target_group);
-            cloud
-                .hints
-                .learn_target_group(&used.target_group, &template.settings);
-        }
+        info!("Retrieved reference target group: {}", used.target_group);
         let reference = Reference {
             service: reference,
             container: used.container,
             container_port: used.container_port,
-            task_definition: templates.0,
+            task_definition,
             target_group_arn: used.target_group,
-            target_group: templates.1,
+            target_group,
         };
-        Ok::<_, Error>((reference, target_group, service))
+        Ok::<_, Error>((reference, service))
     };
     let shared = super::shared_alb(cloud, s);
-    let host = super::host_lookup(cloud, s, &names);
-    let file = {
-        let (cloud, bucket, key) = (cloud.clone(), s.bucket.clone(), s.key.clone());
-        Background::start(async move { environments::read(&cloud, &bucket, &key).await })
-    };
+    let host = super::host_records(cloud, s, &names);
+    let file = environments::read(cloud, &s.bucket, &s.key);
     let state = cloud
         .table
         .environment(&req.table, &s.profile, &names.resource);
-    let (reference, others) = futures::join!(reference, async {
-        futures::try_join!(image, shared, host, state)
-    });
-    let ((reference, target_group, service), ((), shared, (fqdn, records), state)) =
-        (reference?, others?);
+    let target_group = cloud.elb.target_group(&names.target_group);
+    let family = cloud.ecs.family_tags(&names.resource);
+    let ((reference, service), (), shared, (fqdn, records), file, state, target_group, family) = futures::try_join!(
+        reference,
+        image,
+        shared,
+        host,
+        file,
+        state,
+        target_group,
+        family
+    )?;
     if let Some(service) = service.as_ref().filter(|svc| svc.status == "DRAINING") {
         return Err(Error::Busy {
             what: format!("service {}", service.name),
             why: "it is still being deleted".into(),
         });
     }
-    let world = World {
+    let host_rules = super::host_rules(cloud, &shared.rules, &fqdn).await?;
+    Ok(World {
         names,
         fqdn,
         now,
         reference,
         shared,
+        host_rules,
+        records,
+        file,
         state,
         service: service.filter(ServiceInfo::is_active),
         target_group,
-    };
-    Ok((world, Listing { records, file }))
+        family,
+    })
 }
 
 async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
@@ -491,24 +489,6 @@ async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
             uri: image.uri.clone(),
         })
     }
-}
-
-/// The reference service and the environment's service, in one call when they share a cluster.
-async fn services(
-    cloud: &Cloud,
-    s: &Settings,
-    name: &str,
-) -> Result<(Option<ServiceInfo>, Option<ServiceInfo>), Error> {
-    let (reference, cluster) = (&s.reference.service, &s.target_cluster);
-    if s.reference_cluster() != cluster {
-        return futures::try_join!(
-            cloud.ecs.service(s.reference_cluster(), reference),
-            cloud.ecs.service(cluster, name)
-        );
-    }
-    let found = cloud.ecs.services(cluster, &[reference, name]).await?;
-    let named = |wanted: &str| found.iter().find(|svc| svc.name == wanted).cloned();
-    Ok((named(reference), named(name)))
 }
 
 /// The reference service, with the task definition, target group and container it uses.
@@ -549,28 +529,20 @@ fn reference_service(
     Ok((service, used))
 }
 
-/// Reads the reference task definition and, when `with_target_group`, the reference target
-/// group.
+/// Reads the reference task definition and target group.
 async fn templates(
     cloud: &Cloud,
     used: &ReferenceHint,
-    with_target_group: bool,
-) -> Result<(Template, Option<TargetGroupTemplate>), Error> {
-    let task_definition = cloud
-        .ecs
-        .task_definition_template(&used.task_definition, &used.container);
-    let target_group = async {
-        if !with_target_group {
-            return Ok(None);
-        }
-        Ok(Some(
-            cloud.elb.target_group_template(&used.target_group).await?,
-        ))
-    };
-    futures::try_join!(task_definition, target_group)
+) -> Result<(Template, TargetGroupTemplate), Error> {
+    futures::try_join!(
+        cloud
+            .ecs
+            .task_definition_template(&used.task_definition, &used.container),
+        cloud.elb.target_group_template(&used.target_group),
+    )
 }
 
-/// Steps 2 and 3, recording each change in the journal as soon as it is made.
+/// Steps 2 to 4, recording each change in the journal as soon as it is made.
 #[allow(clippy::too_many_arguments)]
 async fn make(
     cloud: &Cloud,
@@ -578,7 +550,7 @@ async fn make(
     req: &CreateRequest,
     lease: &Leased<'_>,
     w: &World,
-    listing: Listing,
+    decision: &Decision,
     journal: &Journal,
     stop: &Stop,
 ) -> Result<Created, Error> {
@@ -623,15 +595,21 @@ async fn make(
         );
         Ok::<_, Error>((task_definition?, target_group?))
     };
-    let others = async {
-        let (records, file, state) = futures::join!(
-            records(cloud, s, w, listing.records, journal),
-            file_entry(cloud, s, w, listing.file, journal),
-            state_item(cloud, &req.table, &item, w.state.as_ref(), journal),
-        );
-        records.and(file).and(state)
+    // The records only once the state item records the host: eden's records are the ones a
+    // state item names.
+    let state_then_records = async {
+        state_item(cloud, &req.table, &item, w.state.as_ref(), journal).await?;
+        records(cloud, s, w, &decision.records, journal).await
     };
-    // Step 3, after every other write: a failure then never leaves a new service behind,
+    let others = async {
+        let (records, file, adopted) = futures::join!(
+            state_then_records,
+            file_entry(cloud, s, w, journal),
+            adopt(cloud, s, req, &decision.adopt),
+        );
+        records.and(file).and(adopted)
+    };
+    // Step 4, after every other write: a failure then never leaves a new service behind,
     // whose name ECS keeps while it drains, and the lease can go alongside it.
     let (made, others) = futures::join!(made, others);
     let (task_definition, target_group) = made?;
@@ -659,7 +637,7 @@ async fn task_definition(
     cloud: &Cloud,
     w: &World,
     req: &CreateRequest,
-    tags: &[(String, String)],
+    tags: &[Tag],
     journal: &Journal,
 ) -> Result<String, Error> {
     let copy = TaskDefinitionCopy {
@@ -676,56 +654,25 @@ async fn task_definition(
     Ok(arn)
 }
 
-/// The environment's target group: the one the first round made, one there already, or one
-/// made now. A target group made from settings the reference no longer has is made again.
-/// Returns its ARN, and the attributes it still needs: a new environment's target group gets
-/// the reference's, an existing one keeps its own.
+/// The environment's target group: the one there already (eden's, as decided), or one made
+/// now. Returns its ARN, and the attributes it still needs: a new target group, or one a
+/// stopped run left, gets the reference's; an existing environment's keeps its own.
 async fn target_group(
     cloud: &Cloud,
     w: &World,
-    tags: &[(String, String)],
+    tags: &[Tag],
     journal: &Journal,
 ) -> Result<(String, Vec<(String, String)>), Error> {
-    let name = &w.names.target_group;
-    let template = w.reference.target_group.as_ref();
-    let attributes = |template: Option<&TargetGroupTemplate>| match template {
-        Some(template) if w.is_new() => template.attributes.clone(),
-        _ => Vec::new(),
-    };
-    let existing = match &w.target_group {
-        EnvTargetGroup::Found(found) => found.as_ref().map(|tg| tg.arn.clone()),
-        // AWS handed back an existing environment's own.
-        EnvTargetGroup::Made { arn, .. } if !w.is_new() => Some(arn.clone()),
-        EnvTargetGroup::Made { arn, settings }
-            if template.is_some_and(|t| t.settings == **settings) =>
-        {
-            info!("Created target group {arn}");
-            return Ok((arn.clone(), attributes(template)));
-        }
-        EnvTargetGroup::Made { arn, .. } => {
-            info!("Target group {arn} has settings the reference's no longer has, making it again");
-            cloud.elb.delete_target_group(arn).await?;
-            None
-        }
-        // The host's rule names it, or one more read.
-        EnvTargetGroup::Taken => match rule_target_group(w) {
-            Some(arn) => Some(arn),
-            None => cloud.elb.target_group(name).await?.map(|tg| tg.arn),
-        },
-    };
-    if let Some(arn) = existing {
-        info!("Target group {name} already exists, reusing it");
-        return Ok((arn, attributes(template)));
+    let template = &w.reference.target_group;
+    if let Some(tg) = &w.target_group {
+        info!("Target group {} already exists, reusing it", tg.name);
+        let attributes = match w.is_new() {
+            true => template.attributes.clone(),
+            false => Vec::new(),
+        };
+        return Ok((tg.arn.clone(), attributes));
     }
-    // Not read when the environment was thought to have its target group.
-    let template = match template {
-        Some(template) => template.clone(),
-        None => {
-            let arn = &w.reference.target_group_arn;
-            info!("Retrieved reference target group: {arn}");
-            cloud.elb.target_group_template(arn).await?
-        }
-    };
+    let name = &w.names.target_group;
     match cloud
         .elb
         .copy_target_group(&template.settings, name, tags)
@@ -734,7 +681,7 @@ async fn target_group(
         TargetGroupCreation::Created(arn) => {
             journal.record(Undo::TargetGroup(arn.clone()));
             info!("Created target group {arn}");
-            Ok((arn, attributes(Some(&template))))
+            Ok((arn, template.attributes.clone()))
         }
         TargetGroupCreation::NameTaken => Err(Error::Busy {
             what: format!("target group {name}"),
@@ -743,76 +690,69 @@ async fn target_group(
     }
 }
 
-/// The environment's target group as its host's listener rule names it.
-fn rule_target_group(w: &World) -> Option<String> {
-    let rule = w.shared.rules.iter().find(|r| r.serves_host(&w.fqdn))?;
-    rule.target_groups
-        .iter()
-        .find(|arn| target_group_name(arn) == Some(w.names.target_group.as_str()))
-        .cloned()
-}
-
-/// The name in `arn:...:targetgroup/NAME/ID`.
-fn target_group_name(arn: &str) -> Option<&str> {
-    arn.rsplit_once(":targetgroup/")?.1.split('/').next()
-}
-
-/// Points the host name at the shared ALB. A new environment whose records' lookup is not back
-/// yet creates them without waiting for it (Route 53 refuses a CREATE over an existing record);
-/// the lookup then tells whether they are this run's to undo, since moto does take such a CREATE.
+/// Points the host name at the shared ALB with the records it still needs. Route 53 refuses a
+/// CREATE over an existing record, so a record made meanwhile is never overwritten.
 async fn records(
     cloud: &Cloud,
     s: &Settings,
     w: &World,
-    listed: Background<Vec<AliasRecord>>,
+    missing: &[AliasRecord],
     journal: &Journal,
 ) -> Result<(), Error> {
-    let alb = &w.shared.alb;
-    let wanted = w.wanted_records();
-    let early = !listed.is_done() && w.service.is_none();
-    let made_early = early && cloud.dns.create(&s.zone_id, &wanted).await?;
-    let undo = |records| Undo::Records {
-        zone_id: s.zone_id.clone(),
-        records,
-    };
-    let existing = match listed.get().await {
-        Ok(existing) => existing,
-        Err(lookup) => {
-            if made_early {
-                // Route 53 took the CREATE, so nothing was there: the records are this run's.
-                journal.record(undo(wanted));
-            }
-            return Err(lookup);
-        }
-    };
-    let ours = if made_early {
-        existing.is_empty()
-    } else if in_place(&existing, &wanted) {
-        info!("Record {} already points at {}", w.fqdn, alb.dns_name);
+    let alb = &w.shared.alb.dns_name;
+    if missing.is_empty() {
+        info!("Record {} already points at {alb}", w.fqdn);
         return Ok(());
-    } else if existing.is_empty() && cloud.dns.create(&s.zone_id, &wanted).await? {
-        true
-    } else {
-        // A record that existed before this run, pointing elsewhere, is not ours to remove.
-        cloud.dns.upsert(&s.zone_id, &wanted).await?;
-        false
-    };
-    if ours {
-        journal.record(undo(wanted));
     }
-    info!("Successfully created ALIAS: {} -> {}", w.fqdn, alb.dns_name);
+    if !cloud.dns.create(&s.zone_id, missing).await? {
+        return Err(Error::Busy {
+            what: format!("record {}", w.fqdn),
+            why: "a record was made at this host while this run read".into(),
+        });
+    }
+    journal.record(Undo::Records {
+        zone_id: s.zone_id.clone(),
+        records: missing.to_vec(),
+    });
+    info!("Successfully created ALIAS: {} -> {alb}", w.fqdn);
     Ok(())
+}
+
+/// Tags what the decision adopted as eden's, with one line each.
+async fn adopt(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+    adoptions: &[Adoption],
+) -> Result<(), Error> {
+    let tags = ownership::tags(&s.profile, req.name.as_str());
+    let tagged = adoptions.iter().map(|adoption| {
+        let tags = &tags;
+        async move {
+            match adoption {
+                Adoption::Service(arn) => cloud.ecs.tag(arn, tags).await?,
+                Adoption::TargetGroup(arn) | Adoption::Rule(arn) => {
+                    cloud.elb.add_tags(arn, tags).await?
+                }
+            }
+            info!(
+                "Adopted {}: it has no eden tags, but the state table records this environment (made by an earlier eden); tagged it as eden's",
+                adoption.describe()
+            );
+            Ok::<_, Error>(())
+        }
+    });
+    futures::future::try_join_all(tagged).await.map(drop)
 }
 
 async fn rule(
     cloud: &Cloud,
     w: &World,
     target_group: &str,
-    tags: &[(String, String)],
+    tags: &[Tag],
     journal: &Journal,
 ) -> Result<(), Error> {
-    let host_rule = |rules: &[ListenerRule]| rules.iter().find(|r| r.serves_host(&w.fqdn)).cloned();
-    if let Some(existing) = host_rule(&w.shared.rules) {
+    if let Some((existing, _)) = w.host_rules.first() {
         if existing.target_groups.iter().any(|tg| tg == target_group) {
             info!(
                 "ELBv2 listener rule for host {} already exists, reusing it",
@@ -828,6 +768,7 @@ async fn rule(
             ),
         });
     }
+    let host_rule = |rules: &[ListenerRule]| rules.iter().any(|r| r.serves_host(&w.fqdn));
     let mut rules = w.shared.rules.clone();
     let mut tried = BTreeSet::new();
     for attempt in 1..=RULE_ATTEMPTS {
@@ -855,7 +796,7 @@ async fn rule(
                 tried.insert(priority);
                 tokio::time::sleep(super::backoff(attempt)).await;
                 rules = cloud.elb.rules(&w.shared.listener).await?;
-                if host_rule(&rules).is_some() {
+                if host_rule(&rules) {
                     return Err(Error::Busy {
                         what: format!("host {}", w.fqdn),
                         why: "another eden run is creating this environment".into(),
@@ -877,7 +818,7 @@ async fn service(
     w: &World,
     task_definition: &str,
     target_group: &str,
-    tags: &[(String, String)],
+    tags: &[Tag],
     journal: &Journal,
 ) -> Result<(), Error> {
     let name = &w.names.resource;
@@ -930,17 +871,15 @@ async fn file_entry(
     cloud: &Cloud,
     s: &Settings,
     w: &World,
-    read: Background<(Option<Object>, EnvironmentsFile)>,
     journal: &Journal,
 ) -> Result<(), Error> {
-    let file = read.get().await?;
     let entry = &w.names.file_entry;
     info!(
         "Updating config file s3://{}/{}, environment {entry}: {} -> {}",
         s.bucket, s.key, s.update_key, w.fqdn
     );
-    let had_endpoint = file.1.endpoint(entry, &s.update_key).is_some();
-    let change = environments::update(cloud, &s.bucket, &s.key, Some(file), |file| {
+    let had_endpoint = w.file.1.endpoint(entry, &s.update_key).is_some();
+    let change = environments::update(cloud, &s.bucket, &s.key, Some(w.file.clone()), |file| {
         file.set_endpoint(entry, &s.env_type, &s.update_key, &w.fqdn)
     })
     .await?;

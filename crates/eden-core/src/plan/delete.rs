@@ -1,17 +1,19 @@
 //! `eden delete`: remove an environment in the reverse order of its creation. Every step skips
 //! what is already gone, so a delete that failed part-way is finished by running it again.
 //!
-//! Order of calls (the longest chain is 3 calls):
+//! A delete reads everything, decides what of it is eden's (see [`crate::ownership`]), and
+//! removes only that: a resource of the environment's names that eden did not make for this
+//! profile and name is left, and said so.
+//!
+//! Order of calls:
 //! 1. the environment's lease, and with it every read: the records, the shared ALB and its
-//!    listener's rules, the service, the target group, the task definition revisions, the
-//!    environments file (read again under the lease when another run just held it). The records
-//!    need the zone's name and the rules the listener: with no hint of them (see
-//!    [`crate::hints`]) those two reads come one round trip later;
+//!    listener's rules (and their tags), the service, the target group, the task definition
+//!    revisions and their family's tags, the environments file and the state item (read again
+//!    under the lease when another run just held it). The records need the zone's name and the
+//!    rules the listener: with no hint of them (see [`crate::hints`]) those two reads come one
+//!    round trip later;
 //! 2. the environments file entry, the DNS records, the listener rule, the service (with force,
-//!    so running tasks do not hold it up) and every task definition revision, at once. The
-//!    records eden makes are deleted without waiting for their lookup when it is not back yet
-//!    (Route 53, in us-east-1, is often the slowest to answer); the lookup then shows what else
-//!    the host has;
+//!    so running tasks do not hold it up) and every task definition revision, at once;
 //! 3. the target group, once everything else is gone (AWS keeps it while a rule uses it), and
 //!    alongside it the lease released and the state item removed, in one write (see
 //!    [`Leased::last_call_gone`]): until the rest is gone, `eden ls` lists the environment, and
@@ -19,16 +21,18 @@
 
 use tracing::info;
 
-use super::background::Background;
 use super::environments;
 use super::lease::{Afterwards, Leased};
 use super::PlannedChange;
 use super::Stop;
-use crate::cloud::{AliasRecord, Cloud, EnvironmentItem, Object, ServiceInfo, TargetGroup};
-use crate::envfile::Change;
-use crate::envfile::EnvironmentsFile;
+use crate::cloud::{
+    AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, Object, ServiceInfo, Tag,
+    TargetGroup,
+};
+use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
-use crate::names::{EnvName, Names};
+use crate::names::{dns_name, EnvName, Names};
+use crate::ownership::Claim;
 use crate::profile::Settings;
 
 #[derive(Debug, Clone)]
@@ -47,6 +51,9 @@ pub struct Deleted {
     pub endpoint: String,
     /// What was there and is now gone.
     pub removed: Vec<String>,
+    /// What has one of the environment's names but is not eden's, and was left: each with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
 }
 
 pub async fn delete(
@@ -55,32 +62,31 @@ pub async fn delete(
     req: &DeleteRequest,
     stop: &Stop,
 ) -> Result<Deleted, Error> {
+    let resource = s.names(&req.name).resource;
+    super::refuse_reference_service(s, &req.name, &resource)?;
     let lease = &Leased::new(&req.name, &req.table, req.wait);
     lease
         .run(
             cloud,
             s,
             stop,
-            |names| async move {
-                let found = look(cloud, s, &names).await?;
-                Ok((names, found))
-            },
+            |names| look(cloud, s, names, &req.table),
             // A delete that reads what another delete is removing removes what is left.
             |_| false,
             |found| async move {
-                let (names, found) = found?;
+                let removal = decide(s, &req.name, found?)?;
                 // The environment as `eden ls` shows it, should it have to be listed again:
                 // expired at once, so that `eden gc` finishes what was asked to go.
                 let now = super::now();
                 let listed = EnvironmentItem {
                     profile: s.profile.clone(),
-                    name: names.resource.clone(),
-                    endpoint: found.fqdn.clone(),
+                    name: removal.names.resource.clone(),
+                    endpoint: removal.fqdn.clone(),
                     last_updated: now,
                     expires_at: Some(now),
                     ttl_seconds: None,
                 };
-                remove(cloud, s, lease, names, found, Some(&listed), stop).await
+                remove(cloud, s, lease, removal, Some(&listed), stop).await
             },
             // The state item goes last, with the lease: an environment that could not be
             // deleted whole stays listed, for the next delete or gc to finish.
@@ -92,32 +98,53 @@ pub async fn delete(
         .await
 }
 
-/// What of an environment is there.
+/// What of an environment's names is there.
 pub(super) struct Found {
+    names: Names,
     file: (Option<Object>, EnvironmentsFile),
     fqdn: String,
-    /// The records eden makes for the host, with the shared ALB as it is now.
-    expected: Vec<AliasRecord>,
-    /// The host's alias records as Route 53 lists them, still being read.
-    records: Background<Vec<AliasRecord>>,
-    /// The shared listener's rules for the host or the target group.
-    rules: Vec<String>,
+    /// The shared ALB's DNS name, which eden's records point at.
+    alb: String,
+    records: HostRecords,
+    /// The shared listener's rules for the host or the target group, with their tags.
+    rules: Vec<(ListenerRule, Vec<Tag>)>,
+    /// The reference service, when it is there: its names are never an environment's.
+    reference: Option<ServiceInfo>,
     service: Option<ServiceInfo>,
     target_group: Option<TargetGroup>,
+    /// The tags of the task definition family's latest revision, when it has one.
+    family: Option<Vec<Tag>>,
     revisions: Vec<String>,
+    state: Option<EnvironmentItem>,
 }
 
 /// Step 1: every read, at once.
-pub(super) async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<Found, Error> {
-    let (file, (fqdn, records), shared, service, target_group, revisions) = futures::try_join!(
+pub(super) async fn look(
+    cloud: &Cloud,
+    s: &Settings,
+    names: Names,
+    table: &str,
+) -> Result<Found, Error> {
+    let (
+        file,
+        (fqdn, records),
+        shared,
+        (reference, service),
+        target_group,
+        family,
+        revisions,
+        state,
+    ) = futures::try_join!(
         environments::read(cloud, &s.bucket, &s.key),
-        super::host_lookup(cloud, s, names),
+        super::host_records(cloud, s, &names),
         super::shared_alb(cloud, s),
-        cloud.ecs.service(&s.target_cluster, &names.resource),
+        super::services(cloud, s, &names.resource),
         cloud.elb.target_group(&names.target_group),
+        cloud.ecs.family_tags(&names.resource),
         cloud.ecs.task_definitions(&names.resource),
+        cloud.table.environment(table, &s.profile, &names.resource),
     )?;
-    let rules = shared
+    let related: Vec<ListenerRule> = shared
         .rules
         .iter()
         .filter(|r| {
@@ -126,59 +153,236 @@ pub(super) async fn look(cloud: &Cloud, s: &Settings, names: &Names) -> Result<F
                     .as_ref()
                     .is_some_and(|tg| r.target_groups.contains(&tg.arn))
         })
-        .map(|r| r.arn.clone())
+        .cloned()
         .collect();
+    let rules = super::tagged_rules(cloud, related).await?;
     Ok(Found {
+        names,
         file,
-        expected: super::records_for(&fqdn, &shared.alb),
+        alb: shared.alb.dns_name,
         fqdn,
         records,
         rules,
+        reference: reference.filter(ServiceInfo::is_active),
         service: service.filter(ServiceInfo::is_active),
         target_group,
+        family,
         revisions,
+        state,
     })
 }
 
-/// What delete would remove, changing nothing.
+/// What a delete removes of what it found, and what it leaves.
+pub(super) struct Removal {
+    names: Names,
+    fqdn: String,
+    file: (Option<Object>, EnvironmentsFile),
+    /// Whether the file's endpoint for the environment is this host, to remove.
+    file_entry: bool,
+    records: Vec<AliasRecord>,
+    rules: Vec<String>,
+    service: Option<String>,
+    task_definitions: Vec<String>,
+    target_group: Option<TargetGroup>,
+    /// A rule eden did not make that still forwards to the target group, which AWS then keeps.
+    target_group_used_by: Option<String>,
+    /// What is not eden's, each with why.
+    kept: Vec<String>,
+}
+
+impl Removal {
+    /// One line per removal, as the run reports them.
+    pub(super) fn describe(&self, s: &Settings) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.file_entry {
+            let entry = &self.names.file_entry;
+            lines.push(format!("config key {} of {entry}", s.update_key));
+        }
+        if !self.records.is_empty() {
+            lines.push(format!("record {}", self.fqdn));
+        }
+        lines.extend(self.rules.iter().map(|arn| format!("listener rule {arn}")));
+        lines.extend(self.service.iter().map(|name| format!("service {name}")));
+        lines.extend(
+            self.task_definitions
+                .iter()
+                .map(|arn| format!("task definition {arn}")),
+        );
+        lines.extend(
+            self.target_group
+                .iter()
+                .map(|tg| format!("target group {}", tg.name)),
+        );
+        lines
+    }
+}
+
+/// Decides, from what was read, what of it is this environment's to remove.
+pub(super) fn decide(s: &Settings, env: &EnvName, found: Found) -> Result<Removal, Error> {
+    let names = found.names;
+    if let Some(reference) = &found.reference {
+        let reference_tg = reference
+            .load_balancers
+            .iter()
+            .find_map(|lb| lb.target_group_arn.as_deref())
+            .unwrap_or_default();
+        super::refuse_reference(env, &names, &reference.task_definition, reference_tg)?;
+    }
+    let recorded = found.state.is_some();
+    let claim = |tags: &[Tag]| Claim::of(tags, &s.profile, env.as_str(), recorded);
+    let mut kept = Vec::new();
+    let mut keep = |what: String, why: String| kept.push(format!("{what}: {why}"));
+
+    let service = match found.service {
+        Some(svc) => match claim(&svc.tags) {
+            Claim::NotOurs(why) => {
+                keep(format!("service {}", svc.name), why);
+                None
+            }
+            _ => Some(svc.name),
+        },
+        None => None,
+    };
+    let task_definitions = match &found.family {
+        Some(tags) => match claim(tags) {
+            Claim::NotOurs(why) => {
+                keep(format!("task definition family {}", names.resource), why);
+                Vec::new()
+            }
+            _ => found.revisions,
+        },
+        None => Vec::new(),
+    };
+    let target_group = match found.target_group {
+        Some(tg) => match claim(&tg.tags) {
+            Claim::NotOurs(why) => {
+                keep(format!("target group {}", tg.name), why);
+                None
+            }
+            _ => Some(tg),
+        },
+        None => None,
+    };
+    let mut rules = Vec::new();
+    let mut target_group_used_by = None;
+    for (rule, tags) in found.rules {
+        let why = match claim(&tags) {
+            _ if !rule.is_exactly_for(&found.fqdn) => {
+                "it is not for this host alone, as eden's rules are".to_string()
+            }
+            Claim::NotOurs(why) => why,
+            Claim::Ours | Claim::Adopt => {
+                rules.push(rule.arn);
+                continue;
+            }
+        };
+        let uses_ours = target_group
+            .as_ref()
+            .is_some_and(|tg| rule.target_groups.contains(&tg.arn));
+        if uses_ours {
+            target_group_used_by = Some(rule.arn.clone());
+        }
+        keep(format!("listener rule {}", rule.arn), why);
+    }
+    let at_host = found
+        .state
+        .as_ref()
+        .is_some_and(|item| dns_name(&item.endpoint) == dns_name(&found.fqdn));
+    let alb = dns_name(&found.alb);
+    let (records, foreign): (Vec<AliasRecord>, Vec<AliasRecord>) = found
+        .records
+        .aliases
+        .into_iter()
+        .partition(|r| at_host && dns_name(&r.target_dns) == alb);
+    for alias in foreign {
+        let why = match dns_name(&alias.target_dns) == alb {
+            true => "no state item records an environment at this host".to_string(),
+            false => format!(
+                "it is an alias to {}, not to the shared ALB",
+                alias.target_dns
+            ),
+        };
+        keep(
+            format!("record {} {:?}", found.fqdn, alias.record_type),
+            why,
+        );
+    }
+    for other in found.records.others {
+        keep(
+            format!("record {} ({other})", found.fqdn),
+            "eden never makes such a record".into(),
+        );
+    }
+    let endpoint = found.file.1.endpoint(&names.file_entry, &s.update_key);
+    let file_entry = endpoint.is_some_and(|e| dns_name(e) == dns_name(&found.fqdn));
+    if let (Some(endpoint), false) = (endpoint, file_entry) {
+        keep(
+            format!("config key {} of {}", s.update_key, names.file_entry),
+            format!("it names {endpoint}, not this environment's host"),
+        );
+    }
+    Ok(Removal {
+        names,
+        fqdn: found.fqdn,
+        file: found.file,
+        file_entry,
+        records,
+        rules,
+        service,
+        task_definitions,
+        target_group,
+        target_group_used_by,
+        kept,
+    })
+}
+
+/// What delete would remove, changing nothing: what the same reads would decide.
 pub async fn preview(
     cloud: &Cloud,
     s: &Settings,
     req: &DeleteRequest,
 ) -> Result<Vec<PlannedChange>, Error> {
     let names = s.names(&req.name);
-    let found = look(cloud, s, &names).await?;
-    let mut changes = Vec::new();
-    let entry = &names.file_entry;
-    if found.file.1.endpoint(entry, &s.update_key).is_some() {
+    super::refuse_reference_service(s, &req.name, &names.resource)?;
+    let found = look(cloud, s, names, &req.table).await?;
+    let recorded = found.state.is_some();
+    let removal = decide(s, &req.name, found)?;
+    let mut changes: Vec<PlannedChange> = removal
+        .describe(s)
+        .into_iter()
+        .map(|line| {
+            let (resource, name) = split_description(&line);
+            PlannedChange::delete(resource, name)
+        })
+        .collect();
+    if recorded {
         changes.push(PlannedChange::delete(
-            "config key",
-            format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
+            "state item",
+            format!("{} in table {}", removal.names.resource, req.table),
         ));
     }
-    changes.push(PlannedChange::delete(
-        "state item",
-        format!("{} in table {}", names.resource, req.table),
-    ));
-    for record in &found.records.get().await? {
-        changes.push(PlannedChange::delete(
-            "record",
-            format!("{} {:?}", record.name, record.record_type),
-        ));
-    }
-    for rule in &found.rules {
-        changes.push(PlannedChange::delete("listener rule", rule.clone()));
-    }
-    if let Some(service) = &found.service {
-        changes.push(PlannedChange::delete("service", service.name.clone()));
-    }
-    for revision in &found.revisions {
-        changes.push(PlannedChange::delete("task definition", revision.clone()));
-    }
-    if let Some(tg) = &found.target_group {
-        changes.push(PlannedChange::delete("target group", tg.name.clone()));
-    }
+    changes.extend(removal.kept.iter().map(|line| {
+        let (resource, name) = split_description(line);
+        PlannedChange::keep(resource, name)
+    }));
     Ok(changes)
+}
+
+/// `listener rule ARN` as ("listener rule", "ARN"): a removal's kind and its name.
+fn split_description(line: &str) -> (&'static str, String) {
+    const KINDS: [&str; 6] = [
+        "config key",
+        "record",
+        "listener rule",
+        "service",
+        "task definition",
+        "target group",
+    ];
+    let kind = KINDS
+        .into_iter()
+        .find(|kind| line.starts_with(&format!("{kind} ")))
+        .unwrap_or("resource");
+    (kind, line[kind.len()..].trim_start().to_string())
 }
 
 /// Steps 2 and 3, under `lease`; `listed` is the state item put back should the target group
@@ -187,55 +391,57 @@ pub(super) async fn remove(
     cloud: &Cloud,
     s: &Settings,
     lease: &Leased<'_>,
-    names: Names,
-    found: Found,
+    removal: Removal,
     listed: Option<&EnvironmentItem>,
     stop: &Stop,
 ) -> Result<Deleted, Error> {
-    let Found {
-        file,
-        fqdn,
-        expected,
-        records,
-        rules,
-        service,
-        target_group,
-        revisions,
-    } = found;
+    for kept in &removal.kept {
+        info!("Left {kept}");
+    }
+    let names = &removal.names;
+    let fqdn = &removal.fqdn;
     let mut removed = Vec::new();
     stop.check()?;
 
     // Step 2. `join`, not `try_join`: every removal runs to its end, so that one failure
     // leaves as little as possible for the next run.
     let entry = &names.file_entry;
-    info!(
-        "Updating config file s3://{}/{}, delete environment {entry}: {} -> {fqdn}",
-        s.bucket, s.key, s.update_key
-    );
+    let file = async {
+        if !removal.file_entry {
+            info!("Config file has no {} for {entry}, skipping", s.update_key);
+            return Ok(Change::Unchanged);
+        }
+        info!(
+            "Updating config file s3://{}/{}, delete environment {entry}: {} -> {fqdn}",
+            s.bucket, s.key, s.update_key
+        );
+        environments::update(cloud, &s.bucket, &s.key, Some(removal.file.clone()), |f| {
+            f.remove_endpoint(entry, &s.update_key)
+        })
+        .await
+    };
     // The rules, on the chain to the target group, first: where calls queue (moto, or a
     // throttled API), they go ahead of calls with time to spare.
     let (rules_gone, file, records_gone, service_gone, tds_gone) = futures::join!(
-        delete_rules(cloud, &fqdn, &rules),
-        environments::update(cloud, &s.bucket, &s.key, Some(file), |f| f
-            .remove_endpoint(entry, &s.update_key)),
-        delete_records(cloud, s, &fqdn, &expected, records),
-        delete_service(cloud, s, &names, service.as_ref()),
-        delete_task_definitions(cloud, &names, &revisions),
+        delete_rules(cloud, fqdn, &removal.rules),
+        file,
+        delete_records(cloud, s, fqdn, &removal.records),
+        delete_service(cloud, s, names, removal.service.as_deref()),
+        delete_task_definitions(cloud, names, &removal.task_definitions),
     );
     match file? {
-        Change::Unchanged => info!("Config file has no {} for {entry}, skipping", s.update_key),
-        Change::Removed => {
-            info!(
-                "Existing environment found, and the only optional key is {}, deleting environment",
-                s.update_key
-            );
-            removed.push(format!("config entry {entry}"));
-        }
-        _ => {
-            info!(
-                "Existing environment found, removing {} in-place",
-                s.update_key
-            );
+        Change::Unchanged => {}
+        change => {
+            match change {
+                Change::Removed => info!(
+                    "Existing environment found, and the only optional key is {}, deleting environment",
+                    s.update_key
+                ),
+                _ => info!(
+                    "Existing environment found, removing {} in-place",
+                    s.update_key
+                ),
+            }
             removed.push(format!("config key {} of {entry}", s.update_key));
         }
     }
@@ -245,9 +451,16 @@ pub(super) async fn remove(
     removed.extend(service_gone?);
     removed.extend(tds_gone?);
     stop.check()?;
+    if let (Some(tg), Some(rule)) = (&removal.target_group, &removal.target_group_used_by) {
+        return Err(Error::InUse {
+            what: format!("target group {}", tg.name),
+            by: format!("listener rule {rule}"),
+            cleanup: super::cleanup_command(s, names.env.as_str()),
+        });
+    }
 
     // Step 3.
-    let delete_it = delete_target_group(cloud, &names, target_group.as_ref());
+    let delete_it = delete_target_group(cloud, names, removal.target_group.as_ref());
     let target_group_gone = lease.last_call_gone(cloud, s, listed, delete_it).await?;
     removed.extend(target_group_gone);
 
@@ -260,42 +473,27 @@ pub(super) async fn remove(
         .learn_environment(&s.profile, &names.resource, false);
     Ok(Deleted {
         profile: s.profile.clone(),
-        name: names.resource,
-        endpoint: fqdn,
+        name: names.resource.clone(),
+        endpoint: fqdn.clone(),
         removed,
+        kept: removal.kept,
     })
 }
 
-/// Removes the host's alias records. While their lookup is not back, the records eden makes
-/// are deleted without it (Route 53 deletes a record only when given its exact values); the
-/// lookup then shows what else the host has, such as an AAAA record the ALB no longer needs.
+/// Removes eden's alias records of the host, with the values Route 53 has for them (a DELETE
+/// must give a record's exact values).
 async fn delete_records(
     cloud: &Cloud,
     s: &Settings,
     fqdn: &str,
-    expected: &[AliasRecord],
-    listed: Background<Vec<AliasRecord>>,
+    records: &[AliasRecord],
 ) -> Result<Option<String>, Error> {
-    info!("Checking if record {fqdn}. exists in zone {}", s.zone_id);
-    let early = !listed.is_done() && cloud.dns.delete(&s.zone_id, expected).await?;
-    let listed = listed.get().await?;
-    if listed.is_empty() {
-        // Also when moto took the early DELETE of what was gone already, as Route 53 would not.
+    if records.is_empty() {
         info!("Record for {fqdn} does not exist, skipping deletion");
         return Ok(None);
     }
     info!("Found existing record {fqdn}. in zone {}", s.zone_id);
-    let left: Vec<AliasRecord> = if early {
-        listed
-            .into_iter()
-            .filter(|r| !expected.iter().any(|e| super::same_alias(e, r)))
-            .collect()
-    } else {
-        listed
-    };
-    if !left.is_empty() {
-        cloud.dns.delete(&s.zone_id, &left).await?;
-    }
+    cloud.dns.delete(&s.zone_id, records).await?;
     info!("Successfully removed ALIAS record {fqdn}");
     Ok(Some(format!("record {fqdn}")))
 }
@@ -319,24 +517,22 @@ async fn delete_service(
     cloud: &Cloud,
     s: &Settings,
     names: &Names,
-    service: Option<&ServiceInfo>,
+    service: Option<&str>,
 ) -> Result<Option<String>, Error> {
-    let name = &names.resource;
-    match service {
-        Some(svc) if svc.is_active() => {
-            info!("ECS Service {name} exists, will delete");
-            cloud.ecs.delete_service(&s.target_cluster, name).await?;
-            info!(
-                "Successfully deleted service {name} from cluster {}",
-                s.target_cluster
-            );
-            Ok(Some(format!("service {name}")))
-        }
-        _ => {
-            info!("ECS Service {name} not found, skipping deletion");
-            Ok(None)
-        }
-    }
+    let Some(name) = service else {
+        info!(
+            "ECS Service {} not found, skipping deletion",
+            names.resource
+        );
+        return Ok(None);
+    };
+    info!("ECS Service {name} exists, will delete");
+    cloud.ecs.delete_service(&s.target_cluster, name).await?;
+    info!(
+        "Successfully deleted service {name} from cluster {}",
+        s.target_cluster
+    );
+    Ok(Some(format!("service {name}")))
 }
 
 async fn delete_target_group(

@@ -5,17 +5,18 @@
 //! checking again that the environment is still expired or still unrecorded: a deploy or a
 //! create that got there first wins.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
-use super::delete::{look, remove};
+use super::delete::{decide, look, remove};
 use super::lease::{Afterwards, Leased};
 use super::Stop;
 use crate::cloud::{Cloud, EnvironmentItem, LeaseItem, Release};
 use crate::error::Error;
 use crate::names::EnvName;
+use crate::ownership;
 use crate::profile::Settings;
 
 /// How many environments gc deletes at once: enough to sweep a busy account in seconds, few
@@ -42,11 +43,15 @@ pub struct Swept {
     pub reason: Reason,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
-    /// For an orphan: the tagged resources found (ARNs).
+    /// What the delete plan removes of it (on a dry run, what it would remove), or for a
+    /// lease item, the item.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub found: Vec<String>,
     /// What was deleted; empty on a dry run, or when a run in between kept it.
     pub removed: Vec<String>,
+    /// What has the environment's names but is not eden's, and was left, each with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left: Vec<String>,
     /// Why it was left after all (renewed by a deploy, recorded by a create...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kept: Option<String>,
@@ -167,16 +172,28 @@ pub async fn collect(
         });
     }
     if req.dry_run {
-        let swept = found
-            .into_iter()
-            .map(|(_, swept)| swept)
-            .chain(leases.into_iter().map(|(_, swept)| swept))
-            .collect();
-        return Ok(GcReport {
-            swept,
+        // What a real run would remove of each, as its delete plan decides now.
+        let mut report = GcReport {
+            swept: Vec::new(),
             skipped: profiles.skipped,
             failures: Vec::new(),
-        });
+        };
+        for (s, mut swept) in found {
+            if swept.reason == Reason::Expired {
+                match planned(cloud, &s, &swept.name, table).await {
+                    Ok(found) => swept.found = found,
+                    Err(e) => {
+                        report.failures.push(e);
+                        continue;
+                    }
+                }
+            }
+            report.swept.push(swept);
+        }
+        report
+            .swept
+            .extend(leases.into_iter().map(|(_, swept)| swept));
+        return Ok(report);
     }
     let mut report = GcReport {
         swept: Vec::new(),
@@ -219,59 +236,90 @@ fn expired(recorded: &[EnvironmentItem]) -> Vec<&EnvironmentItem> {
     items
 }
 
-/// The orphans of one profile: environments whose tagged resources are there but whose state
-/// item is not. Listener rules are found on the shared listener, as the tagging API does not
-/// list them.
+/// The orphans of one profile: environments with no state item whose resources tagged as
+/// theirs are there. Listener rules are found on the shared listener, as the tagging API does
+/// not list them. Each orphan lists what the delete plan would remove of it: only what is
+/// tagged as its own, as it has no state item, and never a leftover the tagging API still lists
+/// (an INACTIVE task definition, a deleted service).
 async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swept>, Error> {
     let ours = vec![
-        ("eden:managed-by".to_string(), "eden".to_string()),
-        ("eden:profile".to_string(), s.profile.clone()),
+        (ownership::MANAGED_BY.to_string(), "eden".to_string()),
+        (ownership::PROFILE.to_string(), s.profile.clone()),
     ];
     let rules = async {
         let (_, rules) = super::listener_rules(cloud, s).await?;
         let arns: Vec<String> = rules.iter().map(|r| r.arn.clone()).collect();
-        cloud.elb.rule_tags(&arns).await
+        cloud.elb.tags(&arns).await
     };
     let (tagged, rules, recorded) = futures::try_join!(
         cloud.tags.tagged(&ours),
         rules,
         cloud.table.environments(table, Some(&s.profile)),
     )?;
-    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let rules = rules
         .into_iter()
-        .filter(|(_, tags)| ours.iter().all(|wanted| tags.contains(wanted)));
-    let resources = tagged
-        .iter()
-        .map(|r| (r.arn.clone(), r.tag("eden:name").map(str::to_string)))
-        .chain(rules.map(|(arn, tags)| {
-            let name = tags
-                .into_iter()
-                .find(|(k, _)| k == "eden:name")
-                .map(|(_, v)| v);
-            (arn, name)
-        }));
-    for (arn, name) in resources {
-        if let Some(env) = name.and_then(|n| EnvName::parse(&n).ok()) {
-            found.entry(s.names(&env).resource).or_default().push(arn);
+        .filter(|(_, tags)| ours.iter().all(|wanted| tags.contains(wanted)))
+        .map(|(_, tags)| tags);
+    let mut candidates = BTreeSet::new();
+    for tags in tagged.into_iter().map(|r| r.tags).chain(rules) {
+        let name = tags.iter().find(|(k, _)| k == ownership::NAME);
+        if let Some(env) = name.and_then(|(_, n)| EnvName::parse(n).ok()) {
+            let resource = s.names(&env).resource;
+            if !recorded.iter().any(|item| item.name == resource) {
+                candidates.insert(resource);
+            }
         }
     }
-    Ok(found
-        .into_iter()
-        .filter(|(resource, _)| !recorded.iter().any(|item| &item.name == resource))
-        .map(|(name, mut found)| {
-            found.sort();
-            Swept {
-                profile: s.profile.clone(),
-                name,
-                reason: Reason::Orphan,
-                expires_at: None,
-                found,
-                removed: Vec::new(),
-                kept: None,
-            }
+    let planned = futures::stream::iter(candidates)
+        .map(|name| async move {
+            let found = planned(cloud, s, &name, table).await?;
+            Ok::<_, Error>((name, found))
         })
-        .collect())
+        .buffer_unordered(AT_ONCE)
+        .collect::<Vec<_>>()
+        .await;
+    let mut orphans = Vec::new();
+    for outcome in planned {
+        let (name, found) = outcome?;
+        if found.is_empty() {
+            debug!("{name}: nothing tagged as its own is left");
+            continue;
+        }
+        orphans.push(Swept {
+            profile: s.profile.clone(),
+            name,
+            reason: Reason::Orphan,
+            expires_at: None,
+            found,
+            removed: Vec::new(),
+            left: Vec::new(),
+            kept: None,
+        });
+    }
+    Ok(orphans)
+}
+
+/// What the delete plan would remove of the environment named `resource` now.
+async fn planned(
+    cloud: &Cloud,
+    s: &Settings,
+    resource: &str,
+    table: &str,
+) -> Result<Vec<String>, Error> {
+    let env = env_of(s, resource)?;
+    let found = look(cloud, s, s.names(&env), table).await?;
+    Ok(decide(s, &env, found)?.describe(s))
+}
+
+/// The environment whose resources are named `resource` under this profile.
+fn env_of(s: &Settings, resource: &str) -> Result<EnvName, Error> {
+    s.env_of(resource).ok_or_else(|| Error::InvalidProfile {
+        profile: s.profile.clone(),
+        problem: format!(
+            "environment {resource} does not start with name_prefix {:?}",
+            s.name_prefix
+        ),
+    })
 }
 
 /// Lease items that hold nothing: past their expiry (their run stopped without giving them up,
@@ -303,6 +351,7 @@ async fn stale_leases(
                 expires_at: None,
                 found: vec![format!("lease item {} of {}", lease.key, lease.owner)],
                 removed: Vec::new(),
+                left: Vec::new(),
                 kept: None,
             };
             Some((lease, swept))
@@ -334,14 +383,8 @@ async fn sweep_one(
     wait: std::time::Duration,
     stop: &Stop,
 ) -> Result<Swept, Error> {
-    let env = s.env_of(&swept.name).ok_or_else(|| Error::InvalidProfile {
-        profile: s.profile.clone(),
-        problem: format!(
-            "environment {} does not start with name_prefix {:?}",
-            swept.name, s.name_prefix
-        ),
-    })?;
-    let lease = &Leased::new(&env, table, wait);
+    let env = &env_of(s, &swept.name)?;
+    let lease = &Leased::new(env, table, wait);
     let reason = swept.reason;
     // gc reads the state item under the lease, so that a deploy or create that got there
     // first wins; the environment's resources are read after it.
@@ -370,8 +413,9 @@ async fn sweep_one(
                 if let Some(why) = kept {
                     return Ok(Err(why));
                 }
-                let found = look(cloud, s, &names).await?;
-                remove(cloud, s, lease, names, found, item.as_ref(), stop)
+                let found = look(cloud, s, names, table).await?;
+                let removal = decide(s, env, found)?;
+                remove(cloud, s, lease, removal, item.as_ref(), stop)
                     .await
                     .map(Ok)
             },
@@ -383,7 +427,10 @@ async fn sweep_one(
         )
         .await?;
     match outcome {
-        Ok(deleted) => swept.removed = deleted.removed,
+        Ok(deleted) => {
+            swept.removed = deleted.removed;
+            swept.left = deleted.kept;
+        }
         Err(why) => {
             info!("Kept environment {}: {why}", swept.name);
             swept.kept = Some(why.to_string());
@@ -401,6 +448,7 @@ impl From<&EnvironmentItem> for Swept {
             expires_at: item.expires_at,
             found: Vec::new(),
             removed: Vec::new(),
+            left: Vec::new(),
             kept: None,
         }
     }

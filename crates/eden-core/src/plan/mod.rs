@@ -1,7 +1,6 @@
 //! The plans that create and delete an environment: what is read first, which calls can run at
 //! once, and what is undone when a step fails.
 
-mod background;
 mod create;
 mod delete;
 mod environments;
@@ -52,11 +51,19 @@ impl PlannedChange {
     fn delete(resource: &'static str, name: impl Into<String>) -> Self {
         Self::new("delete", resource, name)
     }
+
+    /// A resource of the environment's names that is not eden's, with why it stays.
+    fn keep(resource: &'static str, name: impl Into<String>) -> Self {
+        Self::new("keep", resource, name)
+    }
 }
 
 impl std::fmt::Display for PlannedChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "would {} {} {}", self.action, self.resource, self.name)
+        match self.action {
+            "keep" => write!(f, "would leave {} {}", self.resource, self.name),
+            action => write!(f, "would {action} {} {}", self.resource, self.name),
+        }
     }
 }
 
@@ -84,10 +91,11 @@ impl Stop {
     }
 }
 
-use crate::cloud::{Cloud, ListenerRule, LoadBalancer};
+use crate::cloud::{Cloud, ListenerRule, LoadBalancer, ServiceInfo, Tag};
 use crate::error::Error;
+use crate::names::{EnvName, Names};
 use crate::profile::Settings;
-use records::{host_lookup, host_records, records_for, same_alias};
+use records::{host_records, records_for, same_alias};
 
 /// The shared ALB as create and delete need it.
 struct SharedAlb {
@@ -144,6 +152,99 @@ async fn listener_rules(cloud: &Cloud, s: &Settings) -> Result<(String, Vec<List
     Ok((listener, rules))
 }
 
+/// The shared listener's rules that match the host, with their tags.
+async fn host_rules(
+    cloud: &Cloud,
+    rules: &[ListenerRule],
+    fqdn: &str,
+) -> Result<Vec<(ListenerRule, Vec<Tag>)>, Error> {
+    let matching = rules.iter().filter(|r| r.serves_host(fqdn)).cloned();
+    tagged_rules(cloud, matching.collect()).await
+}
+
+/// The rules with their tags: read only when there are some (a deploy's, or a conflict's).
+async fn tagged_rules(
+    cloud: &Cloud,
+    rules: Vec<ListenerRule>,
+) -> Result<Vec<(ListenerRule, Vec<Tag>)>, Error> {
+    if rules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let arns: Vec<String> = rules.iter().map(|r| r.arn.clone()).collect();
+    let tags = cloud.elb.tags(&arns).await?;
+    Ok(rules
+        .into_iter()
+        .map(|rule| {
+            let of_rule = tags
+                .iter()
+                .find(|(arn, _)| *arn == rule.arn)
+                .map(|(_, tags)| tags.clone())
+                .unwrap_or_default();
+            (rule, of_rule)
+        })
+        .collect())
+}
+
+/// The reference service and the environment's service, in one call when they share a cluster.
+async fn services(
+    cloud: &Cloud,
+    s: &Settings,
+    name: &str,
+) -> Result<(Option<ServiceInfo>, Option<ServiceInfo>), Error> {
+    let (reference, cluster) = (&s.reference.service, &s.target_cluster);
+    if s.reference_cluster() != cluster {
+        return futures::try_join!(
+            cloud.ecs.service(s.reference_cluster(), reference),
+            cloud.ecs.service(cluster, name)
+        );
+    }
+    let found = cloud.ecs.services(cluster, &[reference, name]).await?;
+    let named = |wanted: &str| found.iter().find(|svc| svc.name == wanted).cloned();
+    Ok((named(reference), named(name)))
+}
+
+/// Refuses, before any call, an environment whose service would be the reference service.
+fn refuse_reference_service(s: &Settings, env: &EnvName, resource: &str) -> Result<(), Error> {
+    if resource == s.reference.service {
+        return Err(Error::ReferenceName {
+            name: env.to_string(),
+            what: format!("service {resource}"),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an environment whose task definition family or target group would be the
+/// reference's, once the reference service was read: eden never changes the reference.
+fn refuse_reference(
+    env: &EnvName,
+    names: &Names,
+    reference_task_definition: &str,
+    reference_target_group: &str,
+) -> Result<(), Error> {
+    let what = if family_of(reference_task_definition) == Some(names.resource.as_str()) {
+        format!("task definition family {}", names.resource)
+    } else if target_group_name(reference_target_group) == Some(names.target_group.as_str()) {
+        format!("target group {}", names.target_group)
+    } else {
+        return Ok(());
+    };
+    Err(Error::ReferenceName {
+        name: env.to_string(),
+        what,
+    })
+}
+
+/// The family in `arn:...:task-definition/FAMILY:REVISION`.
+fn family_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once(":task-definition/")?.1.split(':').next()
+}
+
+/// The name in `arn:...:targetgroup/NAME/ID`.
+fn target_group_name(arn: &str) -> Option<&str> {
+    arn.rsplit_once(":targetgroup/")?.1.split('/').next()
+}
+
 /// The command that cleans up after a failure eden could not undo.
 fn cleanup_command(s: &Settings, name: &str) -> String {
     format!("eden delete -p {} --name {name}", s.profile)
@@ -166,4 +267,27 @@ fn now() -> i64 {
 fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
         .unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_may_not_have_the_references_family_or_target_group() {
+        let names = |prefix: &str, env: &str| {
+            let env = EnvName::parse(env).unwrap();
+            (Names::new(env.clone(), prefix, "api", "c"), env)
+        };
+        let td = "arn:aws:ecs:us-east-1:1:task-definition/app-family:7";
+        let tg = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/app-tg/0123";
+        let (n, env) = names("app", "family");
+        let e = refuse_reference(&env, &n, td, tg).unwrap_err().to_string();
+        assert!(e.contains("task definition family app-family"), "{e}");
+        let (n, env) = names("app", "tg");
+        let e = refuse_reference(&env, &n, td, tg).unwrap_err().to_string();
+        assert!(e.contains("target group app-tg"), "{e}");
+        let (n, env) = names("app", "foo");
+        assert!(refuse_reference(&env, &n, td, tg).is_ok());
+    }
 }

@@ -44,6 +44,7 @@ mod tests {
             arn: format!("arn:rule/{priority}"),
             priority: Some(priority),
             hosts: vec![],
+            other_conditions: false,
             target_groups: vec![],
         }
     }

@@ -1,8 +1,7 @@
 //! The environment's host name in the dynamic zone and its alias records: looked up, and the
 //! ones eden makes for the shared ALB.
 
-use super::background::Background;
-use crate::cloud::{AliasRecord, Cloud, LoadBalancer, RecordType};
+use crate::cloud::{AliasRecord, Cloud, HostRecords, LoadBalancer, RecordType};
 use crate::error::Error;
 use crate::names::{dns_name, Names};
 use crate::profile::Settings;
@@ -20,30 +19,15 @@ async fn zone_name(cloud: &Cloud, s: &Settings) -> Result<String, Error> {
     Ok(name)
 }
 
-/// The environment's host name in the zone, and the alias records it has there.
+/// The environment's host name in the zone, and the records it has there.
 pub(super) async fn host_records(
     cloud: &Cloud,
     s: &Settings,
     names: &Names,
-) -> Result<(String, Vec<AliasRecord>), Error> {
+) -> Result<(String, HostRecords), Error> {
     let fqdn = host_name(cloud, s, names).await?;
-    let records = alias_records(cloud, s, &fqdn).await?;
+    let records = records_at(cloud, s, &fqdn).await?;
     Ok((fqdn, records))
-}
-
-/// The environment's host name, and its alias records being looked up on their own, for the
-/// one step that needs them: the lookup starts as soon as the name is known.
-pub(super) async fn host_lookup(
-    cloud: &Cloud,
-    s: &Settings,
-    names: &Names,
-) -> Result<(String, Background<Vec<AliasRecord>>), Error> {
-    let fqdn = host_name(cloud, s, names).await?;
-    let lookup = {
-        let (cloud, s, fqdn) = (cloud.clone(), s.clone(), fqdn.clone());
-        Background::start(async move { alias_records(&cloud, &s, &fqdn).await })
-    };
-    Ok((fqdn, lookup))
 }
 
 /// The alias records eden makes for a host: A, and AAAA when the shared ALB is dual-stack.
@@ -84,10 +68,10 @@ async fn host_name(cloud: &Cloud, s: &Settings, names: &Names) -> Result<String,
     names.checked_fqdn(&zone)
 }
 
-/// The alias records of a host name. A lookup that fails asks Route 53 for the zone, to say
-/// when it is the zone that is missing.
-async fn alias_records(cloud: &Cloud, s: &Settings, fqdn: &str) -> Result<Vec<AliasRecord>, Error> {
-    match cloud.dns.alias_records(&s.zone_id, fqdn).await {
+/// The records of a host name. A lookup that fails asks Route 53 for the zone, to say when it
+/// is the zone that is missing.
+async fn records_at(cloud: &Cloud, s: &Settings, fqdn: &str) -> Result<HostRecords, Error> {
+    match cloud.dns.records(&s.zone_id, fqdn).await {
         Ok(records) => Ok(records),
         Err(lookup) => {
             zone_name(cloud, s).await?;

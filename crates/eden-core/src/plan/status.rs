@@ -147,6 +147,7 @@ pub async fn status(
         target_group,
         listener_rule: rule,
         records: records
+            .aliases
             .iter()
             .map(|r| match r.record_type {
                 RecordType::A => "A".to_string(),

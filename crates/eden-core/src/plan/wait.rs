@@ -222,6 +222,7 @@ mod tests {
             pending_count: 0,
             deployments,
             events: vec![],
+            tags: vec![],
         }
     }
 

@@ -185,6 +185,45 @@ impl Profile {
     }
 }
 
+/// What in a set of profiles lets one profile's names be another's, or the reference's, one
+/// line each. eden keeps them apart by tags and refuses the reference's names, but a user should
+/// know: `dev-dynamic` with `--name api-foo` gives `dev-dynamic-api`'s `foo`.
+pub fn name_warnings(profiles: &[(String, Profile)]) -> Vec<String> {
+    let prefix = |p: &Profile| {
+        p.get(Key::NamePrefix)
+            .map(|v| v.trim_end_matches('-').to_string())
+    };
+    let mut warnings = Vec::new();
+    for (name, profile) in profiles {
+        let Some(mine) = prefix(profile) else {
+            continue;
+        };
+        let reference = profile
+            .get(Key::ReferenceServiceArn)
+            .and_then(|arn| ServiceArn::parse(arn).ok());
+        if let Some(env) = reference.and_then(|r| {
+            r.service
+                .strip_prefix(&format!("{mine}-"))
+                .map(str::to_string)
+        }) {
+            warnings.push(format!(
+                "name_prefix {mine} of profile {name} with --name {env} gives the reference service's name: eden refuses that name"
+            ));
+        }
+        for (other, other_profile) in profiles {
+            let Some(theirs) = prefix(other_profile) else {
+                continue;
+            };
+            if other != name && (theirs == mine || theirs.starts_with(&format!("{mine}-"))) {
+                warnings.push(format!(
+                    "name_prefix {mine} of profile {name} overlaps {theirs} of profile {other}: some names of one are names of the other; eden keeps them apart by their tags, but prefixes that do not overlap avoid refused runs"
+                ));
+            }
+        }
+    }
+    warnings
+}
+
 fn is_zone_id(id: &str) -> bool {
     let id = id.trim_start_matches("/hostedzone/");
     !id.is_empty()
@@ -349,6 +388,30 @@ pub(crate) mod tests {
         for good in ["api", "team-2", "default", "a_b"] {
             assert!(check_name(good).is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn overlapping_prefixes_and_the_reference_s_name_are_warned_of() {
+        let with_prefix = |prefix: &str| {
+            let mut p = seed_profile();
+            p.set(Key::NamePrefix, prefix);
+            p
+        };
+        let profiles = vec![
+            ("api".to_string(), with_prefix("dev-dynamic-api")),
+            ("team2".to_string(), with_prefix("dev-dynamic")),
+            ("ref".to_string(), with_prefix("dev01")),
+            ("admin".to_string(), with_prefix("dev-dynamic-admin")),
+        ];
+        let warnings = name_warnings(&profiles);
+        assert_eq!(warnings.len(), 3, "{warnings:#?}");
+        assert!(warnings[0].starts_with(
+            "name_prefix dev-dynamic of profile team2 overlaps dev-dynamic-api of profile api"
+        ));
+        assert!(
+            warnings[2].contains("profile ref with --name api gives the reference service's name")
+        );
+        assert!(name_warnings(&profiles[..1]).is_empty());
     }
 
     #[test]
