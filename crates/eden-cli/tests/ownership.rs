@@ -424,3 +424,62 @@ async fn an_untagged_environment_the_state_table_records_is_adopted() {
         Vec::<String>::new()
     );
 }
+
+/// An orphan (no state item) whose service and record were replaced by hand: gc removes only
+/// what is tagged as its own, as its dry run said; a name made again by hand after an eden
+/// delete is no orphan, though the tagging API still lists its INACTIVE task definitions.
+#[tokio::test]
+async fn gc_removes_only_what_is_tagged_as_the_orphans_own() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let world = World::new();
+    let aws = world.aws().await;
+    world.create("api", "mixed", "v1");
+    aws.ddb
+        .delete_item()
+        .table_name("eden")
+        .key("type", AttributeValue::S("api".into()))
+        .key("name", AttributeValue::S("dev-dynamic-api-mixed".into()))
+        .send()
+        .await
+        .unwrap();
+    aws.delete_service("dev-dynamic-api-mixed").await;
+    aws.hand_made_service("dev-dynamic-api-mixed", None).await;
+    aws.delete_record("api-mixed.dev.example.com").await;
+    aws.hand_made_record("api-mixed.dev.example.com", Some("10.0.0.9"))
+        .await;
+    world.create("api", "reused", "v1");
+    world
+        .eden(&["delete", "-p", "api", "--name", "reused"])
+        .success();
+    hand_made_environment(&aws, "reused").await;
+
+    let planned = world
+        .eden(&["gc", "--orphans", "-p", "api", "--dry-run", "-o", "json"])
+        .success();
+    let planned: serde_json::Value = serde_json::from_str(&planned.stdout).unwrap();
+    let environments = planned["environments"].as_array().unwrap();
+    assert_eq!(environments.len(), 1, "{planned}");
+    assert_eq!(environments[0]["name"], "dev-dynamic-api-mixed");
+    let found = environments[0]["found"].to_string();
+    assert!(
+        found.contains("target group dev-dynamic-api-mixed"),
+        "{found}"
+    );
+    assert!(found.contains("listener rule"), "{found}");
+    assert!(!found.contains("service dev-"), "{found}");
+    assert!(!found.contains("record"), "{found}");
+
+    world.eden(&["gc", "--orphans", "-p", "api"]).success();
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-mixed", "api-mixed.").await,
+        [
+            "service dev-dynamic-api-mixed",
+            "record api-mixed.dev.example.com A"
+        ]
+    );
+    // The family's latest revision is the hand-made service's: the family is not eden's, and
+    // keeps eden's older revision too.
+    assert_eq!(aws.task_definitions("dev-dynamic-api-mixed").await.len(), 2);
+    assert_eq!(aws.services("dev-dynamic-api-reused").await.len(), 1);
+    assert_eq!(aws.target_groups("dev-dynamic-api-reused").await.len(), 1);
+}
