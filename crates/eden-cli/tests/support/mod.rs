@@ -616,24 +616,10 @@ impl Aws {
 
     /// The shared HTTPS:443 listener's non-default rules.
     pub async fn rules(&self) -> Vec<aws_sdk_elasticloadbalancingv2::types::Rule> {
-        let listeners = self
-            .elb
-            .describe_listeners()
-            .load_balancer_arn(&self.shared_alb)
-            .send()
-            .await
-            .unwrap();
-        let listener = listeners
-            .listeners()
-            .iter()
-            .find(|l| l.port() == Some(443))
-            .and_then(|l| l.listener_arn())
-            .unwrap()
-            .to_string();
         let out = self
             .elb
             .describe_rules()
-            .listener_arn(listener)
+            .listener_arn(self.shared_listener().await)
             .send()
             .await
             .unwrap();

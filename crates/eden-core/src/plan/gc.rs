@@ -171,13 +171,13 @@ pub async fn collect(
                 .any(|(_, f)| (&f.profile, &f.name) == (&lease.profile, &lease.name))
         });
     }
+    let mut report = GcReport {
+        swept: Vec::new(),
+        skipped: profiles.skipped,
+        failures: Vec::new(),
+    };
     if req.dry_run {
         // What a real run would remove of each, as its delete plan decides now.
-        let mut report = GcReport {
-            swept: Vec::new(),
-            skipped: profiles.skipped,
-            failures: Vec::new(),
-        };
         for (s, mut swept) in found {
             if swept.reason == Reason::Expired {
                 match planned(cloud, &s, &swept.name, table).await {
@@ -195,11 +195,6 @@ pub async fn collect(
             .extend(leases.into_iter().map(|(_, swept)| swept));
         return Ok(report);
     }
-    let mut report = GcReport {
-        swept: Vec::new(),
-        skipped: profiles.skipped,
-        failures: Vec::new(),
-    };
     for outcome in sweep(cloud, found, table, req.wait, stop).await {
         match outcome {
             Ok(swept) => report.swept.push(swept),
