@@ -128,6 +128,40 @@ async fn a_create_whose_lease_cannot_be_taken_back_leaves_its_work_to_delete() {
     assert_no_environment(&aws).await;
 }
 
+/// A create whose undo cannot remove its records keeps its state item, which is what makes
+/// them eden's: `eden delete` then removes them with the rest.
+#[tokio::test]
+async fn a_record_that_could_not_be_undone_keeps_the_state_item_for_delete() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    // The records' CREATE goes through; the undo's DELETE is denied.
+    world.proxy().rules(json!({"faults": [
+        {"operation": "CreateService", "error": "AccessDenied"},
+        {"operation": "ChangeResourceRecordSets", "error": "AccessDenied", "skip": 1},
+    ]}));
+    let failed = world
+        .try_create("api", "foo", "v1", &[])
+        .failure("could not undo: record api-foo.dev.example.com");
+    assert!(
+        failed
+            .stderr
+            .contains("Kept state item dev-dynamic-api-foo in table eden"),
+        "{}",
+        failed.stderr
+    );
+    let listed = world.eden(&["ls", "-p", "api"]).success();
+    assert!(
+        listed.stdout.contains("dev-dynamic-api-foo"),
+        "{}",
+        listed.stdout
+    );
+    world.proxy().rules(json!({}));
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert_no_environment(&aws).await;
+}
+
 #[tokio::test]
 async fn a_failed_call_at_any_step_of_a_deploy_keeps_the_running_environment() {
     let world = World::behind_proxy();

@@ -134,6 +134,8 @@ impl Journal {
     }
 
     /// Undoes everything in reverse order and returns `cause`, with whatever could not be undone.
+    /// The state item goes last, and only when everything else went: it is what makes the
+    /// environment's records eden's, so a record left without it could be removed by no delete.
     pub async fn roll_back(self, cloud: &Cloud, cause: Error, cleanup: String) -> Error {
         let done = std::mem::take(&mut *self.lock());
         if done.is_empty() {
@@ -141,8 +143,19 @@ impl Journal {
         }
         warn!("{cause}");
         info!("Undoing what this run made");
+        let (state, others): (Vec<Undo>, Vec<Undo>) = done
+            .into_iter()
+            .rev()
+            .partition(|undo| matches!(undo, Undo::StateItem { .. }));
         let mut leftovers = Vec::new();
-        for undo in done.iter().rev() {
+        for undo in others.iter().chain(&state) {
+            if !leftovers.is_empty() && matches!(undo, Undo::StateItem { .. }) {
+                info!(
+                    "Kept {}, so that `{cleanup}` finds the rest",
+                    undo.describe()
+                );
+                continue;
+            }
             match undo.run(cloud).await {
                 Ok(()) => info!("Undone: {}", undo.describe()),
                 Err(e) => {
