@@ -144,6 +144,25 @@ fn the_github_actions_example_passes_actionlint_and_runs_the_ci_commands() {
     }
 }
 
+/// The CI workflow passes actionlint and runs the README's test command.
+#[test]
+fn the_ci_workflow_passes_actionlint_and_runs_the_readmes_test_command() {
+    lint("actionlint", ".github/workflows/ci.yml");
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let test_command = readme
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("scripts/test"))
+        .and_then(|line| line.split('#').next())
+        .unwrap()
+        .trim();
+    let workflow = std::fs::read_to_string(workspace().join(".github/workflows/ci.yml")).unwrap();
+    assert!(
+        workflow.contains(&format!("run: {test_command}\n")),
+        "the CI workflow does not run {test_command}"
+    );
+}
+
 #[test]
 fn the_dockerfile_passes_hadolint_and_runs_as_non_root() {
     lint("hadolint", "Dockerfile");
