@@ -231,38 +231,32 @@ pub(super) fn decide(s: &Settings, env: &EnvName, found: Found) -> Result<Remova
     let recorded = found.state.is_some();
     let claim = |tags: &[Tag]| Claim::of(tags, &s.profile, env.as_str(), recorded);
     let mut kept = Vec::new();
+    let service = found
+        .service
+        .filter(|svc| {
+            ours(
+                claim(&svc.tags),
+                || format!("service {}", svc.name),
+                &mut kept,
+            )
+        })
+        .map(|svc| svc.name);
+    let family_ours = found.family.as_deref().is_some_and(|tags| {
+        let what = || format!("task definition family {}", names.resource);
+        ours(claim(tags), what, &mut kept)
+    });
+    let task_definitions = match family_ours {
+        true => found.revisions,
+        false => Vec::new(),
+    };
+    let target_group = found.target_group.filter(|tg| {
+        ours(
+            claim(&tg.tags),
+            || format!("target group {}", tg.name),
+            &mut kept,
+        )
+    });
     let mut keep = |what: String, why: String| kept.push(format!("{what}: {why}"));
-
-    let service = match found.service {
-        Some(svc) => match claim(&svc.tags) {
-            Claim::NotOurs(why) => {
-                keep(format!("service {}", svc.name), why);
-                None
-            }
-            _ => Some(svc.name),
-        },
-        None => None,
-    };
-    let task_definitions = match &found.family {
-        Some(tags) => match claim(tags) {
-            Claim::NotOurs(why) => {
-                keep(format!("task definition family {}", names.resource), why);
-                Vec::new()
-            }
-            _ => found.revisions,
-        },
-        None => Vec::new(),
-    };
-    let target_group = match found.target_group {
-        Some(tg) => match claim(&tg.tags) {
-            Claim::NotOurs(why) => {
-                keep(format!("target group {}", tg.name), why);
-                None
-            }
-            _ => Some(tg),
-        },
-        None => None,
-    };
     let mut rules = Vec::new();
     let mut target_group_used_by = None;
     for (rule, tags) in found.rules {
@@ -334,6 +328,17 @@ pub(super) fn decide(s: &Settings, env: &EnvName, found: Found) -> Result<Remova
         target_group_used_by,
         kept,
     })
+}
+
+/// Whether a resource is eden's to remove; when it is not, `kept` says so, with why.
+fn ours(claim: Claim, what: impl FnOnce() -> String, kept: &mut Vec<String>) -> bool {
+    match claim {
+        Claim::NotOurs(why) => {
+            kept.push(format!("{}: {why}", what()));
+            false
+        }
+        Claim::Ours | Claim::Adopt => true,
+    }
 }
 
 /// What delete would remove, changing nothing: what the same reads would decide.
