@@ -64,7 +64,10 @@ fn core_status(e: &Error) -> StatusCode {
         | Error::InvalidProfileName { .. }
         | Error::ReferenceName { .. } => StatusCode::BAD_REQUEST,
         Error::UnknownRemoteProfile { .. } => StatusCode::NOT_FOUND,
-        Error::Busy { .. } | Error::NotOurs { .. } | Error::InUse { .. } => StatusCode::CONFLICT,
+        Error::Busy { .. }
+        | Error::NotOurs { .. }
+        | Error::InUse { .. }
+        | Error::LeaseLost { .. } => StatusCode::CONFLICT,
         Error::NotReady { .. } => StatusCode::GATEWAY_TIMEOUT,
         Error::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
         Error::RolledBack { cause, .. }

@@ -29,8 +29,11 @@ use crate::error::{aws, code};
 
 const PROFILE_TYPE: &str = "_profile";
 const LEASE_TYPE: &str = "_lease";
-/// A lease item's finishing mark (see [`Release::Finishing`]).
-const FINISHED_WHEN: &str = "finished_when";
+/// A lease item's holder, absent once given up.
+const OWNER: &str = "owner";
+const VERSION: &str = "version";
+/// What the last holder left of the environment.
+const LEFT: &str = "left";
 const KIND_INDEX: &str = "kind_last_updated_gsi";
 /// How long to wait for a new table to become ACTIVE.
 const ACTIVE_WAIT: Duration = Duration::from_secs(120);
@@ -80,35 +83,32 @@ where
     (taken_over, aws("release lease in table", table, e))
 }
 
-/// Who had the lease, from the item a take replaced.
-fn previous_holder(old: Option<&Item>, me: &str) -> PreviousHolder {
-    let Some(old) = old.filter(|o| !o.is_empty()) else {
-        return PreviousHolder::Nobody;
-    };
-    let owner = text(old, "owner").unwrap_or_default().to_string();
-    if owner == me {
-        return PreviousHolder::Same;
-    }
-    if old.contains_key(FINISHED_WHEN) {
-        return PreviousHolder::Finishing {
-            owner,
-            expires_at: number(old, "expires_at").unwrap_or_default(),
-        };
-    }
-    match (number(old, "expires_at"), number(old, "released_at")) {
-        (Some(0), Some(at_ms)) => PreviousHolder::Released { at_ms, owner },
-        _ => PreviousHolder::Expired,
+/// Whether a lease item is held. An item of eden before 0.3 always names an owner, and is
+/// free once its `expires_at` is 0.
+fn is_held(item: &Item) -> bool {
+    item.contains_key(OWNER) && number(item, "expires_at") != Some(0)
+}
+
+/// A lease item's version; for an item of eden before 0.3, which has none, its expiry, which
+/// its holder renewed.
+fn version_of(item: &Item) -> String {
+    match text(item, VERSION) {
+        Some(version) => version.to_string(),
+        None => format!(
+            "expires_at:{}",
+            number(item, "expires_at").unwrap_or_default()
+        ),
     }
 }
 
-/// What holds a lease that could not be taken, from the item as it stands.
-fn held_by(holder: Option<&Item>) -> LeaseTake {
-    match holder.and_then(|h| Some((text(h, "owner")?, text(h, FINISHED_WHEN)?))) {
-        Some((owner, when)) => LeaseTake::Finishing {
-            owner: owner.to_string(),
-            when: when.to_string(),
+/// Who had the lease, from the item a take replaced.
+fn previous_holder(old: Option<&Item>) -> PreviousHolder {
+    match old.filter(|o| !o.is_empty()) {
+        None => PreviousHolder::Nobody,
+        Some(old) if is_held(old) => PreviousHolder::Expired,
+        Some(old) => PreviousHolder::Released {
+            left: text(old, LEFT).map(str::to_string),
         },
-        None => LeaseTake::Held,
     }
 }
 
@@ -121,12 +121,12 @@ fn invalid_request<'a>(
 }
 
 /// The attributes of a held lease item.
-fn lease_attributes(key: &str, owner: &str, expires_at: i64) -> Item {
+fn lease_attributes(key: &str, owner: &str, version: &str) -> Item {
     HashMap::from([
         ("type".to_string(), s(LEASE_TYPE)),
         ("name".to_string(), s(key)),
-        ("owner".to_string(), s(owner)),
-        ("expires_at".to_string(), n(expires_at)),
+        (OWNER.to_string(), s(owner)),
+        (VERSION.to_string(), s(version)),
         ("kind".to_string(), s("lease")),
     ])
 }
@@ -239,24 +239,50 @@ impl cloud::StateTable for DynamoDb {
         table: &str,
         key: &str,
         owner: &str,
-        expires_at: i64,
-        unmark: bool,
+        version: &str,
     ) -> Result<bool> {
-        let renew = self
+        let renewed = self
             .owned_lease_update(table, key, owner)
-            .expression_attribute_values(":e", n(expires_at));
-        let renew = if unmark {
-            renew
-                .update_expression("SET expires_at = :e REMOVE #f")
-                .expression_attribute_names("#f", FINISHED_WHEN)
-        } else {
-            renew.update_expression("SET expires_at = :e")
-        };
-        let renewed = renew.send().await;
+            .update_expression("SET #v = :v")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":v", s(version))
+            .send()
+            .await;
         match renewed {
             Ok(_) => Ok(true),
             Err(e) if code(&e) == Some(CONDITION_FAILED) => Ok(false),
             Err(e) => Err(aws("renew lease in table", table, e)),
+        }
+    }
+
+    async fn take_back_lease(
+        &self,
+        table: &str,
+        key: &str,
+        owner: &str,
+        released: &str,
+        version: &str,
+    ) -> Result<bool> {
+        let taken = self
+            .0
+            .update_item()
+            .table_name(table)
+            .key("type", s(LEASE_TYPE))
+            .key("name", s(key))
+            .update_expression("SET #o = :me, #v = :v REMOVE #l")
+            .condition_expression("attribute_not_exists(#o) AND #v = :released")
+            .expression_attribute_names("#o", OWNER)
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_names("#l", LEFT)
+            .expression_attribute_values(":me", s(owner))
+            .expression_attribute_values(":v", s(version))
+            .expression_attribute_values(":released", s(released))
+            .send()
+            .await;
+        match taken {
+            Ok(_) => Ok(true),
+            Err(e) if code(&e) == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(aws("take lease back in table", table, e)),
         }
     }
 
@@ -268,26 +294,24 @@ impl cloud::StateTable for DynamoDb {
         release: Release<'_>,
     ) -> Result<bool> {
         let released = match release {
-            Release::Stamped(at_ms) => self
-                .owned_lease_update(table, key, owner)
-                .update_expression("SET expires_at = :free, released_at = :at REMOVE #f")
-                .expression_attribute_names("#f", FINISHED_WHEN)
-                .expression_attribute_values(":free", n(0))
-                .expression_attribute_values(":at", n(at_ms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| release_failure(table, e)),
-            Release::Finishing { when, expires_at } => self
-                .owned_lease_update(table, key, owner)
-                .update_expression("SET expires_at = :e, #f = :when")
-                .expression_attribute_names("#f", FINISHED_WHEN)
-                .expression_attribute_values(":e", n(expires_at))
-                .expression_attribute_values(":when", s(when))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| release_failure(table, e)),
+            Release::Free { version, left } => {
+                let update = self
+                    .owned_lease_update(table, key, owner)
+                    .expression_attribute_names("#v", VERSION)
+                    .expression_attribute_names("#l", LEFT)
+                    .expression_attribute_values(":v", s(version));
+                let update = match left {
+                    Some(left) => update
+                        .update_expression("SET #v = :v, #l = :left REMOVE #o, expires_at")
+                        .expression_attribute_values(":left", s(left)),
+                    None => update.update_expression("SET #v = :v REMOVE #o, #l, expires_at"),
+                };
+                update
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| release_failure(table, e))
+            }
             Release::Dropped => self
                 .0
                 .delete_item()
@@ -295,7 +319,7 @@ impl cloud::StateTable for DynamoDb {
                 .key("type", s(LEASE_TYPE))
                 .key("name", s(key))
                 .condition_expression("#o = :me")
-                .expression_attribute_names("#o", "owner")
+                .expression_attribute_names("#o", OWNER)
                 .expression_attribute_values(":me", s(owner))
                 .send()
                 .await
@@ -308,7 +332,7 @@ impl cloud::StateTable for DynamoDb {
                     .key("type", s(LEASE_TYPE))
                     .key("name", s(key))
                     .condition_expression("#o = :me")
-                    .expression_attribute_names("#o", "owner")
+                    .expression_attribute_names("#o", OWNER)
                     .expression_attribute_values(":me", s(owner))
                     .build()
                     .map_err(&invalid)?;
@@ -336,7 +360,7 @@ impl cloud::StateTable for DynamoDb {
         };
         match released {
             Ok(()) => Ok(true),
-            // Another run took the lease over after it expired: it is theirs now.
+            // Another run took the lease over: it is theirs now.
             Err((true, _)) => Ok(false),
             Err((false, e)) => Err(e),
         }
@@ -358,7 +382,7 @@ impl cloud::StateTable for DynamoDb {
                 .build()
                 .map_err(&invalid)
         };
-        let lease = absent(lease_attributes(&claim.key, &claim.owner, claim.expires_at))?;
+        let lease = absent(lease_attributes(&claim.key, &claim.owner, &claim.version))?;
         let mut restore = self
             .0
             .transact_write_items()
@@ -387,8 +411,8 @@ impl cloud::StateTable for DynamoDb {
             .iter()
             .map(|i| LeaseItem {
                 key: text(i, "name").unwrap_or_default().to_string(),
-                owner: text(i, "owner").unwrap_or_default().to_string(),
-                expires_at: number(i, "expires_at").unwrap_or_default(),
+                owner: text(i, OWNER).filter(|_| is_held(i)).map(str::to_string),
+                version: version_of(i),
             })
             .collect())
     }
@@ -630,13 +654,14 @@ impl DynamoDb {
             .key("type", s(LEASE_TYPE))
             .key("name", s(key))
             .condition_expression("#o = :me")
-            .expression_attribute_names("#o", "owner")
+            .expression_attribute_names("#o", OWNER)
             .expression_attribute_values(":me", s(owner))
     }
 
     /// Whether the lease was taken, or None when the table does not exist.
     async fn put_lease(&self, table: &str, claim: &LeaseClaim) -> Result<Option<LeaseTake>> {
-        let mut condition = "attribute_not_exists(#n) OR expires_at < :now OR #o = :me".to_string();
+        // Free: never held, given up, or given up by eden before 0.3.
+        let mut condition = "attribute_not_exists(#o) OR expires_at = :zero".to_string();
         let mut put = self
             .0
             .put_item()
@@ -644,26 +669,39 @@ impl DynamoDb {
             .set_item(Some(lease_attributes(
                 &claim.key,
                 &claim.owner,
-                claim.expires_at,
+                &claim.version,
             )))
-            .expression_attribute_names("#n", "name")
-            .expression_attribute_names("#o", "owner")
-            .expression_attribute_values(":now", n(claim.now))
-            .expression_attribute_values(":me", s(&claim.owner))
+            .expression_attribute_names("#o", OWNER)
+            .expression_attribute_values(":zero", n(0))
             .return_values(ReturnValue::AllOld)
-            // Tells a finishing mark from a lease held.
+            // The version of the lease that is held.
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if let Some(finished) = &claim.finished {
-            condition.push_str(" OR (#o = :finished AND attribute_exists(#f))");
-            put = put
-                .expression_attribute_names("#f", FINISHED_WHEN)
-                .expression_attribute_values(":finished", s(finished));
+        match claim
+            .takeover
+            .as_deref()
+            .map(|v| (v, v.strip_prefix("expires_at:")))
+        {
+            None => {}
+            Some((_, Some(expires_at))) => {
+                condition.push_str(" OR (attribute_not_exists(#v) AND expires_at = :seen)");
+                put = put
+                    .expression_attribute_names("#v", VERSION)
+                    .expression_attribute_values(
+                        ":seen",
+                        AttributeValue::N(expires_at.to_string()),
+                    );
+            }
+            Some((seen, None)) => {
+                condition.push_str(" OR #v = :seen");
+                put = put
+                    .expression_attribute_names("#v", VERSION)
+                    .expression_attribute_values(":seen", s(seen));
+            }
         }
         let put = put.condition_expression(condition).send().await;
         match put {
             Ok(out) => Ok(Some(LeaseTake::Taken(previous_holder(
                 out.attributes.as_ref(),
-                &claim.owner,
             )))),
             Err(e)
                 if e.as_service_error()
@@ -673,7 +711,9 @@ impl DynamoDb {
                     PutItemError::ConditionalCheckFailedException(e) => e.item,
                     _ => None,
                 };
-                Ok(Some(held_by(holder.as_ref())))
+                Ok(Some(LeaseTake::Held {
+                    version: holder.as_ref().map(version_of).unwrap_or_default(),
+                }))
             }
             Err(e)
                 if e.as_service_error()
@@ -799,8 +839,8 @@ impl DynamoDb {
 mod tests {
     use super::*;
 
-    fn lease(owner: &str, expires_at: i64, extra: &[(&str, AttributeValue)]) -> Item {
-        let mut item = lease_attributes("api/dev-api-foo", owner, expires_at);
+    fn lease(extra: &[(&str, AttributeValue)]) -> Item {
+        let mut item = lease_attributes("api/dev-api-foo", "aa", "v1");
         for (key, value) in extra {
             item.insert(key.to_string(), value.clone());
         }
@@ -809,45 +849,26 @@ mod tests {
 
     #[test]
     fn the_item_a_take_replaced_tells_who_had_the_lease() {
-        let me = "laptop/1-aa";
-        assert_eq!(previous_holder(None, me), PreviousHolder::Nobody);
+        assert_eq!(previous_holder(None), PreviousHolder::Nobody);
+        assert_eq!(previous_holder(Some(&lease(&[]))), PreviousHolder::Expired);
+        let mut free = lease(&[(LEFT, s("{}"))]);
+        free.remove(OWNER);
         assert_eq!(
-            previous_holder(Some(&lease(me, 5, &[])), me),
-            PreviousHolder::Same
-        );
-        let stamped = lease("ci/2-bb", 0, &[("released_at", n(1_500))]);
-        assert_eq!(
-            previous_holder(Some(&stamped), me),
+            previous_holder(Some(&free)),
             PreviousHolder::Released {
-                at_ms: 1_500,
-                owner: "ci/2-bb".into()
+                left: Some("{}".into())
             }
         );
+        // As eden before 0.3 left them: given up, and held.
+        let mut old = lease(&[("expires_at", n(0)), ("released_at", n(1_500))]);
+        old.remove(VERSION);
         assert_eq!(
-            previous_holder(Some(&lease("ci/2-bb", 5, &[])), me),
-            PreviousHolder::Expired
+            previous_holder(Some(&old)),
+            PreviousHolder::Released { left: None }
         );
-        let marked = lease("ci/2-bb", 5, &[(FINISHED_WHEN, s("service-runs arn:td:3"))]);
-        assert_eq!(
-            previous_holder(Some(&marked), me),
-            PreviousHolder::Finishing {
-                owner: "ci/2-bb".into(),
-                expires_at: 5
-            }
-        );
-    }
-
-    #[test]
-    fn a_lease_not_taken_is_held_or_finishing() {
-        assert_eq!(held_by(None), LeaseTake::Held);
-        assert_eq!(held_by(Some(&lease("ci/2-bb", 5, &[]))), LeaseTake::Held);
-        let marked = lease("ci/2-bb", 5, &[(FINISHED_WHEN, s("service-runs arn:td:3"))]);
-        assert_eq!(
-            held_by(Some(&marked)),
-            LeaseTake::Finishing {
-                owner: "ci/2-bb".into(),
-                when: "service-runs arn:td:3".into()
-            }
-        );
+        old.insert("expires_at".into(), n(1_700_000_000));
+        assert_eq!(previous_holder(Some(&old)), PreviousHolder::Expired);
+        assert_eq!(version_of(&old), "expires_at:1700000000");
+        assert_eq!(version_of(&lease(&[])), "v1");
     }
 }

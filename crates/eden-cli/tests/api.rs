@@ -143,9 +143,7 @@ async fn every_rejection_has_its_status_and_makes_nothing() {
     let image = world.image("api", "v1");
 
     // A lease another run holds, for the 409.
-    let later = support::epoch_seconds() + 600;
-    aws.put_lease("api/dev-dynamic-api-held", "someone-else", later, None)
-        .await;
+    let _held = aws.hold_lease("api/dev-dynamic-api-held").await;
     // A pushed profile whose reference service does not exist, for the 502.
     let mut broken: Value = serde_json::from_str(
         aws.ddb

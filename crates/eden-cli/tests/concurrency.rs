@@ -140,18 +140,21 @@ async fn concurrent_creates_of_one_name_make_one_environment() {
     assert_eq!(aws.rules().await.len(), 1);
     assert_eq!(aws.records().await.len(), 1);
     assert_eq!(aws.task_definitions("dev-dynamic-api-foo").await.len(), 5);
-    // The environment's item, and its lease, given up by the last run alongside its deploy:
-    // marked with the task definition the service runs, which tells the next run it is free.
+    // The environment's item, and its lease, given up by the last run alongside its deploy
+    // with what it left: the task definition the service runs, which the next run's reads
+    // must show to be trusted.
     let items = aws.state_items("eden").await;
     assert_eq!(items.len(), 2, "{items:?}");
     let lease = items
         .iter()
         .find(|i| i["type"].as_s().unwrap() == "_lease")
         .unwrap();
-    let running = services[0].task_definition().unwrap();
+    assert!(!lease.contains_key("owner"), "{lease:?}");
+    let left: serde_json::Value = serde_json::from_str(lease["left"].as_s().unwrap()).unwrap();
     assert_eq!(
-        lease["finished_when"].as_s().unwrap(),
-        &format!("service-runs {running}")
+        left["service"].as_str(),
+        services[0].task_definition(),
+        "{left}"
     );
 }
 
@@ -203,32 +206,24 @@ async fn a_create_racing_the_end_of_a_delete_reads_again_and_makes_the_environme
     );
 }
 
-/// A run gives its lease up alongside its last call, marked with the task definition the
-/// service is to run. A run that knows nothing of that run (on another machine) sees the
-/// service run it and takes the lease at once; a mark whose call has not landed is waited for
-/// until it expires.
+/// A lease is taken over only from a run seen to stop renewing it, by this machine's own clock:
+/// a run on another machine (its own cache) takes a free lease at once, waits while the holder
+/// renews it, and takes it over once the renewals stop for the lease's lifetime.
 #[tokio::test]
-async fn a_lease_given_up_with_the_last_call_is_taken_as_soon_as_the_call_landed() {
+async fn a_lease_is_taken_over_only_once_its_holder_stops_renewing_it() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let world = World::behind_proxy();
     let aws = world.aws().await;
     world.create("api", "foo", "v1");
     let elsewhere = tempfile::tempdir().unwrap();
     let image = world.image("api", "v2");
-    let deployed = world
-        .eden_elsewhere(
+    let deploy = |image: &str| {
+        world.eden_elsewhere(
             elsewhere.path(),
-            &[
-                "create",
-                "-p",
-                "api",
-                "--name",
-                "foo",
-                "--image-uri",
-                &image,
-            ],
+            &["create", "-p", "api", "--name", "foo", "--image-uri", image],
         )
-        .success();
+    };
+    let deployed = deploy(&image).success();
     assert!(
         !deployed
             .stderr
@@ -236,24 +231,34 @@ async fn a_lease_given_up_with_the_last_call_is_taken_as_soon_as_the_call_landed
         "{}",
         deployed.stderr
     );
-    let service = &aws.services("dev-dynamic-api-foo").await[0];
-    assert!(service.task_definition().unwrap().ends_with(":2"));
 
-    // A run whose last call is still in flight: its service does not run the task definition
-    // its mark names (yet).
-    let pending = service.task_definition().unwrap().replace(":2", ":9");
-    aws.put_lease(
-        "api/dev-dynamic-api-foo",
-        "ci-runner-7/4242-00ff",
-        support::epoch_seconds() + 3,
-        Some(&format!("service-runs {pending}")),
-    )
-    .await;
-    let waited = world.create("api", "foo", "v1");
+    // A live holder is waited for; once it stops renewing (its last renewal comes 2 s in), the
+    // lease is taken over after its lifetime, however far that holder's clock was.
+    let held = aws.hold_lease("api/dev-dynamic-api-foo").await;
+    let started = std::time::Instant::now();
+    let taking = world.spawn(&[
+        "create",
+        "-p",
+        "api",
+        "--name",
+        "foo",
+        "--image-uri",
+        &world.image("api", "v1"),
+    ]);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    drop(held);
+    let taken = wait_all(vec![taking]).remove(0).success();
     assert!(
-        waited.stderr.contains("being changed by another eden run"),
+        taken.stderr.contains("being changed by another eden run"),
         "{}",
-        waited.stderr
+        taken.stderr
+    );
+    let lifetime = std::time::Duration::from_secs(eden_core::plan::LEASE_SECONDS);
+    assert!(
+        started.elapsed() >= lifetime + std::time::Duration::from_secs(2),
+        "took it after {:?}: {}",
+        started.elapsed(),
+        taken.stderr
     );
     let service = &aws.services("dev-dynamic-api-foo").await[0];
     assert!(service.task_definition().unwrap().ends_with(":3"));

@@ -443,33 +443,30 @@ impl EnvironmentItem {
     }
 }
 
-/// A lease on one environment, so that two runs never change it at once.
+/// A take of the lease on one environment, so that two runs never change it at once (see the
+/// plan's lease).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseClaim {
     /// `{profile}/{resource name}`.
     pub key: String,
-    /// Who holds it: unique per run.
+    /// Who takes it: unique per run.
     pub owner: String,
-    /// Epoch seconds after which anyone may take it (its holder died).
-    pub expires_at: i64,
-    /// Epoch seconds now.
-    pub now: i64,
-    /// The owner of a finishing mark that is known to have finished (see [`Release::Finishing`]),
-    /// whose lease is then free to take before it expires.
-    pub finished: Option<String>,
+    /// The version the item gets.
+    pub version: String,
+    /// The version of a held lease that the taker saw unchanged for a lease's lifetime: taken
+    /// over on the condition that it is still that.
+    pub takeover: Option<String>,
 }
 
 /// What becomes of a lease item when its holder gives it up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Release<'a> {
-    /// The environment stays: the item stays, stamped with this time (epoch milliseconds), so
-    /// that the next holder can tell whether its reads came after this run's writes.
-    Stamped(i64),
-    /// The holder's last call is in flight: the item stays held until `expires_at` (epoch
-    /// seconds, renewed while the call runs), marked with what shows that the call landed, so
-    /// that a run which sees it landed may take the lease over at once. The holder writes
-    /// nothing more when the call succeeds, and takes the lease back when it fails.
-    Finishing { when: &'a str, expires_at: i64 },
+    /// The item stays, free, with a new version and what the run left of the environment
+    /// (none when the run does not know).
+    Free {
+        version: &'a str,
+        left: Option<&'a str>,
+    },
     /// The item goes.
     Dropped,
     /// The environment is gone: the item goes, and the environment's state item with it in the
@@ -482,54 +479,48 @@ pub enum Release<'a> {
 pub struct LeaseItem {
     /// `{profile}/{resource name}`.
     pub key: String,
-    pub owner: String,
-    /// Epoch seconds; 0 once released with a stamp.
-    pub expires_at: i64,
+    /// Its holder; none once given up.
+    pub owner: Option<String>,
+    pub version: String,
 }
 
 /// Who had a lease before this run took it, which tells whether what the run read while
 /// taking it can be trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreviousHolder {
-    /// Nobody, ever (or before leases were stamped).
+    /// No item: never held, or gone with its environment's state item.
     Nobody,
-    /// A run that gave it up at this time (epoch milliseconds, by its clock).
-    Released { at_ms: i64, owner: String },
-    /// A run that died holding it: when it last wrote is unknown.
+    /// A run that gave it up, and what it left of the environment, when it said.
+    Released { left: Option<String> },
+    /// A run that stopped renewing it, taken over.
     Expired,
-    /// This owner: a renewal.
-    Same,
-    /// A run that gave it up alongside its last call (see [`Release::Finishing`]), with its
-    /// mark's expiry in epoch seconds.
-    Finishing { owner: String, expires_at: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseTake {
     Taken(PreviousHolder),
-    /// Another owner holds it.
-    Held,
-    /// Another owner's last call is in flight, or landed: `when` says how to tell.
-    Finishing {
-        owner: String,
-        when: String,
+    /// Another run holds it, at this version.
+    Held {
+        version: String,
     },
 }
 
 #[async_trait]
 pub trait StateTable: Send + Sync {
-    /// Takes the lease when it is free, expired, already this owner's, or the finishing mark of
-    /// `claim.finished`.
+    /// Takes the lease when it is free, or held at `claim.takeover`.
     async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<LeaseTake>;
-    /// Extends this owner's lease to `expires_at`, keeping its finishing mark, or taking it back
-    /// with `unmark` (the last call failed). False when another owner holds it now.
-    async fn renew_lease(
+    /// Gives this owner's lease a new version. False when another run took it.
+    async fn renew_lease(&self, table: &str, key: &str, owner: &str, version: &str)
+        -> Result<bool>;
+    /// Takes a lease this owner gave up at `released` back, with a new version, when nobody
+    /// took it since (else false).
+    async fn take_back_lease(
         &self,
         table: &str,
         key: &str,
         owner: &str,
-        expires_at: i64,
-        unmark: bool,
+        released: &str,
+        version: &str,
     ) -> Result<bool>;
     /// Takes a lease given up with its environment's state item back, and puts the item back
     /// when there was one, when neither was made again meanwhile (else false, and nothing is
@@ -540,8 +531,8 @@ pub trait StateTable: Send + Sync {
         claim: &LeaseClaim,
         item: Option<&EnvironmentItem>,
     ) -> Result<bool>;
-    /// Gives the lease up, unless another owner took it over after it expired (then false, and
-    /// nothing is changed).
+    /// Gives the lease up, unless another run took it over (then false, and nothing is
+    /// changed).
     async fn release_lease(
         &self,
         table: &str,

@@ -144,6 +144,13 @@ pub enum Error {
     #[error("interrupted before the next step")]
     Interrupted,
 
+    #[error("lost the lease of environment {name}: another eden run took it over, so this run stopped and undid nothing; `eden ls` shows the environment, `{cleanup}` removes it")]
+    LeaseLost {
+        name: String,
+        /// The command that removes the environment.
+        cleanup: String,
+    },
+
     #[error("{action} {resource} failed: {message}; {}", .failure.hint())]
     Aws {
         action: String,

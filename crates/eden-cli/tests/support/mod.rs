@@ -717,30 +717,56 @@ impl Aws {
             .collect()
     }
 
-    /// A lease item as another eden run leaves it in table `eden`: held by `owner` until
-    /// `expires_at` (epoch seconds), and given up alongside its last call when `finished_when`
-    /// says how to tell that call landed.
-    pub async fn put_lease(
-        &self,
-        key: &str,
-        owner: &str,
-        expires_at: u64,
-        finished_when: Option<&str>,
-    ) {
-        use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    /// A lease item as another eden run leaves it in table `eden`: held by `owner`, or given up
+    /// (no owner) by a run that did not know what it left.
+    pub async fn put_lease(&self, key: &str, owner: Option<&str>) {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
         let mut put = self
             .ddb
             .put_item()
             .table_name("eden")
             .item("type", S("_lease".into()))
             .item("name", S(key.into()))
-            .item("owner", S(owner.into()))
-            .item("expires_at", N(expires_at.to_string()))
+            .item("version", S("v0".into()))
             .item("kind", S("lease".into()));
-        if let Some(when) = finished_when {
-            put = put.item("finished_when", S(when.into()));
+        if let Some(owner) = owner {
+            put = put.item("owner", S(owner.into()));
         }
         put.send().await.unwrap();
+    }
+
+    /// A lease held by another run that is alive: it writes a new version every second until
+    /// the holder is dropped.
+    pub async fn hold_lease(&self, key: &str) -> LeaseHolder {
+        self.put_lease(key, Some("another-run")).await;
+        let (ddb, key) = (self.ddb.clone(), key.to_string());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let renewing = std::thread::spawn(move || {
+            use aws_sdk_dynamodb::types::AttributeValue;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let mut version = 0;
+            while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                version += 1;
+                let renew = ddb
+                    .update_item()
+                    .table_name("eden")
+                    .key("type", AttributeValue::S("_lease".into()))
+                    .key("name", AttributeValue::S(key.clone()))
+                    .update_expression("SET version = :v")
+                    .expression_attribute_values(":v", AttributeValue::S(format!("v{version}")))
+                    .send();
+                runtime.block_on(renew).unwrap();
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+        LeaseHolder {
+            stop,
+            renewing: Some(renewing),
+        }
     }
 
     /// Every item of the state table (a scan is fine in a test).
@@ -985,5 +1011,20 @@ impl Aws {
             }
         }
         left
+    }
+}
+
+/// Another run's lease, renewed until dropped (see [`Aws::hold_lease`]).
+pub struct LeaseHolder {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    renewing: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for LeaseHolder {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(renewing) = self.renewing.take() {
+            let _ = renewing.join();
+        }
     }
 }

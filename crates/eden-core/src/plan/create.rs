@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::{debug, info};
 
 use super::journal::{Journal, Undo};
-use super::lease::{Afterwards, FinishedWhen, Leased};
+use super::lease::{Afterwards, Leased, Left};
 use super::{environments, priority, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
     AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, NewRule, NewService, Object,
@@ -121,6 +121,20 @@ impl World {
         super::records_for(&self.fqdn, &self.shared.alb)
     }
 
+    /// What the reads show, to compare with what the lease's previous holder left.
+    fn left(&self) -> Left {
+        Left::new(
+            self.state.as_ref().map(|item| item.last_updated),
+            self.service
+                .as_ref()
+                .map(|svc| svc.task_definition.as_str()),
+            self.target_group.as_ref().map(|tg| tg.arn.as_str()),
+            self.host_rules.iter().map(|(rule, _)| rule.arn.clone()),
+            &self.records.aliases,
+            &self.shared.alb.dns_name,
+        )
+    }
+
     /// Whether no environment of this name exists: whatever of it is there is this run's, or
     /// was left by a run that stopped.
     fn is_new(&self) -> bool {
@@ -173,11 +187,10 @@ pub async fn create(
     super::refuse_reference_service(s, &req.name, &resource)?;
     let lease = Leased::new(&req.name, &req.table, req.wait);
     // A failed deploy is undone back to the environment as it was, which stays: its lease item
-    // stays stamped. A failed first create leaves nothing, so its lease item goes. Until the
-    // first round tells, a run whose reads failed goes by what this machine learned: a lease item
-    // dropped from an environment that stays costs its next run a round trip, one kept for
-    // nothing is swept by `eden gc --orphans`.
-    let existed = AtomicBool::new(cloud.hints.environment_exists(&s.profile, &resource));
+    // stays. A failed first create leaves nothing, so its lease item goes. A run whose reads
+    // failed does not know: its lease item stays, which `eden gc --orphans` sweeps when there
+    // is no environment.
+    let existed = AtomicBool::new(true);
     let now = super::now();
     lease
         .run(
@@ -185,7 +198,7 @@ pub async fn create(
             s,
             stop,
             |names| look(cloud, s, req, names, now),
-            |world| world.state.is_some(),
+            World::left,
             |looked| async {
                 let world = looked?;
                 let decision = decide(s, req, &world);
@@ -197,17 +210,12 @@ pub async fn create(
                 existed.store(exists, Ordering::SeqCst);
                 make_and_record(cloud, s, req, &lease, world, decision?, stop).await
             },
-            |result| {
-                let after = match result {
-                    Ok(_) => Afterwards::Stays,
-                    Err(_) if existed.load(Ordering::SeqCst) => Afterwards::Stays,
-                    // The service may be there, made by this run or finished by another.
-                    Err(Error::Unfinished { .. }) => Afterwards::Stays,
-                    Err(_) => Afterwards::Undone,
-                };
-                let stays = after == Afterwards::Stays;
-                cloud.hints.learn_environment(&s.profile, &resource, stays);
-                after
+            |result| match result {
+                Ok(_) => Afterwards::Stays,
+                Err(_) if existed.load(Ordering::SeqCst) => Afterwards::Stays,
+                // The service may be there, made by this run or finished by another.
+                Err(Error::Unfinished { .. }) => Afterwards::Stays,
+                Err(_) => Afterwards::Undone,
             },
         )
         .await
@@ -384,6 +392,8 @@ async fn make_and_record(
             Ok(created)
         }
         Err(unfinished @ Error::Unfinished { .. }) => Err(unfinished),
+        // Another run holds the environment now: what this run made is for it to reuse.
+        Err(_) if lease.is_lost() => Err(lease.lost_error(s)),
         Err(cause) => Err(journal
             .roll_back(cloud, cause, super::cleanup_command(s, req.name.as_str()))
             .await),
@@ -581,9 +591,9 @@ async fn make(
                 .elb
                 .set_target_group_attributes(&target_group, &attributes),
         );
-        rule?;
+        let rule = rule?;
         attributes?;
-        Ok::<_, Error>(target_group)
+        Ok::<_, Error>((target_group, rule))
     };
     // Step 2. `join`, not `try_join`: a failure must not drop a call that may still succeed,
     // or what it made would be missing from the journal. The chain to the service goes first:
@@ -612,14 +622,19 @@ async fn make(
     // Step 4, after every other write: a failure then never leaves a new service behind,
     // whose name ECS keeps while it drains, and the lease can go alongside it.
     let (made, others) = futures::join!(made, others);
-    let (task_definition, target_group) = made?;
+    let (task_definition, (target_group, rule)) = made?;
     others?;
     stop.check()?;
-    let landed = FinishedWhen::ServiceRuns {
-        task_definition: task_definition.clone(),
-    };
+    let left = Left::new(
+        Some(item.last_updated),
+        Some(&task_definition),
+        Some(&target_group),
+        [rule],
+        &w.wanted_records(),
+        &w.shared.alb.dns_name,
+    );
     let service = service(cloud, s, w, &task_definition, &target_group, &tags, journal);
-    lease.last_call(cloud, s, &landed, service).await?;
+    lease.last_call(cloud, s, &left, service).await?;
 
     Ok(Created {
         profile: s.profile.clone(),
@@ -745,20 +760,21 @@ async fn adopt(
     futures::future::try_join_all(tagged).await.map(drop)
 }
 
+/// The host's listener rule, made unless it is there; returns its ARN.
 async fn rule(
     cloud: &Cloud,
     w: &World,
     target_group: &str,
     tags: &[Tag],
     journal: &Journal,
-) -> Result<(), Error> {
+) -> Result<String, Error> {
     if let Some((existing, _)) = w.host_rules.first() {
         if existing.target_groups.iter().any(|tg| tg == target_group) {
             info!(
                 "ELBv2 listener rule for host {} already exists, reusing it",
                 w.fqdn
             );
-            return Ok(());
+            return Ok(existing.arn.clone());
         }
         return Err(Error::Busy {
             what: format!("host {}", w.fqdn),
@@ -789,7 +805,7 @@ async fn rule(
             RuleCreation::Created(arn) => {
                 journal.record(Undo::Rule(arn.clone()));
                 info!("Created ELBv2 listener rule {arn}: host {} -> {target_group} (priority {priority})", w.fqdn);
-                return Ok(());
+                return Ok(arn);
             }
             RuleCreation::PriorityInUse => {
                 debug!("priority {priority} was taken first (attempt {attempt}), trying another");

@@ -22,7 +22,7 @@
 use tracing::info;
 
 use super::environments;
-use super::lease::{Afterwards, Leased};
+use super::lease::{Afterwards, Leased, Left};
 use super::PlannedChange;
 use super::Stop;
 use crate::cloud::{
@@ -71,8 +71,7 @@ pub async fn delete(
             s,
             stop,
             |names| look(cloud, s, names, &req.table),
-            // A delete that reads what another delete is removing removes what is left.
-            |_| false,
+            Found::left,
             |found| async move {
                 let removal = decide(s, &req.name, found?)?;
                 // The environment as `eden ls` shows it, should it have to be listed again:
@@ -116,6 +115,25 @@ pub(super) struct Found {
     family: Option<Vec<Tag>>,
     revisions: Vec<String>,
     state: Option<EnvironmentItem>,
+}
+
+impl Found {
+    /// What the reads show, to compare with what the lease's previous holder left.
+    pub(super) fn left(&self) -> Left {
+        Left::new(
+            self.state.as_ref().map(|item| item.last_updated),
+            self.service
+                .as_ref()
+                .map(|svc| svc.task_definition.as_str()),
+            self.target_group.as_ref().map(|tg| tg.arn.as_str()),
+            self.rules
+                .iter()
+                .filter(|(rule, _)| rule.serves_host(&self.fqdn))
+                .map(|(rule, _)| rule.arn.clone()),
+            &self.records.aliases,
+            &self.alb,
+        )
+    }
 }
 
 /// Step 1: every read, at once.
@@ -473,9 +491,6 @@ pub(super) async fn remove(
         "Successfully finished deleting environment {}",
         names.resource
     );
-    cloud
-        .hints
-        .learn_environment(&s.profile, &names.resource, false);
     Ok(Deleted {
         profile: s.profile.clone(),
         name: names.resource.clone(),

@@ -11,9 +11,9 @@ use futures::StreamExt;
 use tracing::{debug, info, warn};
 
 use super::delete::{decide, look, remove};
-use super::lease::{Afterwards, Leased};
+use super::lease::{Afterwards, Leased, Left};
 use super::Stop;
-use crate::cloud::{Cloud, EnvironmentItem, LeaseItem, Release};
+use crate::cloud::{Cloud, EnvironmentItem};
 use crate::error::Error;
 use crate::names::EnvName;
 use crate::ownership;
@@ -149,7 +149,6 @@ pub async fn collect(
             found.push((s, Swept::from(item)));
         }
     }
-    let mut leases = Vec::new();
     if req.orphans {
         let names = match &req.profile {
             Some(p) => vec![p.clone()],
@@ -163,13 +162,19 @@ pub async fn collect(
                 found.push((s.clone(), orphan));
             }
         }
-        // An orphan's lease item goes with it, by the delete plan.
-        leases = stale_leases(cloud, table, req.profile.as_deref(), &recorded).await?;
-        leases.retain(|(_, lease)| {
-            !found
+        // An orphan's lease item goes with it, by the delete plan; a lease item alone goes
+        // the same way, through a delete plan that finds nothing else.
+        for lease in stale_leases(cloud, table, req.profile.as_deref(), &recorded).await? {
+            let known = found
                 .iter()
-                .any(|(_, f)| (&f.profile, &f.name) == (&lease.profile, &lease.name))
-        });
+                .any(|(_, f)| (&f.profile, &f.name) == (&lease.profile, &lease.name));
+            if known {
+                continue;
+            }
+            if let Some(s) = profiles.settings(&lease.profile).await {
+                found.push((s, lease));
+            }
+        }
     }
     let mut report = GcReport {
         swept: Vec::new(),
@@ -190,9 +195,6 @@ pub async fn collect(
             }
             report.swept.push(swept);
         }
-        report
-            .swept
-            .extend(leases.into_iter().map(|(_, swept)| swept));
         return Ok(report);
     }
     for outcome in sweep(cloud, found, table, req.wait, stop).await {
@@ -200,22 +202,6 @@ pub async fn collect(
             Ok(swept) => report.swept.push(swept),
             Err(e) => report.failures.push(e),
         }
-    }
-    for (lease, mut swept) in leases {
-        // Only while the item is still the stopped run's: a run that took it since keeps it.
-        match cloud
-            .table
-            .release_lease(table, &lease.key, &lease.owner, Release::Dropped)
-            .await
-        {
-            Ok(true) => swept.removed.push(format!("lease item {}", lease.key)),
-            Ok(false) => swept.kept = Some("another run took the lease meanwhile".into()),
-            Err(e) => {
-                report.failures.push(e);
-                continue;
-            }
-        }
-        report.swept.push(swept);
     }
     report
         .swept
@@ -317,20 +303,18 @@ fn env_of(s: &Settings, resource: &str) -> Result<EnvName, Error> {
     })
 }
 
-/// Lease items that hold nothing: past their expiry (their run stopped without giving them up,
-/// or gave them up stamped) and with no environment item among `recorded`, in one profile or
-/// every profile.
+/// Lease items with no environment item among `recorded`, in one profile or every profile: left
+/// by a run that stopped, or by one that failed without knowing whether there was an
+/// environment. A held one is swept only once its holder is seen to have stopped renewing it.
 async fn stale_leases(
     cloud: &Cloud,
     table: &str,
     profile: Option<&str>,
     recorded: &[EnvironmentItem],
-) -> Result<Vec<(LeaseItem, Swept)>, Error> {
+) -> Result<Vec<Swept>, Error> {
     let leases = cloud.table.leases(table).await?;
-    let now = super::now();
     Ok(leases
         .into_iter()
-        .filter(|lease| lease.expires_at < now)
         .filter_map(|lease| {
             let (owner_profile, name) = lease.key.split_once('/')?;
             let recorded = recorded
@@ -344,12 +328,15 @@ async fn stale_leases(
                 name: name.to_string(),
                 reason: Reason::Lease,
                 expires_at: None,
-                found: vec![format!("lease item {} of {}", lease.key, lease.owner)],
+                found: vec![match &lease.owner {
+                    Some(_) => format!("lease item {} (held)", lease.key),
+                    None => format!("lease item {}", lease.key),
+                }],
                 removed: Vec::new(),
                 left: Vec::new(),
                 kept: None,
             };
-            Some((lease, swept))
+            Some(swept)
         })
         .collect())
 }
@@ -379,8 +366,13 @@ async fn sweep_one(
     stop: &Stop,
 ) -> Result<Swept, Error> {
     let env = &env_of(s, &swept.name)?;
-    let lease = &Leased::new(env, table, wait);
     let reason = swept.reason;
+    // A lease item alone is not worth waiting for: one seen renewed is kept, for its run.
+    let wait = match reason {
+        Reason::Lease => std::time::Duration::ZERO,
+        _ => wait,
+    };
+    let lease = &Leased::new(env, table, wait);
     // gc reads the state item under the lease, so that a deploy or create that got there
     // first wins; the environment's resources are read after it.
     let outcome = lease
@@ -389,7 +381,7 @@ async fn sweep_one(
             s,
             stop,
             |names| async move { Ok(names) },
-            |_| false,
+            |_| Left::default(),
             |names| async move {
                 let names = names?;
                 let item = cloud
@@ -420,7 +412,11 @@ async fn sweep_one(
                 Err(_) => Afterwards::Undone,
             },
         )
-        .await?;
+        .await;
+    let outcome = match outcome {
+        Err(Error::Busy { .. }) if reason == Reason::Lease => Err("another eden run holds it"),
+        outcome => outcome?,
+    };
     match outcome {
         Ok(deleted) => {
             swept.removed = deleted.removed;

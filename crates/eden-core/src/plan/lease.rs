@@ -1,106 +1,137 @@
 //! One run at a time per environment: a lease item in the state table, taken with a conditional
-//! write. It expires, and its holder renews it while working, so a killed run blocks others for
-//! at most [`LEASE_SECONDS`].
+//! write, as AWS's amazon-dynamodb-lock-client does. No decision compares the clocks of two
+//! machines, and none depends on host names:
+//! - the holder writes a new random version into the item every [`HEARTBEAT`];
+//! - a waiter times the version it sees on its own monotonic clock, and takes the lease over
+//!   only on the condition that the version is still the one it has seen unchanged for
+//!   [`LEASE_SECONDS`] (its holder died);
+//! - a holder that could not renew for most of that time stops, and undoes nothing: another
+//!   run may hold the environment by then.
 //!
-//! The lease is taken while the run reads what it needs, not before: the reads are trusted when
-//! the lease was free since before they started (never held, or released more than
-//! [`CLOCK_SKEW_MS`] before), and done again under the lease otherwise. The common case, no other
-//! run of the same environment in the last seconds, saves a round trip.
+//! The lease is taken while the run reads what it needs, not before. Each holder leaves in the
+//! item, when it gives the lease up, what it left of the environment ([`Left`]); the take gets
+//! the item it replaced back, and the reads are trusted only when they show exactly that (or,
+//! for an item that never was, no state item). Otherwise they are made again under the lease,
+//! one round trip. A wrong guess costs that round trip, never a wrong decision.
 //!
-//! A delete removes the lease item with the state item in one write, and a run that made an
-//! environment leaves its lease item stamped, so a take that finds no item after reads that
-//! found the state item knows a delete ended while it read: it reads again. A failed first
-//! create drops its lease item too; a create whose reads race the very end of its undoing can
-//! still see a target group about to go, and then fails and undoes itself.
-//!
-//! A plan gives the lease up alongside its last call rather than one round trip after it. A
-//! create's (see [`Leased::last_call`]) stays held, marked with what shows that the call landed
-//! (a service running a task definition). The holder writes nothing more when the call
-//! succeeds, and takes the lease back before undoing anything when it fails. Another run takes
-//! a marked lease over once it sees the call landed, and then reads again; a later run on the
-//! same machine knows from [`crate::hints`] that it landed, and takes it at once. A delete's
-//! (see [`Leased::last_call_gone`]) goes with the state item while the target group is deleted,
-//! and both are put back when that fails; a create whose reads come in that round trip can
-//! find the target group about to go, as above.
+//! A plan gives the lease up alongside its last call: a create's with what the call will leave,
+//! so that the next run's reads are trusted once the call landed (see [`Leased::last_call`]); a
+//! delete's with the state item, in one write ([`Leased::last_call_gone`]). When that call
+//! fails, the run takes the lease back on the condition that nobody took it meanwhile, and then
+//! undoes.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::Stop;
-use crate::cloud::{Cloud, EnvironmentItem, LeaseClaim, LeaseTake, PreviousHolder, Release};
+use crate::cloud::{
+    AliasRecord, Cloud, EnvironmentItem, LeaseClaim, LeaseTake, PreviousHolder, Release,
+};
 use crate::error::Error;
-use crate::hints::FinishedRun;
-use crate::names::{EnvName, Names};
+use crate::names::{dns_name, EnvName, Names};
 use crate::profile::Settings;
 
-/// How long a lease outlives its holder's last renewal.
-pub const LEASE_SECONDS: i64 = 15;
+/// How long a waiter sees a lease's version unchanged before it takes the lease over.
+pub const LEASE_SECONDS: u64 = 15;
+/// How often the holder writes a new version.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+/// How long a holder goes on without a renewal before it stops: well before any waiter can
+/// have seen its last version for [`LEASE_SECONDS`].
+const HOLD_WITHOUT_RENEWAL: Duration = Duration::from_secs(LEASE_SECONDS - 4);
 /// How long a command-line run waits for another run of the same environment by default.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(180);
 const POLL: Duration = Duration::from_millis(500);
+
+/// What a run left of an environment, recorded on the lease item when it gives the lease up:
+/// the next holder trusts the reads it made beside its take only when they show the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Left {
+    /// The state item's `last_updated`.
+    pub state: Option<i64>,
+    /// The task definition the service runs.
+    pub service: Option<String>,
+    pub target_group: Option<String>,
+    /// The listener rules for the host, sorted.
+    pub rules: Vec<String>,
+    /// The types of the host's alias records to the shared ALB, sorted.
+    pub records: Vec<String>,
+}
+
+impl Left {
+    /// What these reads (or writes) show: the state item's `last_updated`, the service's task
+    /// definition, the target group, the host's rules, and of `records` the aliases to `alb`.
+    pub fn new(
+        state: Option<i64>,
+        service: Option<&str>,
+        target_group: Option<&str>,
+        rules: impl IntoIterator<Item = String>,
+        records: &[AliasRecord],
+        alb: &str,
+    ) -> Self {
+        let mut rules: Vec<String> = rules.into_iter().collect();
+        rules.sort();
+        let mut records: Vec<String> = records
+            .iter()
+            .filter(|r| dns_name(&r.target_dns) == dns_name(alb))
+            .map(|r| format!("{:?}", r.record_type))
+            .collect();
+        records.sort();
+        Self {
+            state,
+            service: service.map(str::to_string),
+            target_group: target_group.map(str::to_string),
+            rules,
+            records,
+        }
+    }
+
+    fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// None for what this version cannot read: the reads are then made again.
+    fn decode(left: &str) -> Option<Self> {
+        serde_json::from_str(left).ok()
+    }
+}
 
 /// One environment's work under its lease.
 pub struct Leased<'a> {
     name: &'a EnvName,
     table: &'a str,
-    /// How long to wait while another run holds the lease.
+    /// How long to wait while another run is seen holding the lease.
     wait: Duration,
-    /// The lease's key and owner once taken, and whether the last call gave it up.
     held: Mutex<Option<Held>>,
+    /// Set when the holder could not renew the lease in time: another run may hold it.
+    lost: Arc<AtomicBool>,
 }
 
-#[derive(Clone)]
 struct Held {
     key: String,
     owner: String,
+    /// Whether the last call gave the lease up.
     given_up: bool,
+    heartbeat: Option<JoinHandle<()>>,
+    /// The run's stop, requested when the lease is lost.
+    stop: Stop,
 }
 
-/// What shows that a run's last call landed, written on its lease alongside the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FinishedWhen {
-    /// The environment's service runs this task definition (it was created or deployed).
-    ServiceRuns { task_definition: String },
-}
-
-impl FinishedWhen {
-    fn encode(&self) -> String {
-        match self {
-            FinishedWhen::ServiceRuns { task_definition } => {
-                format!("service-runs {task_definition}")
-            }
-        }
-    }
-
-    /// None for a mark this version does not know: it is waited for until it expires.
-    fn decode(mark: &str) -> Option<Self> {
-        let (kind, arg) = mark.split_once(' ')?;
-        match kind {
-            "service-runs" => Some(FinishedWhen::ServiceRuns {
-                task_definition: arg.to_string(),
-            }),
-            _ => None,
-        }
-    }
-
-    /// Whether it holds now.
-    async fn holds(&self, cloud: &Cloud, s: &Settings, names: &Names) -> Result<bool, Error> {
-        match self {
-            FinishedWhen::ServiceRuns { task_definition } => {
-                let service = cloud
-                    .ecs
-                    .service(&s.target_cluster, &names.resource)
-                    .await?;
-                Ok(service
-                    .is_some_and(|svc| svc.is_active() && svc.task_definition == *task_definition))
-            }
-        }
-    }
+/// What a run leaves of its environment, which decides what becomes of the lease item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Afterwards {
+    /// The environment is there, in a state the run does not vouch for: the item stays, free.
+    Stays,
+    /// The run undid what it made, or made nothing: the item goes.
+    Undone,
+    /// The environment is gone: the item goes, and the state item with it in one write.
+    Gone,
 }
 
 impl<'a> Leased<'a> {
@@ -110,65 +141,79 @@ impl<'a> Leased<'a> {
             table,
             wait,
             held: Mutex::new(None),
+            lost: Arc::default(),
         }
     }
 
-    /// Makes the run's last call and gives the lease up alongside it, marked with `when`: the
-    /// release's round trip after the call is saved. Every other write of the run must be done.
-    /// When the call fails, the lease is taken back first, so that the run can undo what it
-    /// made; when another run took it over meanwhile (the call landed after all, or the mark
-    /// expired), nothing is undone.
+    /// Whether the lease was lost to another run: what this run made is not its to undo.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// The error of a run that lost its lease.
+    pub fn lost_error(&self, s: &Settings) -> Error {
+        Error::LeaseLost {
+            name: s.names(self.name).resource,
+            cleanup: super::cleanup_command(s, self.name.as_str()),
+        }
+    }
+
+    /// Makes the run's last call and gives the lease up alongside it, recording what the run
+    /// leaves once the call landed: the release's round trip after the call is saved. Every
+    /// other write of the run must be done. When the call fails, the lease is taken back first,
+    /// so that the run can undo what it made; when another run took it meanwhile, nothing is
+    /// undone.
     pub async fn last_call<T>(
         &self,
         cloud: &Cloud,
         s: &Settings,
-        when: &FinishedWhen,
+        left: &Left,
         call: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        let Some(held) = self.held() else {
+        let Some((key, owner)) = self.stop_heartbeat() else {
             return call.await;
         };
-        let mark = when.encode();
-        let release = Release::Finishing {
-            when: &mark,
-            expires_at: super::now() + LEASE_SECONDS,
+        let version = new_version();
+        let left = left.encode();
+        let release = Release::Free {
+            version: &version,
+            left: Some(&left),
         };
-        let (called, marked) = futures::join!(
+        let (called, released) = futures::join!(
             call,
-            cloud
-                .table
-                .release_lease(self.table, &held.key, &held.owner, release)
+            cloud.table.release_lease(self.table, &key, &owner, release)
         );
-        let failed = match (called, marked) {
+        let failed = match (called, released) {
             (Ok(value), Ok(true)) => {
                 self.set_given_up();
-                let run = FinishedRun {
-                    owner: held.owner,
-                    at_ms: super::now_ms(),
-                };
-                cloud.hints.learn_finished(&held.key, run);
                 return Ok(value);
             }
-            // Given up after the call instead, as without a mark (or taken over, if it expired).
-            (Ok(value), marked) => {
-                if let Err(e) = marked {
-                    debug!("could not mark lease {} finishing: {e}", held.key);
+            // Still held: given up after the call instead (or taken over: the other run's).
+            (Ok(value), released) => {
+                if let Err(e) = released {
+                    debug!("could not give lease {key} up alongside the last call: {e}");
                 }
+                self.start_heartbeat(cloud);
                 return Ok(value);
             }
-            (Err(failed), _) => failed,
+            (Err(failed), Ok(true)) => failed,
+            (Err(failed), _) => {
+                self.start_heartbeat(cloud);
+                return Err(failed);
+            }
         };
-        let expires_at = super::now() + LEASE_SECONDS;
         let taken_back = cloud
             .table
-            .renew_lease(self.table, &held.key, &held.owner, expires_at, true)
+            .take_back_lease(self.table, &key, &owner, &version, &new_version())
             .await;
         let why = match taken_back {
-            Ok(true) => return Err(failed),
+            Ok(true) => {
+                self.start_heartbeat(cloud);
+                return Err(failed);
+            }
             Ok(false) => "another run holds it".to_string(),
             Err(e) => e.to_string(),
         };
-        // Not ours to give up any more, or not known to be.
         self.set_given_up();
         Err(Error::Unfinished {
             cause: Box::new(failed),
@@ -190,7 +235,7 @@ impl<'a> Leased<'a> {
         listed: Option<&EnvironmentItem>,
         call: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        let Some(held) = self.held() else {
+        let Some((key, owner)) = self.stop_heartbeat() else {
             return call.await;
         };
         let resource = s.names(self.name).resource;
@@ -200,27 +245,35 @@ impl<'a> Leased<'a> {
         };
         let (called, released) = futures::join!(
             call,
-            cloud
-                .table
-                .release_lease(self.table, &held.key, &held.owner, release)
+            cloud.table.release_lease(self.table, &key, &owner, release)
         );
         let failed = match (called, released) {
             (Ok(value), Ok(true)) => {
                 self.set_given_up();
                 return Ok(value);
             }
-            // Taken over after it expired: the other run's now.
-            (Ok(value), Ok(false)) => return Ok(value),
+            // Taken over: the other run's now.
+            (Ok(value), Ok(false)) => {
+                self.set_given_up();
+                return Ok(value);
+            }
             // The environment is gone but still listed: the lease is freed alone, as after any
             // failure, so that the next delete finishes at once.
             (Ok(_), Err(unreleased)) => return Err(unreleased),
             (Err(failed), Ok(true)) => failed,
-            // Still held (or lost when it expired): given up as after any failure.
             (Err(failed), _) => return Err(failed),
         };
-        let claim = claim(&held.key, &held.owner, None);
+        let claim = LeaseClaim {
+            key,
+            owner,
+            version: new_version(),
+            takeover: None,
+        };
         let why = match cloud.table.restore_lease(self.table, &claim, listed).await {
-            Ok(true) => return Err(failed),
+            Ok(true) => {
+                self.start_heartbeat(cloud);
+                return Err(failed);
+            }
             Ok(false) => "another run made it again".to_string(),
             Err(e) => e.to_string(),
         };
@@ -232,8 +285,10 @@ impl<'a> Leased<'a> {
         })
     }
 
-    fn held(&self) -> Option<Held> {
-        self.lock().clone()
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn set_given_up(&self) {
@@ -242,17 +297,63 @@ impl<'a> Leased<'a> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
-        self.held
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Stops renewing, before a write that gives the lease up: returns its key and owner.
+    fn stop_heartbeat(&self) -> Option<(String, String)> {
+        let mut held = self.lock();
+        let held = held.as_mut()?;
+        if let Some(heartbeat) = held.heartbeat.take() {
+            heartbeat.abort();
+        }
+        Some((held.key.clone(), held.owner.clone()))
     }
 
-    /// Takes the lease while `look` reads, then runs `work` on what it read, or on why it
-    /// failed (read again under the lease when another run may have changed it meanwhile, or
-    /// when `recorded` says the reads found the environment's state item but the lease had no
-    /// item), and gives the lease up whatever the outcome, as `after` says of it. `work` gets a
-    /// failed read too, so that what a look made can be undone under the lease.
+    /// Renews the lease every [`HEARTBEAT`] until it is given up; stops the run when it could
+    /// not for [`HOLD_WITHOUT_RENEWAL`], or when another run took it.
+    fn start_heartbeat(&self, cloud: &Cloud) {
+        let mut held = self.lock();
+        let Some(held) = held.as_mut() else {
+            return;
+        };
+        let (cloud, table, key, owner) = (
+            cloud.clone(),
+            self.table.to_string(),
+            held.key.clone(),
+            held.owner.clone(),
+        );
+        let (lost, stop) = (self.lost.clone(), held.stop.clone());
+        held.heartbeat = Some(tokio::spawn(async move {
+            let mut renewed = Instant::now();
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let started = Instant::now();
+                let why = match cloud
+                    .table
+                    .renew_lease(&table, &key, &owner, &new_version())
+                    .await
+                {
+                    Ok(true) => {
+                        renewed = started;
+                        continue;
+                    }
+                    Ok(false) => "another eden run took it".to_string(),
+                    Err(e) if renewed.elapsed() < HOLD_WITHOUT_RENEWAL => {
+                        debug!("could not renew lease {key}: {e}");
+                        continue;
+                    }
+                    Err(e) => format!("it could not be renewed for {HOLD_WITHOUT_RENEWAL:?}: {e}"),
+                };
+                warn!("Lost lease {key}: {why}; stopping");
+                lost.store(true, Ordering::SeqCst);
+                stop.request();
+                return;
+            }
+        }));
+    }
+
+    /// Takes the lease while `look` reads, then runs `work` on what it read (read again under
+    /// the lease unless `left` of it is what the previous holder left), and gives the lease up
+    /// whatever the outcome, as `after` says of it. `work` gets a failed read too, so that what
+    /// it needs to undo can be undone under the lease.
     #[allow(clippy::too_many_arguments)]
     pub async fn run<W, T, FL, FW>(
         &self,
@@ -260,7 +361,7 @@ impl<'a> Leased<'a> {
         s: &Settings,
         stop: &Stop,
         look: impl Fn(Names) -> FL,
-        recorded: impl Fn(&W) -> bool,
+        left: impl Fn(&W) -> Left,
         work: impl FnOnce(Result<W, Error>) -> FW,
         after: impl FnOnce(&Result<T, Error>) -> Afterwards,
     ) -> Result<T, Error>
@@ -269,207 +370,75 @@ impl<'a> Leased<'a> {
         FW: Future<Output = Result<T, Error>>,
     {
         let names = s.names(self.name);
-        let reads_started = super::now_ms();
-        let (lease, looked) = futures::join!(
-            Lease::take(cloud, s, self.table, &names, self.wait, stop),
+        let key = format!("{}/{}", s.profile, names.resource);
+        let (taken, looked) = futures::join!(
+            take(cloud, self.table, &key, &names.resource, self.wait, stop),
             look(names.clone())
         );
-        let (lease, previous, waited) = lease?;
+        let (owner, previous, waited) = taken?;
         *self.lock() = Some(Held {
-            key: lease.key.clone(),
-            owner: lease.owner.clone(),
+            key: key.clone(),
+            owner,
             given_up: false,
+            heartbeat: None,
+            stop: stop.clone(),
         });
+        self.start_heartbeat(cloud);
         let result = async {
-            let recorded = looked.as_ref().is_ok_and(&recorded);
-            let fresh = reads_are_fresh(&previous, recorded, reads_started, &lease.owner);
-            let looked = if !waited && fresh {
+            let trusted = !waited && reads_are_trusted(&previous, looked.as_ref().map(&left));
+            let looked = if trusted {
                 looked
             } else {
-                debug!("reading again under the lease: previous holder {previous:?}, state item read {recorded}");
+                debug!("reading again under lease {key}: previous holder {previous:?}");
                 look(names).await
             };
             work(looked).await
         }
         .await;
         let after = after(&result);
-        let given_up = self.held().is_some_and(|held| held.given_up);
-        let released = if given_up {
-            lease.renewal.abort();
-            Ok(())
-        } else {
-            lease.release(after).await
-        };
+        let released = self.release(cloud, &key, after).await;
         let value = result?;
         released?;
         Ok(value)
     }
-}
 
-/// What a run leaves of its environment, which decides what becomes of the lease item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Afterwards {
-    /// The environment is there: the item stays, stamped with the time of release.
-    Stays,
-    /// The run undid what it made, or stopped part-way: the item goes.
-    Undone,
-    /// The environment is gone: the item goes, and the state item with it in one write.
-    Gone,
-}
-
-/// How far apart two machines' clocks may be: a release stamped on another machine less than
-/// this before the reads started may have come after them. On the same machine, one clock.
-pub const CLOCK_SKEW_MS: i64 = 5_000;
-
-/// Whether reads made while taking the lease (as `me`) saw every change of the previous holder.
-/// `recorded`: they found the environment's state item, which goes with the lease item.
-fn reads_are_fresh(
-    previous: &PreviousHolder,
-    recorded: bool,
-    reads_started_ms: i64,
-    me: &str,
-) -> bool {
-    match previous {
-        PreviousHolder::Nobody => !recorded,
-        PreviousHolder::Released { at_ms, owner } => {
-            let skew = if host_of(owner) == host_of(me) {
-                0
-            } else {
-                CLOCK_SKEW_MS
-            };
-            at_ms + skew < reads_started_ms
+    /// Gives the lease up, unless the last call did. A failure only delays the next run until
+    /// it takes the lease over, except when the state item was to go with it: then the
+    /// environment is gone but still listed, which the run reports, after freeing the lease
+    /// alone so the next delete ends at once.
+    async fn release(&self, cloud: &Cloud, key: &str, after: Afterwards) -> Result<(), Error> {
+        let Some((_, owner)) = self.stop_heartbeat() else {
+            return Ok(());
+        };
+        if self.lock().as_ref().is_some_and(|held| held.given_up) || self.is_lost() {
+            return Ok(());
         }
-        // Mapped to a release by [`Lease::take`] once known to be done with.
-        PreviousHolder::Expired | PreviousHolder::Same | PreviousHolder::Finishing { .. } => false,
-    }
-}
-
-/// The machine part of an owner id.
-fn host_of(owner: &str) -> &str {
-    owner.rsplit_once('/').map_or("", |(host, _)| host)
-}
-
-struct Lease {
-    cloud: Cloud,
-    table: String,
-    profile: String,
-    resource: String,
-    key: String,
-    owner: String,
-    renewal: JoinHandle<()>,
-}
-
-impl Lease {
-    /// Takes the lease of `{profile}/{resource}`, waiting up to `wait` while another run holds
-    /// it. A lease given up alongside a last call is taken over as soon as that call is known to
-    /// have landed: from what this machine learned, or from AWS.
-    async fn take(
-        cloud: &Cloud,
-        s: &Settings,
-        table: &str,
-        names: &Names,
-        wait: Duration,
-        stop: &Stop,
-    ) -> Result<(Self, PreviousHolder, bool), Error> {
-        let resource = &names.resource;
-        let key = format!("{}/{resource}", s.profile);
-        let owner = owner_id();
-        let started = Instant::now();
-        let mut waited = false;
-        let mut finished = cloud.hints.finished(&key);
-        let previous = loop {
-            let claim = claim(&key, &owner, finished.as_ref());
-            match cloud.table.take_lease(table, &claim).await? {
-                LeaseTake::Taken(previous) => break done_with(previous, finished.as_ref()),
-                LeaseTake::Held => {}
-                LeaseTake::Finishing {
-                    owner: holder,
-                    when,
-                } => {
-                    let landed = match FinishedWhen::decode(&when) {
-                        Some(when) => when.holds(cloud, s, names).await?,
-                        None => false,
-                    };
-                    if landed {
-                        debug!("lease {key} of {holder}: its last call landed, taking it over");
-                        let at_ms = super::now_ms();
-                        finished = Some(FinishedRun {
-                            owner: holder,
-                            at_ms,
-                        });
-                        continue;
-                    }
-                }
-            }
-            stop.check()?;
-            if started.elapsed() >= wait {
-                return Err(Error::Busy {
-                    what: format!("environment {resource}"),
-                    why: "another eden run is changing it".into(),
-                });
-            }
-            if !waited {
-                info!(
-                    "Environment {resource} is being changed by another eden run, waiting for it"
-                );
-                waited = true;
-            }
-            tokio::time::sleep(POLL).await;
-        };
-        debug!("took lease {key} as {owner} after {previous:?}");
-        let renewal = tokio::spawn(renew(
-            cloud.clone(),
-            table.to_string(),
-            key.clone(),
-            owner.clone(),
-        ));
-        let lease = Self {
-            cloud: cloud.clone(),
-            table: table.to_string(),
-            profile: s.profile.clone(),
-            resource: resource.clone(),
-            key,
-            owner,
-            renewal,
-        };
-        Ok((lease, previous, waited))
-    }
-
-    /// Gives the lease up. A failure only delays the next run until the lease expires, except
-    /// when the state item was to go with it: then the environment is gone but still listed,
-    /// which the run reports, after giving the lease up alone so the next delete ends at once.
-    async fn release(self, after: Afterwards) -> Result<(), Error> {
-        self.renewal.abort();
+        let version = new_version();
         let release = match after {
-            Afterwards::Stays => Release::Stamped(super::now_ms()),
-            Afterwards::Undone => Release::Dropped,
-            Afterwards::Gone => Release::WithEnvironment {
-                profile: &self.profile,
-                name: &self.resource,
+            Afterwards::Stays => Release::Free {
+                version: &version,
+                left: None,
             },
+            Afterwards::Undone => Release::Dropped,
+            Afterwards::Gone => {
+                let (profile, name) = key.split_once('/').unwrap_or_default();
+                Release::WithEnvironment { profile, name }
+            }
         };
-        let table = &self.cloud.table;
-        // A lease taken over after it expired is the other run's: nothing to give up.
-        let Err(e) = table
-            .release_lease(&self.table, &self.key, &self.owner, release)
-            .await
-        else {
+        let table = &cloud.table;
+        // A lease taken over is the other run's: nothing to give up.
+        let Err(e) = table.release_lease(self.table, key, &owner, release).await else {
             return Ok(());
         };
         let unreleased = |e: &Error| {
-            warn!(
-                "Could not release lease {}: {e}; it expires in {LEASE_SECONDS} s",
-                self.key
-            );
+            warn!("Could not release lease {key}: {e}; another run takes it over in {LEASE_SECONDS} s");
         };
         if after != Afterwards::Gone {
             unreleased(&e);
             return Ok(());
         }
-        // The environment is gone but still listed: free the lease alone, so that the next
-        // delete finishes at once, and report the state item.
         if let Err(again) = table
-            .release_lease(&self.table, &self.key, &self.owner, Release::Dropped)
+            .release_lease(self.table, key, &owner, Release::Dropped)
             .await
         {
             unreleased(&again);
@@ -478,159 +447,135 @@ impl Lease {
     }
 }
 
-fn claim(key: &str, owner: &str, finished: Option<&FinishedRun>) -> LeaseClaim {
-    let now = super::now();
-    LeaseClaim {
-        key: key.to_string(),
-        owner: owner.to_string(),
-        expires_at: now + LEASE_SECONDS,
-        now,
-        finished: finished.map(|run| run.owner.clone()),
+/// Whether reads made beside the take saw every change of the previous holder: they show
+/// what it left (a failed read is reported as it is).
+fn reads_are_trusted(previous: &PreviousHolder, read: Result<Left, &Error>) -> bool {
+    let Ok(read) = read else {
+        return true;
+    };
+    match previous {
+        // No item: never held, or gone with the state item, which the reads must not show.
+        PreviousHolder::Nobody => read.state.is_none(),
+        PreviousHolder::Released { left: Some(left) } => Left::decode(left) == Some(read),
+        PreviousHolder::Released { left: None } | PreviousHolder::Expired => false,
     }
 }
 
-/// A previous holder that gave the lease up alongside its last call, as a release: when the
-/// call was seen to land, or when its mark expired (its holder renews it while the call runs).
-fn done_with(previous: PreviousHolder, finished: Option<&FinishedRun>) -> PreviousHolder {
-    let PreviousHolder::Finishing { owner, expires_at } = previous else {
-        return previous;
-    };
-    let at_ms = match finished {
-        Some(run) if run.owner == owner => run.at_ms,
-        _ => expires_at * 1000,
-    };
-    PreviousHolder::Released { at_ms, owner }
-}
-
-/// Renews the lease, and its finishing mark with it, at a third of its lifetime until the
-/// holder releases it.
-async fn renew(cloud: Cloud, table: String, key: String, owner: String) {
-    let period = Duration::from_secs((LEASE_SECONDS / 3) as u64);
+/// Takes the lease `key` as a new owner, waiting while another run is seen renewing it, up to
+/// `wait`, and taking it over from a run that stopped renewing it. Returns the owner, the
+/// previous holder and whether it waited.
+async fn take(
+    cloud: &Cloud,
+    table: &str,
+    key: &str,
+    resource: &str,
+    wait: Duration,
+    stop: &Stop,
+) -> Result<(String, PreviousHolder, bool), Error> {
+    let owner = new_version();
+    let started = Instant::now();
+    // The version last seen, and since when by this machine's clock.
+    let mut seen: Option<(String, Instant)> = None;
+    let mut alive = false;
+    let mut waited = false;
     loop {
-        tokio::time::sleep(period).await;
-        let expires_at = super::now() + LEASE_SECONDS;
-        match cloud
-            .table
-            .renew_lease(&table, &key, &owner, expires_at, false)
-            .await
-        {
-            Ok(true) => debug!("renewed lease {key}"),
-            Ok(false) => warn!("Lost lease {key} to another eden run"),
-            Err(e) => warn!("Could not renew lease {key}: {e}"),
+        let takeover = seen
+            .as_ref()
+            .filter(|(_, since)| since.elapsed() >= Duration::from_secs(LEASE_SECONDS))
+            .map(|(version, _)| version.clone());
+        let claim = LeaseClaim {
+            key: key.to_string(),
+            owner: owner.clone(),
+            version: new_version(),
+            takeover,
+        };
+        match cloud.table.take_lease(table, &claim).await? {
+            LeaseTake::Taken(previous) => {
+                debug!("took lease {key} after {previous:?}");
+                return Ok((owner, previous, waited));
+            }
+            LeaseTake::Held { version } => match &seen {
+                Some((last, _)) if *last == version => {}
+                Some(_) => {
+                    alive = true;
+                    seen = Some((version, Instant::now()));
+                }
+                None => seen = Some((version, Instant::now())),
+            },
         }
+        stop.check()?;
+        // A run seen renewing is waited for up to `wait`; one that stopped is taken over.
+        if alive && started.elapsed() >= wait {
+            return Err(Error::Busy {
+                what: format!("environment {resource}"),
+                why: "another eden run is changing it".into(),
+            });
+        }
+        if !waited {
+            info!("Environment {resource} is being changed by another eden run, waiting for it");
+            waited = true;
+        }
+        tokio::time::sleep(POLL).await;
     }
 }
 
-/// Unique per run: the machine, the process id and a random part.
-fn owner_id() -> String {
-    let random = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    let host = gethostname::gethostname();
-    format!(
-        "{}/{}-{random:016x}",
-        host.to_string_lossy(),
-        std::process::id()
-    )
+/// A random id: a run's owner id, or a lease version. No host name, no clock.
+fn new_version() -> String {
+    let random = || {
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    };
+    format!("{:016x}{:016x}", random(), random())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn reads_are_trusted_only_after_a_release_well_before_them() {
-        let started = 1_000_000;
-        let released = |at_ms: i64, owner: &str| PreviousHolder::Released {
-            at_ms,
-            owner: owner.to_string(),
-        };
-        let me = owner_id();
-        let elsewhere = "ci-runner-7/4242-00ff";
-        assert!(reads_are_fresh(
-            &PreviousHolder::Nobody,
-            false,
-            started,
-            &me
-        ));
-        // No lease item, yet the state item was there: a delete removed both while reading.
-        assert!(!reads_are_fresh(
-            &PreviousHolder::Nobody,
-            true,
-            started,
-            &me
-        ));
-        let long_ago = started - CLOCK_SKEW_MS - 1;
-        assert!(reads_are_fresh(
-            &released(long_ago, elsewhere),
-            false,
-            started,
-            &me
-        ));
-        let just_now = started - 10;
-        assert!(!reads_are_fresh(
-            &released(just_now, elsewhere),
-            false,
-            started,
-            &me
-        ));
-        // On this machine one clock tells: before the reads is enough.
-        assert!(reads_are_fresh(
-            &released(just_now, &owner_id()),
-            false,
-            started,
-            &me
-        ));
-        assert!(!reads_are_fresh(
-            &released(started + 1, &owner_id()),
-            false,
-            started,
-            &me
-        ));
-        assert!(!reads_are_fresh(
-            &PreviousHolder::Expired,
-            false,
-            started,
-            &me
-        ));
-        assert!(!reads_are_fresh(&PreviousHolder::Same, false, started, &me));
+    fn left(state: i64) -> Left {
+        Left {
+            state: Some(state),
+            service: Some("arn:aws:ecs:us-east-1:1:task-definition/dev-api-foo:3".into()),
+            target_group: Some("arn:tg".into()),
+            rules: vec!["arn:rule".into()],
+            records: vec!["A".into()],
+        }
     }
 
     #[test]
-    fn a_finishing_mark_reads_back_as_written_and_an_unknown_one_as_nothing() {
-        let when = FinishedWhen::ServiceRuns {
-            task_definition: "arn:aws:ecs:us-east-1:123456789012:task-definition/dev-api-foo:3"
-                .into(),
+    fn reads_are_trusted_only_when_they_show_what_the_previous_holder_left() {
+        let released = |left: Option<&Left>| PreviousHolder::Released {
+            left: left.map(Left::encode),
         };
-        assert_eq!(FinishedWhen::decode(&when.encode()), Some(when));
-        assert_eq!(FinishedWhen::decode("target-group-gone arn:x"), None);
-        assert_eq!(FinishedWhen::decode("service-runs"), None);
+        assert!(reads_are_trusted(&released(Some(&left(7))), Ok(left(7))));
+        // The state item of another run, or one written before the previous holder's.
+        assert!(!reads_are_trusted(&released(Some(&left(7))), Ok(left(6))));
+        let mut without_rule = left(7);
+        without_rule.rules.clear();
+        assert!(!reads_are_trusted(
+            &released(Some(&left(7))),
+            Ok(without_rule)
+        ));
+        assert!(!reads_are_trusted(&released(None), Ok(left(7))));
+        assert!(!reads_are_trusted(&PreviousHolder::Expired, Ok(left(7))));
+        assert!(!reads_are_trusted(
+            &PreviousHolder::Released {
+                left: Some("{not what this version writes".into())
+            },
+            Ok(left(7))
+        ));
+        // No item: a delete removed it with the state item while the reads ran.
+        assert!(!reads_are_trusted(&PreviousHolder::Nobody, Ok(left(7))));
+        assert!(reads_are_trusted(
+            &PreviousHolder::Nobody,
+            Ok(Left::default())
+        ));
     }
 
     #[test]
-    fn a_finished_holder_counts_as_released_when_its_call_was_seen_to_land() {
-        let finishing = || PreviousHolder::Finishing {
-            owner: "ci-runner-7/4242-00ff".into(),
-            expires_at: 2_000,
-        };
-        let seen = |owner: &str| FinishedRun {
-            owner: owner.into(),
-            at_ms: 1_500_000,
-        };
-        let released = |at_ms| PreviousHolder::Released {
-            at_ms,
-            owner: "ci-runner-7/4242-00ff".into(),
-        };
-        assert_eq!(
-            done_with(finishing(), Some(&seen("ci-runner-7/4242-00ff"))),
-            released(1_500_000)
-        );
-        // Another run's landing tells nothing of this one: only its mark's expiry does.
-        assert_eq!(
-            done_with(finishing(), Some(&seen("laptop/1-aa"))),
-            released(2_000_000)
-        );
-        assert_eq!(done_with(finishing(), None), released(2_000_000));
-        assert_eq!(done_with(PreviousHolder::Same, None), PreviousHolder::Same);
+    fn what_a_run_left_reads_back_as_written() {
+        assert_eq!(Left::decode(&left(7).encode()), Some(left(7)));
+        assert_ne!(new_version(), new_version());
     }
 }
