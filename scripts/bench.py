@@ -4,12 +4,13 @@ running moto: one process for every service, and one per service (see lab.py). R
 scripts/bench.
 
 For each latency: the median wall time of create, deploy (create on an existing environment),
-delete, and eden's first create on a machine (before it learned any hints) for both tools, their ratio, the AWS calls each makes, and eden's critical-path bound
+delete, and eden's create with a bare profile (as the original's file has it, before `config check --aws --fix` fills it in) for both tools, their ratio, the AWS calls each makes, and eden's critical-path bound
 (depth x latency + 100 ms). Then eden's peak memory, `eden --help` time, and `eden ls` time with
 10 and 10,000 environments in other profiles.
 """
 
 import os
+import shutil
 import sys
 import time
 
@@ -26,12 +27,13 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 MOTOS = os.environ.get("BENCH_MOTO", "one,split").split(",")
 ORIGINAL = os.path.join(ROOT, ".venv-original", "bin", "eden")
 # Calls on the longest chain that depend on each other (see crates/eden-core/src/plan), with the
-# hints the first run on a machine learns (crates/eden-core/src/hints.rs): a create's reads, its
-# target group, rule and service; a deploy's and a delete's reads, the tags of what they found,
-# their writes and their last call. The first create is one deeper: the listener's rules, the
-# zone's records and the reference's templates each wait for a read that names them.
-DEPTH = {"create": 4, "deploy": 4, "delete": 4, "first create": 5}
-STEPS = ("create", "deploy", "delete", "first create")
+# profile keys `config check --aws --fix` fills in (the listener, the reference's target group,
+# the zone's name): a create's reads, its target group, rule and service; a deploy's and a
+# delete's reads, the tags of what they found, their writes and their last call. A bare profile
+# is one deeper: the listener's rules, the zone's records and the reference's target group each
+# wait for a read that names them.
+DEPTH = {"create": 4, "deploy": 4, "delete": 4, "bare create": 5}
+STEPS = ("create", "deploy", "delete", "bare create")
 # What failed, per tool and operation.
 FAILURES = {}
 
@@ -98,9 +100,8 @@ def measure(lab, tool, config, latency):
             ("delete", ["delete", "-p", "api", "--name", name], None),
         ]
         if tool == "eden":
-            # The first run on a machine, with nothing learned yet; then deleted, untimed.
-            first = os.path.join(lab.home, f"cache-{LATENCIES.index(latency)}-{i}")
-            steps += [("first create", create, {"XDG_CACHE_HOME": first}), (None, steps[2][1], None)]
+            # With the profile as the original's file has it; then deleted, untimed.
+            steps += [("bare create", create, {"EDEN_CONFIG": lab.bare_config}), (None, steps[2][1], None)]
         for step, args, env in steps:
             lab.rules(rules_of(latency))
             code, seconds, stderr, _ = lab.run(command=command(*args), env=env)
@@ -136,6 +137,12 @@ def ls_time(lab, others):
 def table(lab):
     """Both tools at each latency, on the lab's world."""
     config = original_config(lab)
+    # The profile as seeded, and filled in as `config check --aws --fix` does.
+    lab.bare_config = lab.config + ".bare"
+    shutil.copy(lab.config, lab.bare_config)
+    code, _, stderr, _ = lab.run("config", "check", "--aws", "--fix", "-p", "api")
+    if code != 0:
+        sys.exit(f"config check --aws --fix failed: {stderr}")
     print("| latency | operation | eden | original | speed-up | eden calls | original calls | eden bound |")
     print("|---|---|---|---|---|---|---|---|")
     for latency in LATENCIES:
@@ -145,7 +152,7 @@ def table(lab):
         for step in STEPS:
             # The bound is for one latency everywhere.
             bound = f"{DEPTH[step] * rules['latency_ms'] + 100} ms" if not rules["service_latency_ms"] else "-"
-            if step == "first create":  # the original learns nothing between runs
+            if step == "bare create":  # the original's profile is the same either way
                 theirs[step], their_calls[step] = theirs["create"], their_calls.get("create")
             if theirs[step] is None:
                 original, ratio, original_calls = "fails", "-", "-"

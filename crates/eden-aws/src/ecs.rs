@@ -10,7 +10,7 @@ use aws_sdk_ecs::types::{
 use aws_sdk_ecs::Client;
 use eden_core::cloud::{
     self, AwsVpcNetwork, CapacityProvider, Deployment, DeploymentSettings, NewService, Result,
-    ServiceInfo, ServiceLoadBalancer, ServiceSettings, TaskDefinitionCopy, Template,
+    ServiceInfo, ServiceLoadBalancer, ServiceSettings, TaskDefinitionCopy, TaskTemplate, Template,
 };
 use eden_core::overrides::EnvVar;
 use eden_core::Error;
@@ -107,28 +107,34 @@ impl cloud::Ecs for Ecs {
         Ok(out.services().iter().map(service_info).collect())
     }
 
-    async fn task_definition_template(&self, arn: &str, container: &str) -> Result<Template> {
-        let reference = self
+    async fn task_definition_template(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<TaskTemplate>> {
+        let described = self
             .0
             .describe_task_definition()
-            .task_definition(arn)
+            .task_definition(task_definition)
             .send()
-            .await
-            .map_err(|e| aws("describe task definition", arn, e))?
-            .task_definition
-            .ok_or_else(|| Error::missing("task definition", arn, "check the reference service"))?;
-        if !reference
-            .container_definitions()
-            .iter()
-            .any(|c| c.name() == Some(container))
-        {
-            return Err(Error::missing(
-                "container",
-                format!("{container} in {arn}"),
-                "set target_container_name to a container of the reference task definition",
-            ));
-        }
-        Ok(Template::new(reference))
+            .await;
+        let reference = match described {
+            Ok(out) => out.task_definition,
+            // No such family or revision.
+            Err(e) if code(&e) == Some("ClientException") => None,
+            Err(e) => return Err(aws("describe task definition", task_definition, e)),
+        };
+        Ok(reference.map(|reference| TaskTemplate {
+            arn: reference
+                .task_definition_arn()
+                .unwrap_or_default()
+                .to_string(),
+            containers: reference
+                .container_definitions()
+                .iter()
+                .filter_map(|c| c.name().map(str::to_string))
+                .collect(),
+            template: Template::new(reference),
+        }))
     }
 
     async fn copy_task_definition(&self, copy: &TaskDefinitionCopy) -> Result<String> {

@@ -29,7 +29,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use eden_core::cloud::Cloud;
-use eden_core::hints::Hints;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,6 +95,5 @@ pub async fn connect() -> Cloud {
         )),
         certificates: Arc::new(acm::Acm(aws_sdk_acm::Client::new(&sdk))),
         registry: Arc::new(ecr::Ecr::new(sdk)),
-        hints: Hints::default(),
     }
 }

@@ -122,7 +122,6 @@ fn cloud(ecs_rules: &[&Rule], elb_rules: &[&Rule]) -> Cloud {
         )),
         certificates: Arc::new(eden_aws::Acm(aws_sdk_acm::Client::new(&sdk))),
         registry: Arc::new(eden_aws::Ecr::new(sdk)),
-        hints: Default::default(),
     }
 }
 

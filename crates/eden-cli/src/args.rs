@@ -281,6 +281,10 @@ pub struct CheckArgs {
     /// Also check the profile's prerequisites in AWS (reference service, ALB, certificate...)
     #[arg(long)]
     pub aws: bool,
+    /// With --aws: write what AWS has for the keys the profile gets wrong or leaves out
+    /// (master_listener_arn, reference_target_group_arn, dynamic_zone_name) into the file
+    #[arg(long, requires = "aws")]
+    pub fix: bool,
     #[command(flatten)]
     pub output: Output,
     #[command(flatten)]
@@ -327,6 +331,12 @@ pub struct ProfileKeys {
     /// ARN of the shared ALB with the HTTPS:443 listener
     #[arg(long, value_name = "ARN")]
     pub master_alb_arn: Option<String>,
+    /// ARN of the shared ALB's HTTPS:443 listener (looked up when left out; saves a round trip)
+    #[arg(long, value_name = "ARN")]
+    pub master_listener_arn: Option<String>,
+    /// ARN of the reference service's target group (looked up when left out; saves a round trip)
+    #[arg(long, value_name = "ARN")]
+    pub reference_target_group_arn: Option<String>,
     /// Route 53 zone for environment host names (looked up from the id when left out)
     #[arg(long, value_name = "ZONE")]
     pub dynamic_zone_name: Option<String>,
@@ -362,6 +372,11 @@ impl ProfileKeys {
             (Key::TargetCluster, &self.target_cluster),
             (Key::DomainNamePrefix, &self.domain_name_prefix),
             (Key::MasterAlbArn, &self.master_alb_arn),
+            (Key::MasterListenerArn, &self.master_listener_arn),
+            (
+                Key::ReferenceTargetGroupArn,
+                &self.reference_target_group_arn,
+            ),
             (Key::DynamicZoneName, &self.dynamic_zone_name),
             (Key::DynamicZoneId, &self.dynamic_zone_id),
             (Key::ConfigBucketName, &self.config_bucket_name),

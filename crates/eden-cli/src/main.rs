@@ -3,7 +3,6 @@
 
 mod args;
 mod commands;
-mod connect;
 mod logging;
 mod output;
 mod profiles;
@@ -20,7 +19,6 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.command.verbose());
     let result = run(cli.command).await;
-    connect::save_hints();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

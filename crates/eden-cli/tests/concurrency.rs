@@ -207,23 +207,26 @@ async fn a_create_racing_the_end_of_a_delete_reads_again_and_makes_the_environme
 }
 
 /// A lease is taken over only from a run seen to stop renewing it, by this machine's own clock:
-/// a run on another machine (its own cache) takes a free lease at once, waits while the holder
-/// renews it, and takes it over once the renewals stop for the lease's lifetime.
+/// a run takes a free lease at once, waits while the holder renews it, and takes it over once
+/// the renewals stop for the lease's lifetime.
 #[tokio::test]
 async fn a_lease_is_taken_over_only_once_its_holder_stops_renewing_it() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let world = World::behind_proxy();
     let aws = world.aws().await;
     world.create("api", "foo", "v1");
-    let elsewhere = tempfile::tempdir().unwrap();
     let image = world.image("api", "v2");
-    let deploy = |image: &str| {
-        world.eden_elsewhere(
-            elsewhere.path(),
-            &["create", "-p", "api", "--name", "foo", "--image-uri", image],
-        )
-    };
-    let deployed = deploy(&image).success();
+    let deployed = world
+        .eden(&[
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "foo",
+            "--image-uri",
+            &image,
+        ])
+        .success();
     assert!(
         !deployed
             .stderr

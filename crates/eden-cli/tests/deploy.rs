@@ -138,7 +138,6 @@ fn the_github_actions_example_passes_actionlint_and_runs_the_ci_commands() {
         "--ttl",
         "eden delete",
         "gh pr comment",
-        "~/.cache/eden",
     ] {
         assert!(workflow.contains(needed), "the example lacks {needed}");
     }

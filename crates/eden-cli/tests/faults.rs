@@ -71,23 +71,23 @@ fn slow_route_53_denying(operation: &str) -> serde_json::Value {
 async fn a_failed_call_at_any_step_of_create_leaves_nothing() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
-    // On a machine that learned nothing yet (each run forgets what the one before learned)...
-    fail_each_create_write(&world, &aws, true).await;
-    // ...and on one that learned the reference, whose create reads the reference's templates
-    // alongside its service.
+    // With a profile as the seed's `config setup` writes it...
+    fail_each_create_write(&world, &aws).await;
+    // ...and with the keys `config check --aws --fix` fills in, whose create reads the
+    // reference's templates and the listener's rules alongside what names them.
     world.proxy().rules(json!({}));
+    world
+        .eden(&["config", "check", "--aws", "--fix", "-p", "api"])
+        .success();
     world.create("api", "warm", "v1");
     world
         .eden(&["delete", "-p", "api", "--name", "warm"])
         .success();
-    fail_each_create_write(&world, &aws, false).await;
+    fail_each_create_write(&world, &aws).await;
 }
 
-async fn fail_each_create_write(world: &World, aws: &Aws, forget: bool) {
+async fn fail_each_create_write(world: &World, aws: &Aws) {
     for (operation, skip) in CREATE_WRITES {
-        if forget {
-            std::fs::remove_dir_all(world.home.path().join(".cache")).ok();
-        }
         world.proxy().rules(deny(operation, skip));
         world
             .try_create("api", "foo", "v1", &[])
@@ -190,8 +190,19 @@ async fn a_failed_call_at_any_step_of_a_deploy_keeps_the_running_environment() {
             "{operation}"
         );
         assert_eq!(aws.file_bytes().await, file, "{operation}");
-        // The environment stays, so its lease item stays too, free, and saying nothing of what
-        // the run left: the next run reads again under the lease.
+        // A run whose reads failed knows nothing of the environment: its lease item goes (the
+        // next run, finding a state item but no lease item, reads again under the lease).
+        let lease = aws
+            .state_items("eden")
+            .await
+            .into_iter()
+            .find(|i| i["name"].as_s().unwrap() == "api/dev-dynamic-api-foo");
+        if operation == "DescribeListeners" {
+            assert_eq!(lease, None);
+            continue;
+        }
+        // Otherwise the environment stays, so its lease item stays too, free, and saying
+        // nothing of what the run left: the next run reads again under the lease.
         let lease = aws
             .state_items("eden")
             .await
@@ -526,16 +537,15 @@ async fn a_target_group_is_copied_from_the_reference_as_it_is_and_never_by_a_dep
     );
 }
 
-/// A machine that made an environment deleted from elsewhere since creates it anew with a
-/// faithful copy of the reference's target group, attributes too.
+/// A create after a delete makes the environment anew with a faithful copy of the reference's
+/// target group, attributes too.
 #[tokio::test]
-async fn a_create_after_a_delete_from_elsewhere_copies_the_target_group_faithfully() {
+async fn a_create_after_a_delete_copies_the_target_group_faithfully() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
     world.create("api", "foo", "v1");
-    let elsewhere = tempfile::tempdir().unwrap();
     world
-        .eden_elsewhere(elsewhere.path(), &["delete", "-p", "api", "--name", "foo"])
+        .eden(&["delete", "-p", "api", "--name", "foo"])
         .success();
     world.proxy().rules(json!({}));
     world.create("api", "foo", "v1");

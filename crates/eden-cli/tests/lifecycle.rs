@@ -546,11 +546,12 @@ async fn dry_runs_print_the_plan_and_change_nothing() {
     assert_eq!(aws.rules().await.len(), 1);
 }
 
-/// A run keeps what it learned (the reference's task definition and target group, the shared
-/// listener) to read faster next time; when the world changed meanwhile, the copy must still
-/// follow the world, not the hint.
+/// `config check --aws --fix` records the shared listener, the reference's target group and the
+/// zone's name in the profile, so that a run reads what they lead to alongside them; when the
+/// world changed since, the copy still follows the world, not the profile, and `config check`
+/// says so.
 #[tokio::test]
-async fn a_changed_reference_and_listener_win_over_what_an_earlier_run_learned() {
+async fn a_changed_reference_and_listener_win_over_what_the_profile_says() {
     use aws_sdk_ecs::types::KeyValuePair;
     use aws_sdk_elasticloadbalancingv2::types::{
         Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ProtocolEnum,
@@ -562,8 +563,17 @@ async fn a_changed_reference_and_listener_win_over_what_an_earlier_run_learned()
     world
         .eden(&["delete", "-p", "api", "--name", "one"])
         .success();
-    let hints = world.home.path().join(".cache/eden/hints.json");
-    assert!(hints.exists(), "the first run keeps what it learned");
+    world
+        .eden(&["config", "check", "--aws", "--fix", "-p", "api"])
+        .success();
+    let config = || std::fs::read_to_string(world.home.path().join(".eden/config")).unwrap();
+    for key in [
+        "master_listener_arn",
+        "reference_target_group_arn",
+        "dynamic_zone_name",
+    ] {
+        assert!(config().contains(key), "{key} not recorded: {}", config());
+    }
 
     // The reference service moves to a new revision and a new target group.
     let reference = aws
@@ -706,17 +716,40 @@ async fn a_changed_reference_and_listener_win_over_what_an_earlier_run_learned()
         aws.leftovers("dev-dynamic-api", "api-").await,
         Vec::<String>::new()
     );
+
+    // The profile's listener and target group are stale: a failure that names the key, which
+    // `--fix` rewrites.
+    let checked = world
+        .eden(&["config", "check", "--aws", "-p", "api"])
+        .failure("found 2 error(s)");
+    for stale in [
+        "but master_listener_arn says",
+        "but reference_target_group_arn says",
+    ] {
+        assert!(checked.stdout.contains(stale), "{}", checked.stdout);
+    }
+    world
+        .eden(&["config", "check", "--aws", "--fix", "-p", "api"])
+        .success();
+    assert!(config().contains(&new_tg), "{}", config());
+    world
+        .eden(&["config", "check", "--aws", "-p", "api"])
+        .success();
 }
 
-/// The calls of each command, per operation, on a machine that learned the world: each read
-/// once, the records looked up with one call instead of a listing of the zone, the lease and
-/// the state item the only table calls but `ls`'s Query, and never a Scan.
+/// The calls of each command, per operation, with the profile `config check --aws --fix`
+/// filled in: each read once, the records looked up with one call instead of a listing of the
+/// zone, the lease and the state item the only table calls but `ls`'s Query, and never a Scan.
 #[tokio::test]
 async fn each_command_makes_only_the_calls_it_needs() {
     let world = World::behind_proxy();
+    // The first create makes the state table, which `config check --aws` checks.
     world.create("api", "warm", "v1");
     world
         .eden(&["delete", "-p", "api", "--name", "warm"])
+        .success();
+    world
+        .eden(&["config", "check", "--aws", "--fix", "-p", "api"])
         .success();
     let calls_of = |args: &[&str]| {
         world.proxy().rules(json!({}));

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::Error;
-use crate::hints::Hints;
 use crate::image::ImageUri;
 use crate::overrides::EnvVar;
 
@@ -36,6 +35,14 @@ impl std::fmt::Debug for Template {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Template(..)")
     }
+}
+
+/// A task definition to copy: its ARN and container names, and the adapter's own copy of it.
+#[derive(Debug, Clone)]
+pub struct TaskTemplate {
+    pub arn: String,
+    pub containers: Vec<String>,
+    pub template: Template,
 }
 
 /// What eden reads of an ECS service.
@@ -186,8 +193,10 @@ pub trait Ecs: Send + Sync {
     async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceInfo>> {
         Ok(self.services(cluster, &[service]).await?.into_iter().next())
     }
-    /// Reads the reference task definition, which must have `container`.
-    async fn task_definition_template(&self, arn: &str, container: &str) -> Result<Template>;
+    /// Reads a task definition to copy, by ARN or by family (its latest ACTIVE revision); None
+    /// when there is none.
+    async fn task_definition_template(&self, task_definition: &str)
+        -> Result<Option<TaskTemplate>>;
     /// Registers the copy; returns its ARN.
     async fn copy_task_definition(&self, copy: &TaskDefinitionCopy) -> Result<String>;
     /// Creates the service; returns its ARN.
@@ -614,6 +623,4 @@ pub struct Cloud {
     pub registry: Arc<dyn Registry>,
     pub tags: Arc<dyn ResourceTags>,
     pub certificates: Arc<dyn Certificates>,
-    /// What earlier runs learned of this world; see [`crate::hints`].
-    pub hints: Hints,
 }

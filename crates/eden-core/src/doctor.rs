@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::cloud::{Cloud, Listener, ServiceInfo};
 use crate::error::Error;
 use crate::names::dns_name;
-use crate::profile::Settings;
+use crate::profile::{Key, Settings};
 
 /// One prerequisite and how it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,6 +15,58 @@ pub struct Check {
     pub ok: bool,
     /// What was found, or what is wrong and how to fix it.
     pub detail: String,
+    /// The value AWS has for a key the profile gets wrong or leaves out, which `--fix` writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+/// A profile key and the value AWS has for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    #[serde(skip)]
+    pub key: Key,
+    /// The key as the profile file spells it.
+    pub name: &'static str,
+    pub value: String,
+}
+
+impl Check {
+    /// Records `found` as the value of `key`: a failure when the profile says another, a value
+    /// to fill in when it says none.
+    fn derived(mut self, key: Key, given: Option<&str>, found: Option<&str>) -> Self {
+        let Some(found) = found.filter(|found| Some(*found) != given) else {
+            return self;
+        };
+        match given {
+            Some(given) => {
+                self.ok = false;
+                self.detail = format!(
+                    "{}, but {key} says {given}; fix it (`--fix` does)",
+                    self.detail
+                );
+            }
+            None => {
+                self.detail = format!(
+                    "{}; {key} is not set (`--fix` records it, which saves each run a round trip)",
+                    self.detail
+                )
+            }
+        }
+        self.fix = Some(Fix {
+            key,
+            name: key.file_name(),
+            value: found.to_string(),
+        });
+        self
+    }
+
+    /// Marks the fix as written to the profile.
+    pub fn fixed(&mut self) {
+        if let Some(fix) = &self.fix {
+            self.ok = true;
+            self.detail = format!("{} (fixed: {} = {})", self.detail, fix.name, fix.value);
+        }
+    }
 }
 
 impl std::fmt::Display for Check {
@@ -33,7 +85,12 @@ fn check(what: &'static str, outcome: Result<Outcome, Error>) -> Check {
         // A call that failed (no permission, say) is a problem of its own.
         Err(e) => (false, e.to_string()),
     };
-    Check { what, ok, detail }
+    Check {
+        what,
+        ok,
+        detail,
+        fix: None,
+    }
 }
 
 /// Every check of the profile, in a fixed order. Everything is read at once; only the
@@ -50,10 +107,15 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
         state_table(cloud, table),
     );
     let certificate = certificate(cloud, &listener, &zone).await;
-    let (reference, reference_lbs) = match reference {
-        Ok((outcome, lbs)) => (Ok(outcome), lbs),
-        Err(e) => (Err(e), Vec::new()),
+    let (reference, reference_tg, reference_lbs) = match reference {
+        Ok((outcome, tg, lbs)) => (Ok(outcome), tg, lbs),
+        Err(e) => (Err(e), None, Vec::new()),
     };
+    let listener_arn = listener
+        .as_ref()
+        .ok()
+        .and_then(|found| found.as_ref().map(|l| l.arn.clone()));
+    let zone_name = zone.as_ref().ok().and_then(Clone::clone);
     let not_the_references = Ok(if reference_lbs.contains(arn) {
         Err(
             "the shared ALB serves the reference service's target group; \
@@ -71,22 +133,35 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
         Some(listener) => Ok(listener.arn),
         None => Err("none; add an HTTPS listener on port 443 to the shared ALB".to_string()),
     });
-    let zone = zone.map(|found| match (found, &s.zone_name) {
-        (None, _) => Err(format!("{} not found; check dynamic_zone_id", s.zone_id)),
-        // Host names are made from the profile's zone name when it gives one.
-        (Some(name), Some(given)) if dns_name(&name) != dns_name(given) => Err(format!(
-            "{} is {name}, but dynamic_zone_name says {given}; fix it or leave it out",
-            s.zone_id
-        )),
-        (Some(name), _) => Ok(format!("{} ({name})", s.zone_id)),
+    let zone = zone.map(|found| match found {
+        None => Err(format!("{} not found; check dynamic_zone_id", s.zone_id)),
+        Some(name) => Ok(format!("{} ({name})", s.zone_id)),
+    });
+    // Host names are made from the profile's zone name when it gives one, in either spelling.
+    let given_zone = s.zone_name.as_deref().map(|given| {
+        match zone_name
+            .as_deref()
+            .filter(|name| dns_name(name) == dns_name(given))
+        {
+            Some(name) => name,
+            None => given,
+        }
     });
     vec![
-        check("reference service", reference),
+        check("reference service", reference).derived(
+            Key::ReferenceTargetGroupArn,
+            s.reference_target_group.as_deref(),
+            reference_tg.as_deref(),
+        ),
         check("shared ALB", alb),
         check("shared ALB is separate", not_the_references),
-        check("HTTPS:443 listener", listener),
+        check("HTTPS:443 listener", listener).derived(
+            Key::MasterListenerArn,
+            s.listener_arn.as_deref(),
+            listener_arn.as_deref(),
+        ),
         check("certificate", certificate),
-        check("hosted zone", zone),
+        check("hosted zone", zone).derived(Key::DynamicZoneName, given_zone, zone_name.as_deref()),
         check("environments file", file),
         check("target cluster", cluster),
         check("state table", state),
@@ -94,7 +169,10 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
 }
 
 /// The reference service and its target group, with the load balancers that group serves.
-async fn reference(cloud: &Cloud, s: &Settings) -> Result<(Outcome, Vec<String>), Error> {
+async fn reference(
+    cloud: &Cloud,
+    s: &Settings,
+) -> Result<(Outcome, Option<String>, Vec<String>), Error> {
     let arn = &s.reference.arn;
     let service = cloud
         .ecs
@@ -103,7 +181,7 @@ async fn reference(cloud: &Cloud, s: &Settings) -> Result<(Outcome, Vec<String>)
         .filter(ServiceInfo::is_active);
     let Some(service) = service else {
         let fix = format!("{arn} not found; set reference_service_arn to an ACTIVE service");
-        return Ok((Err(fix), Vec::new()));
+        return Ok((Err(fix), None, Vec::new()));
     };
     let Some(tg_arn) = service
         .load_balancers
@@ -111,7 +189,7 @@ async fn reference(cloud: &Cloud, s: &Settings) -> Result<(Outcome, Vec<String>)
         .find_map(|lb| lb.target_group_arn.clone())
     else {
         let fix = format!("{arn} has no target group; attach it to an ALB target group");
-        return Ok((Err(fix), Vec::new()));
+        return Ok((Err(fix), None, Vec::new()));
     };
     let tg_name = tg_arn.split('/').nth(1).unwrap_or_default();
     let load_balancers = cloud
@@ -120,7 +198,8 @@ async fn reference(cloud: &Cloud, s: &Settings) -> Result<(Outcome, Vec<String>)
         .await?
         .map(|tg| tg.load_balancers)
         .unwrap_or_default();
-    Ok((Ok(format!("{arn} (target group {tg_arn})")), load_balancers))
+    let found = format!("{arn} (target group {tg_arn})");
+    Ok((Ok(found), Some(tg_arn), load_balancers))
 }
 
 /// Whether a certificate of the listener covers `*.ZONE`: every environment's host is one label

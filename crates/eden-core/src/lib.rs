@@ -6,7 +6,6 @@ pub mod doctor;
 pub mod envfile;
 pub mod error;
 pub mod expiry;
-pub mod hints;
 pub mod iam;
 pub mod image;
 pub mod names;

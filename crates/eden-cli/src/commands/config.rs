@@ -24,6 +24,7 @@ pub fn setup(args: SetupArgs) -> Result<(), Error> {
     }
     file.save()?;
     info!("Saved profile {profile} to {}", path.display());
+    info!("Run `eden config check --aws --fix -p {profile}` to check it in AWS and record the listener, zone name and reference target group, which saves each run a round trip");
     Ok(())
 }
 
@@ -35,13 +36,13 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
             why: "it does not exist; create it with `eden config setup`".into(),
         });
     }
-    let file = ConfigFile::load(&path)?;
+    let mut file = ConfigFile::load(&path)?;
     let names = match args.profile {
         Some(name) => vec![name],
         None => file.profile_names(),
     };
     let cloud = if args.aws {
-        Some(crate::connect::connect().await)
+        Some(eden_aws::connect().await)
     } else {
         None
     };
@@ -79,6 +80,15 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
         if let (Some(cloud), true) = (&cloud, problems.is_empty()) {
             let settings = profile.settings(name)?;
             checks = doctor::checks(cloud, &settings, &args.table.remote_table_name).await;
+            if args.fix {
+                for check in &mut checks {
+                    if let Some(fix) = &check.fix {
+                        info!("Setting {} to {} in profile {name}", fix.name, fix.value);
+                        file.set(name, fix.key, &fix.value);
+                        check.fixed();
+                    }
+                }
+            }
             errors += checks.iter().filter(|c| !c.ok).count();
             lines.extend(checks.iter().map(|c| format!("Profile {name}: {c}")));
         }
@@ -86,6 +96,9 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
             name.clone(),
             serde_json::json!({"problems": problems, "checks": checks}),
         );
+    }
+    if args.fix {
+        file.save()?;
     }
     if errors == 0 {
         lines.push("No errors found".into());
@@ -114,7 +127,7 @@ pub async fn push(args: RemoteArgs) -> Result<(), Error> {
         })?;
     // A profile that cannot work is not worth sharing with the API.
     profile.settings(name)?;
-    let cloud = crate::connect::connect().await;
+    let cloud = eden_aws::connect().await;
     remote::push(&cloud, &args.table.remote_table_name, name, &profile).await
 }
 
@@ -122,7 +135,7 @@ pub async fn pull(args: RemoteArgs) -> Result<(), Error> {
     let path = args.common.config_file()?;
     let name = &args.profile.profile;
     let table = &args.table.remote_table_name;
-    let cloud = crate::connect::connect().await;
+    let cloud = eden_aws::connect().await;
     let profile = remote::pull(&cloud, table, name).await?;
     let mut file = ConfigFile::load(&path)?;
     for (key, value) in profile.iter() {
@@ -140,7 +153,7 @@ pub async fn ls(args: ConfigLsArgs) -> Result<(), Error> {
     let path = args.common.config_file()?;
     let table = &args.table.remote_table_name;
     let local = ConfigFile::load(&path)?.profile_names();
-    let cloud = crate::connect::connect().await;
+    let cloud = eden_aws::connect().await;
     let mut remote = cloud.table.profiles(table).await?;
     remote.sort();
     let document = serde_json::json!({"local": local, "remote": remote});
@@ -164,7 +177,7 @@ pub async fn remote_rm(args: RemoteArgs) -> Result<(), Error> {
     let name = &args.profile.profile;
     profile::check_name(name)?;
     let table = &args.table.remote_table_name;
-    let cloud = crate::connect::connect().await;
+    let cloud = eden_aws::connect().await;
     if cloud.table.delete_profile(table, name).await? {
         info!("Successfully removed profile {name} from DynamoDB table {table}");
     } else {

@@ -339,17 +339,6 @@ impl World {
         Run::from(out)
     }
 
-    /// `eden ARGS` as from another machine of the same user: the config file in place, but what
-    /// eden learned kept in `cache` (an empty folder: nothing learned yet).
-    pub fn eden_elsewhere(&self, cache: &Path, args: &[&str]) -> Run {
-        let out = self
-            .command(args)
-            .env("XDG_CACHE_HOME", cache)
-            .output()
-            .expect("eden runs");
-        Run::from(out)
-    }
-
     /// The command, for tests that start several at once.
     pub fn command(&self, args: &[&str]) -> Command {
         // Known when this harness is part of eden-cli's tests; other crates' tests use the

@@ -42,7 +42,6 @@ use crate::cloud::{
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
 use crate::expiry::{rfc3339, Ttl};
-use crate::hints::ReferenceHint;
 use crate::image::ImageUri;
 use crate::names::{dns_name, EnvName, Names};
 use crate::overrides::EnvVar;
@@ -187,10 +186,10 @@ pub async fn create(
     super::refuse_reference_service(s, &req.name, &resource)?;
     let lease = Leased::new(&req.name, &req.table, req.wait);
     // A failed deploy is undone back to the environment as it was, which stays: its lease item
-    // stays. A failed first create leaves nothing, so its lease item goes. A run whose reads
-    // failed does not know: its lease item stays, which `eden gc --orphans` sweeps when there
-    // is no environment.
-    let existed = AtomicBool::new(true);
+    // stays. A failed first create leaves nothing, so its lease item goes; so does that of a
+    // run whose reads failed, which leaves no junk, and costs an environment that is there
+    // one read more on its next run (no lease item, but a state item).
+    let existed = AtomicBool::new(false);
     let now = super::now();
     lease
         .run(
@@ -409,26 +408,57 @@ async fn look(
     now: i64,
 ) -> Result<World, Error> {
     let image = check_image(cloud, &req.image);
-    // With a hint, the templates are read alongside the service that names them.
-    let hint = cloud.hints.reference(&s.reference.arn);
+    // The templates are guessed alongside the service that names them: the task definition by
+    // the family of the reference service's name, the target group from the profile. A guess
+    // is used only when the service names it; else the right one is read, a round trip later.
     let reference = async {
-        let guessed = async {
-            match &hint {
-                Some(hint) => Some(templates(cloud, hint).await),
+        let guessed_target_group = async {
+            match &s.reference_target_group {
+                Some(arn) => Some(cloud.elb.target_group_template(arn).await),
                 None => None,
             }
         };
-        let (services, guessed) =
-            futures::join!(super::services(cloud, s, &names.resource), guessed);
+        let (services, guessed_task_definition, guessed_target_group) = futures::join!(
+            super::services(cloud, s, &names.resource),
+            cloud.ecs.task_definition_template(&s.reference.service),
+            guessed_target_group,
+        );
         let (reference, service) = services?;
         let (reference, used) = reference_service(s, reference)?;
-        let (task_definition, target_group) = match guessed {
-            Some(Ok(templates)) if hint.as_ref() == Some(&used) => templates,
-            _ => {
-                cloud.hints.learn_reference(&s.reference.arn, &used);
-                templates(cloud, &used).await?
+        let task_definition = async {
+            match guessed_task_definition {
+                Ok(Some(guess)) if guess.arn == used.task_definition => Ok(Some(guess)),
+                _ => {
+                    let arn = &used.task_definition;
+                    cloud.ecs.task_definition_template(arn).await
+                }
             }
         };
+        let target_group = async {
+            match guessed_target_group {
+                Some(Ok(guess))
+                    if s.reference_target_group.as_ref() == Some(&used.target_group) =>
+                {
+                    Ok(guess)
+                }
+                _ => cloud.elb.target_group_template(&used.target_group).await,
+            }
+        };
+        let (task_definition, target_group) = futures::try_join!(task_definition, target_group)?;
+        let task_definition = task_definition.ok_or_else(|| {
+            Error::missing(
+                "task definition",
+                &used.task_definition,
+                "check the reference service",
+            )
+        })?;
+        if !task_definition.containers.contains(&used.container) {
+            return Err(Error::missing(
+                "container",
+                format!("{} in {}", used.container, used.task_definition),
+                "set target_container_name to a container of the reference task definition",
+            ));
+        }
         info!(
             "Retrieved reference task definition from {}",
             used.task_definition
@@ -438,7 +468,7 @@ async fn look(
             service: reference,
             container: used.container,
             container_port: used.container_port,
-            task_definition,
+            task_definition: task_definition.template,
             target_group_arn: used.target_group,
             target_group,
         };
@@ -501,11 +531,19 @@ async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
     }
 }
 
+/// What the reference service runs and where its load balancer entry sends traffic.
+struct Used {
+    task_definition: String,
+    target_group: String,
+    container: String,
+    container_port: i32,
+}
+
 /// The reference service, with the task definition, target group and container it uses.
 fn reference_service(
     s: &Settings,
     service: Option<ServiceInfo>,
-) -> Result<(ServiceInfo, ReferenceHint), Error> {
+) -> Result<(ServiceInfo, Used), Error> {
     let arn = &s.reference.arn;
     let service = service.filter(ServiceInfo::is_active).ok_or_else(|| {
         Error::missing(
@@ -525,7 +563,7 @@ fn reference_service(
                 "attach the reference service to an ALB target group",
             )
         })?;
-    let used = ReferenceHint {
+    let used = Used {
         task_definition: service.task_definition.clone(),
         target_group: lb.target_group_arn.clone().unwrap_or_default(),
         container: s
@@ -537,19 +575,6 @@ fn reference_service(
     };
     info!("Retrieved reference service {arn}");
     Ok((service, used))
-}
-
-/// Reads the reference task definition and target group.
-async fn templates(
-    cloud: &Cloud,
-    used: &ReferenceHint,
-) -> Result<(Template, TargetGroupTemplate), Error> {
-    futures::try_join!(
-        cloud
-            .ecs
-            .task_definition_template(&used.task_definition, &used.container),
-        cloud.elb.target_group_template(&used.target_group),
-    )
 }
 
 /// Steps 2 to 4, recording each change in the journal as soon as it is made.

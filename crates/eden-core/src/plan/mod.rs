@@ -121,17 +121,19 @@ async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
 }
 
 /// The shared ALB's HTTPS:443 listener and its rules: the rules at the same time as the listener
-/// when an earlier run learned which listener it is. A missing ALB has no listener either.
+/// when the profile names the listener, and used only when the ALB has that listener; else one
+/// round trip later. A missing ALB has no listener either.
 async fn listener_rules(cloud: &Cloud, s: &Settings) -> Result<(String, Vec<ListenerRule>), Error> {
     let alb_arn = &s.master_alb_arn;
-    let hint = cloud.hints.listener(alb_arn);
-    let hinted_rules = async {
-        match &hint {
+    let guess = s.listener_arn.as_deref();
+    let guessed_rules = async {
+        match guess {
             Some(listener) => Some(cloud.elb.rules(listener).await),
             None => None,
         }
     };
-    let (listener, hinted_rules) = futures::join!(cloud.elb.https_listener(alb_arn), hinted_rules);
+    let (listener, guessed_rules) =
+        futures::join!(cloud.elb.https_listener(alb_arn), guessed_rules);
     let listener = listener?
         .ok_or_else(|| {
             Error::missing(
@@ -142,12 +144,9 @@ async fn listener_rules(cloud: &Cloud, s: &Settings) -> Result<(String, Vec<List
             )
         })?
         .arn;
-    let rules = match hinted_rules {
-        Some(Ok(rules)) if hint.as_deref() == Some(listener.as_str()) => rules,
-        _ => {
-            cloud.hints.learn_listener(alb_arn, &listener);
-            cloud.elb.rules(&listener).await?
-        }
+    let rules = match guessed_rules {
+        Some(Ok(rules)) if guess == Some(listener.as_str()) => rules,
+        _ => cloud.elb.rules(&listener).await?,
     };
     Ok((listener, rules))
 }

@@ -15,7 +15,6 @@ async fn zone_name(cloud: &Cloud, s: &Settings) -> Result<String, Error> {
             "check dynamic_zone_id in the profile",
         )
     })?;
-    cloud.hints.learn_zone_name(&s.zone_id, &name);
     Ok(name)
 }
 
@@ -54,15 +53,12 @@ pub(super) fn same_alias(a: &AliasRecord, b: &AliasRecord) -> bool {
         && dns_name(&a.target_dns) == dns_name(&b.target_dns)
 }
 
-/// The environment's host name in the zone. The zone's name comes from the profile or an
-/// earlier run when known (it never changes), without a call; else from Route 53.
+/// The environment's host name in the zone. The zone's name comes from the profile when it
+/// gives one (a zone's name never changes; `config check --aws` checks it), without a call;
+/// else from Route 53.
 async fn host_name(cloud: &Cloud, s: &Settings, names: &Names) -> Result<String, Error> {
-    let known = s
-        .zone_name
-        .clone()
-        .or_else(|| cloud.hints.zone_name(&s.zone_id));
-    let zone = match known {
-        Some(zone) => zone,
+    let zone = match &s.zone_name {
+        Some(zone) => zone.clone(),
         None => zone_name(cloud, s).await?,
     };
     names.checked_fqdn(&zone)

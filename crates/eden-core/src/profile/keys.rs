@@ -10,6 +10,8 @@ pub enum Key {
     TargetCluster,
     DomainNamePrefix,
     MasterAlbArn,
+    MasterListenerArn,
+    ReferenceTargetGroupArn,
     DynamicZoneName,
     DynamicZoneId,
     ConfigBucketName,
@@ -22,12 +24,14 @@ pub enum Key {
 
 impl Key {
     /// In the order the seed's file lists them.
-    pub const ALL: [Key; 13] = [
+    pub const ALL: [Key; 15] = [
         Key::NamePrefix,
         Key::ReferenceServiceArn,
         Key::TargetCluster,
         Key::DomainNamePrefix,
         Key::MasterAlbArn,
+        Key::MasterListenerArn,
+        Key::ReferenceTargetGroupArn,
         Key::DynamicZoneName,
         Key::DynamicZoneId,
         Key::ConfigBucketName,
@@ -46,6 +50,8 @@ impl Key {
             Key::TargetCluster => "target_cluster",
             Key::DomainNamePrefix => "domain_name_prefix",
             Key::MasterAlbArn => "master_alb_arn",
+            Key::MasterListenerArn => "master_listener_arn",
+            Key::ReferenceTargetGroupArn => "reference_target_group_arn",
             Key::DynamicZoneName => "dynamic_zone_name",
             Key::DynamicZoneId => "dynamic_zone_id",
             Key::ConfigBucketName => "config_bucket_name",
@@ -77,6 +83,8 @@ impl Key {
             Key::TargetCluster => "TARGET_CLUSTER",
             Key::DomainNamePrefix => "DOMAIN_NAME_PREFIX",
             Key::MasterAlbArn => "MASTER_ALB_ARN",
+            Key::MasterListenerArn => "MASTER_LISTENER_ARN",
+            Key::ReferenceTargetGroupArn => "REFERENCE_TARGET_GROUP_ARN",
             Key::DynamicZoneName => "DYNAMIC_ZONE_NAME",
             Key::DynamicZoneId => "DYNAMIC_ZONE_ID",
             Key::ConfigBucketName => "CONFIG_BUCKET",
@@ -89,9 +97,17 @@ impl Key {
     }
 
     /// Keys that eden looks up in AWS when the profile leaves them out: the zone name from the
-    /// zone id, the container from the reference service's load balancer entry.
+    /// zone id, the listener from the ALB, the reference's target group and container from its
+    /// load balancer entry. `config check --aws --fix` fills in the first three, which save
+    /// a create or delete the round trips that look them up.
     pub fn is_derived(self) -> bool {
-        matches!(self, Key::DynamicZoneName | Key::TargetContainerName)
+        matches!(
+            self,
+            Key::DynamicZoneName
+                | Key::MasterListenerArn
+                | Key::ReferenceTargetGroupArn
+                | Key::TargetContainerName
+        )
     }
 
     /// The seed's frontend profile has no domain name prefix: its hosts are the bare names.

@@ -175,6 +175,8 @@ impl Profile {
                 .trim_start_matches("/hostedzone/")
                 .to_string(),
             zone_name: self.get(Key::DynamicZoneName).map(str::to_string),
+            listener_arn: self.get(Key::MasterListenerArn).map(str::to_string),
+            reference_target_group: self.get(Key::ReferenceTargetGroupArn).map(str::to_string),
             bucket: get(Key::ConfigBucketName),
             key: get(Key::ConfigBucketKey),
             update_key: get(Key::ConfigUpdateKey),
@@ -244,6 +246,12 @@ pub struct Settings {
     pub zone_id: String,
     /// Looked up from the zone id when the profile leaves it out.
     pub zone_name: Option<String>,
+    /// The shared ALB's HTTPS:443 listener, when the profile says: a guess, checked in the
+    /// same round as the listener is read.
+    pub listener_arn: Option<String>,
+    /// The reference service's target group, when the profile says: a guess, checked in the
+    /// same round as the reference service is read.
+    pub reference_target_group: Option<String>,
     pub bucket: String,
     pub key: String,
     pub update_key: String,
