@@ -6,6 +6,8 @@ pub mod doctor;
 pub mod envfile;
 pub mod error;
 pub mod expiry;
+#[cfg(test)]
+mod fake;
 pub mod iam;
 pub mod image;
 pub mod names;

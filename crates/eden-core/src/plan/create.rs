@@ -184,7 +184,7 @@ pub async fn create(
 ) -> Result<Created, Error> {
     let resource = s.names(&req.name).resource;
     super::refuse_reference_service(s, &req.name, &resource)?;
-    let lease = Leased::new(&req.name, &req.table, req.wait);
+    let lease = Leased::new(&cloud.table, &req.name, &req.table, req.wait);
     // A failed deploy is undone back to the environment as it was, which stays: its lease item
     // stays. A failed first create leaves nothing, so its lease item goes; so does that of a
     // run whose reads failed, which leaves no junk, and costs an environment that is there
@@ -193,7 +193,6 @@ pub async fn create(
     let now = super::now();
     lease
         .run(
-            cloud,
             s,
             stop,
             |names| look(cloud, s, req, names, now),
@@ -659,7 +658,7 @@ async fn make(
         &w.shared.alb.dns_name,
     );
     let service = service(cloud, s, w, &task_definition, &target_group, &tags, journal);
-    lease.last_call(cloud, s, &left, service).await?;
+    lease.last_call(s, &left, service).await?;
 
     Ok(Created {
         profile: s.profile.clone(),

@@ -64,10 +64,9 @@ pub async fn delete(
 ) -> Result<Deleted, Error> {
     let resource = s.names(&req.name).resource;
     super::refuse_reference_service(s, &req.name, &resource)?;
-    let lease = &Leased::new(&req.name, &req.table, req.wait);
+    let lease = &Leased::new(&cloud.table, &req.name, &req.table, req.wait);
     lease
         .run(
-            cloud,
             s,
             stop,
             |names| look(cloud, s, names, &req.table),
@@ -484,7 +483,7 @@ pub(super) async fn remove(
 
     // Step 3.
     let delete_it = delete_target_group(cloud, names, removal.target_group.as_ref());
-    let target_group_gone = lease.last_call_gone(cloud, s, listed, delete_it).await?;
+    let target_group_gone = lease.last_call_gone(s, listed, delete_it).await?;
     removed.extend(target_group_gone);
 
     info!(

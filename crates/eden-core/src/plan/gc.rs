@@ -372,12 +372,11 @@ async fn sweep_one(
         Reason::Lease => std::time::Duration::ZERO,
         _ => wait,
     };
-    let lease = &Leased::new(env, table, wait);
+    let lease = &Leased::new(&cloud.table, env, table, wait);
     // gc reads the state item under the lease, so that a deploy or create that got there
     // first wins; the environment's resources are read after it.
     let outcome = lease
         .run(
-            cloud,
             s,
             stop,
             |names| async move { Ok(names) },

@@ -24,15 +24,17 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
+// tokio's clock: monotonic, and paused in the fast tests.
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use super::Stop;
 use crate::cloud::{
-    AliasRecord, Cloud, EnvironmentItem, LeaseClaim, LeaseTake, PreviousHolder, Release,
+    AliasRecord, EnvironmentItem, LeaseClaim, LeaseTake, PreviousHolder, Release, StateTable,
 };
 use crate::error::Error;
 use crate::names::{dns_name, EnvName, Names};
@@ -104,6 +106,7 @@ impl Left {
 
 /// One environment's work under its lease.
 pub struct Leased<'a> {
+    state: Arc<dyn StateTable>,
     name: &'a EnvName,
     table: &'a str,
     /// How long to wait while another run is seen holding the lease.
@@ -135,8 +138,14 @@ pub enum Afterwards {
 }
 
 impl<'a> Leased<'a> {
-    pub fn new(name: &'a EnvName, table: &'a str, wait: Duration) -> Self {
+    pub fn new(
+        state: &Arc<dyn StateTable>,
+        name: &'a EnvName,
+        table: &'a str,
+        wait: Duration,
+    ) -> Self {
         Self {
+            state: state.clone(),
             name,
             table,
             wait,
@@ -165,7 +174,6 @@ impl<'a> Leased<'a> {
     /// undone.
     pub async fn last_call<T>(
         &self,
-        cloud: &Cloud,
         s: &Settings,
         left: &Left,
         call: impl Future<Output = Result<T, Error>>,
@@ -181,7 +189,7 @@ impl<'a> Leased<'a> {
         };
         let (called, released) = futures::join!(
             call,
-            cloud.table.release_lease(self.table, &key, &owner, release)
+            self.state.release_lease(self.table, &key, &owner, release)
         );
         let failed = match (called, released) {
             (Ok(value), Ok(true)) => {
@@ -193,22 +201,22 @@ impl<'a> Leased<'a> {
                 if let Err(e) = released {
                     debug!("could not give lease {key} up alongside the last call: {e}");
                 }
-                self.start_heartbeat(cloud);
+                self.start_heartbeat();
                 return Ok(value);
             }
             (Err(failed), Ok(true)) => failed,
             (Err(failed), _) => {
-                self.start_heartbeat(cloud);
+                self.start_heartbeat();
                 return Err(failed);
             }
         };
-        let taken_back = cloud
-            .table
+        let taken_back = self
+            .state
             .take_back_lease(self.table, &key, &owner, &version, &new_version())
             .await;
         let why = match taken_back {
             Ok(true) => {
-                self.start_heartbeat(cloud);
+                self.start_heartbeat();
                 return Err(failed);
             }
             Ok(false) => "another run holds it".to_string(),
@@ -230,7 +238,6 @@ impl<'a> Leased<'a> {
     /// that run.
     pub async fn last_call_gone<T>(
         &self,
-        cloud: &Cloud,
         s: &Settings,
         listed: Option<&EnvironmentItem>,
         call: impl Future<Output = Result<T, Error>>,
@@ -245,7 +252,7 @@ impl<'a> Leased<'a> {
         };
         let (called, released) = futures::join!(
             call,
-            cloud.table.release_lease(self.table, &key, &owner, release)
+            self.state.release_lease(self.table, &key, &owner, release)
         );
         let failed = match (called, released) {
             (Ok(value), Ok(true)) => {
@@ -269,9 +276,9 @@ impl<'a> Leased<'a> {
             version: new_version(),
             takeover: None,
         };
-        let why = match cloud.table.restore_lease(self.table, &claim, listed).await {
+        let why = match self.state.restore_lease(self.table, &claim, listed).await {
             Ok(true) => {
-                self.start_heartbeat(cloud);
+                self.start_heartbeat();
                 return Err(failed);
             }
             Ok(false) => "another run made it again".to_string(),
@@ -309,13 +316,13 @@ impl<'a> Leased<'a> {
 
     /// Renews the lease every [`HEARTBEAT`] until it is given up; stops the run when it could
     /// not for [`HOLD_WITHOUT_RENEWAL`], or when another run took it.
-    fn start_heartbeat(&self, cloud: &Cloud) {
+    fn start_heartbeat(&self) {
         let mut held = self.lock();
         let Some(held) = held.as_mut() else {
             return;
         };
-        let (cloud, table, key, owner) = (
-            cloud.clone(),
+        let (state, table, key, owner) = (
+            self.state.clone(),
             self.table.to_string(),
             held.key.clone(),
             held.owner.clone(),
@@ -326,8 +333,7 @@ impl<'a> Leased<'a> {
             loop {
                 tokio::time::sleep(HEARTBEAT).await;
                 let started = Instant::now();
-                let why = match cloud
-                    .table
+                let why = match state
                     .renew_lease(&table, &key, &owner, &new_version())
                     .await
                 {
@@ -357,7 +363,6 @@ impl<'a> Leased<'a> {
     #[allow(clippy::too_many_arguments)]
     pub async fn run<W, T, FL, FW>(
         &self,
-        cloud: &Cloud,
         s: &Settings,
         stop: &Stop,
         look: impl Fn(Names) -> FL,
@@ -372,7 +377,14 @@ impl<'a> Leased<'a> {
         let names = s.names(self.name);
         let key = format!("{}/{}", s.profile, names.resource);
         let (taken, looked) = futures::join!(
-            take(cloud, self.table, &key, &names.resource, self.wait, stop),
+            take(
+                &*self.state,
+                self.table,
+                &key,
+                &names.resource,
+                self.wait,
+                stop
+            ),
             look(names.clone())
         );
         let (owner, previous, waited) = taken?;
@@ -383,7 +395,7 @@ impl<'a> Leased<'a> {
             heartbeat: None,
             stop: stop.clone(),
         });
-        self.start_heartbeat(cloud);
+        self.start_heartbeat();
         let result = async {
             let trusted = !waited && reads_are_trusted(&previous, looked.as_ref().map(&left));
             let looked = if trusted {
@@ -396,7 +408,7 @@ impl<'a> Leased<'a> {
         }
         .await;
         let after = after(&result);
-        let released = self.release(cloud, &key, after).await;
+        let released = self.release(&key, after).await;
         let value = result?;
         released?;
         Ok(value)
@@ -406,7 +418,7 @@ impl<'a> Leased<'a> {
     /// it takes the lease over, except when the state item was to go with it: then the
     /// environment is gone but still listed, which the run reports, after freeing the lease
     /// alone so the next delete ends at once.
-    async fn release(&self, cloud: &Cloud, key: &str, after: Afterwards) -> Result<(), Error> {
+    async fn release(&self, key: &str, after: Afterwards) -> Result<(), Error> {
         let Some((_, owner)) = self.stop_heartbeat() else {
             return Ok(());
         };
@@ -425,7 +437,7 @@ impl<'a> Leased<'a> {
                 Release::WithEnvironment { profile, name }
             }
         };
-        let table = &cloud.table;
+        let table = &self.state;
         // A lease taken over is the other run's: nothing to give up.
         let Err(e) = table.release_lease(self.table, key, &owner, release).await else {
             return Ok(());
@@ -465,7 +477,7 @@ fn reads_are_trusted(previous: &PreviousHolder, read: Result<Left, &Error>) -> b
 /// `wait`, and taking it over from a run that stopped renewing it. Returns the owner, the
 /// previous holder and whether it waited.
 async fn take(
-    cloud: &Cloud,
+    state: &dyn StateTable,
     table: &str,
     key: &str,
     resource: &str,
@@ -489,7 +501,7 @@ async fn take(
             version: new_version(),
             takeover,
         };
-        match cloud.table.take_lease(table, &claim).await? {
+        match state.take_lease(table, &claim).await? {
             LeaseTake::Taken(previous) => {
                 debug!("took lease {key} after {previous:?}");
                 return Ok((owner, previous, waited));
@@ -577,5 +589,196 @@ mod tests {
     fn what_a_run_left_reads_back_as_written() {
         assert_eq!(Left::decode(&left(7).encode()), Some(left(7)));
         assert_ne!(new_version(), new_version());
+    }
+
+    use std::sync::atomic::AtomicUsize;
+
+    use crate::cloud::StateTable;
+    use crate::fake::{FakeTable, LeaseRow};
+    use crate::profile::tests::seed_profile;
+
+    /// The lease key of `foo` under the seed's profile.
+    const KEY: &str = "api/dev-dynamic-foo";
+
+    /// What a run under the lease saw: how often it read, how many runs worked at once.
+    #[derive(Default)]
+    struct Probe {
+        reads: AtomicUsize,
+        active: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    fn settings() -> Settings {
+        seed_profile().settings("api").expect("the seed's profile")
+    }
+
+    fn foo() -> EnvName {
+        EnvName::parse("foo").expect("a valid name")
+    }
+
+    #[test]
+    fn the_key_is_the_profile_and_resource_name() {
+        assert_eq!(KEY, format!("api/{}", settings().names(&foo()).resource));
+    }
+
+    /// One run on foo whose reads show `seen` and whose work takes `work`.
+    async fn run_once(
+        table: &Arc<FakeTable>,
+        wait: Duration,
+        probe: &Probe,
+        seen: &Left,
+        work: Duration,
+    ) -> Result<(), Error> {
+        let (name, s) = (foo(), settings());
+        let table: Arc<dyn StateTable> = table.clone();
+        let leased = Leased::new(&table, &name, "eden", wait);
+        let look = |_| async {
+            probe.reads.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, Error>(seen.clone())
+        };
+        let work = |looked: Result<Left, Error>| async move {
+            looked?;
+            let now = probe.active.fetch_add(1, Ordering::SeqCst) + 1;
+            probe.most.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(work).await;
+            probe.active.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        };
+        let stop = Stop::default();
+        leased
+            .run(&s, &stop, look, Left::clone, work, |_| Afterwards::Stays)
+            .await
+    }
+
+    fn free(left: Option<&Left>) -> LeaseRow {
+        LeaseRow {
+            owner: None,
+            version: "v1".into(),
+            left: left.map(Left::encode),
+        }
+    }
+
+    fn held_by(owner: &str) -> LeaseRow {
+        LeaseRow {
+            owner: Some(owner.into()),
+            version: "v0".into(),
+            left: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reads_beside_the_take_are_made_again_unless_they_show_what_was_left() {
+        let table = Arc::new(FakeTable::default());
+        table.put_lease(KEY, free(Some(&left(7))));
+        let probe = Probe::default();
+        run_once(&table, DEFAULT_WAIT, &probe, &left(7), Duration::ZERO)
+            .await
+            .expect("ran");
+        assert_eq!(probe.reads.load(Ordering::SeqCst), 1);
+        // The take, beside the reads, and the release: nothing else of the table's.
+        assert_eq!(table.calls(), ["take_lease", "release_lease"]);
+        // Given up by a run that did not say what it left: read again.
+        run_once(&table, DEFAULT_WAIT, &probe, &left(7), Duration::ZERO)
+            .await
+            .expect("ran");
+        assert_eq!(probe.reads.load(Ordering::SeqCst), 3);
+        assert_eq!(table.lease(KEY).and_then(|row| row.owner), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn runs_of_one_environment_never_overlap() {
+        let table = Arc::new(FakeTable::default());
+        let probe = Probe::default();
+        let work = Duration::from_secs(20);
+        let nothing = Left::default();
+        let runs = (0..4).map(|_| run_once(&table, DEFAULT_WAIT, &probe, &nothing, work));
+        for ran in futures::future::join_all(runs).await {
+            ran.expect("ran");
+        }
+        assert_eq!(probe.most.load(Ordering::SeqCst), 1);
+        // The first read beside its take; each other, having waited, again under the lease.
+        assert_eq!(probe.reads.load(Ordering::SeqCst), 1 + 3 * 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_holder_that_stopped_renewing_is_taken_over_after_the_lease_lifetime() {
+        let table = Arc::new(FakeTable::default());
+        table.put_lease(KEY, held_by("killed"));
+        let probe = Probe::default();
+        let started = Instant::now();
+        run_once(&table, DEFAULT_WAIT, &probe, &left(7), Duration::ZERO)
+            .await
+            .expect("taken over");
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(LEASE_SECONDS), "{waited:?}");
+        assert!(
+            waited < Duration::from_secs(LEASE_SECONDS + 2),
+            "{waited:?}"
+        );
+        assert_eq!(probe.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_live_holder_is_waited_for_and_never_taken_over() {
+        let table = Arc::new(FakeTable::default());
+        table.put_lease(KEY, held_by("alive"));
+        let renewing = {
+            let table = table.clone();
+            tokio::spawn(async move {
+                for version in 1..=20 {
+                    tokio::time::sleep(HEARTBEAT).await;
+                    let mut row = held_by("alive");
+                    row.version = format!("v{version}");
+                    table.put_lease(KEY, row);
+                }
+                table.put_lease(KEY, free(None));
+            })
+        };
+        let probe = Probe::default();
+        let busy = run_once(&table, Duration::ZERO, &probe, &left(7), Duration::ZERO).await;
+        assert!(matches!(busy, Err(Error::Busy { .. })), "{busy:?}");
+        let started = Instant::now();
+        run_once(&table, DEFAULT_WAIT, &probe, &left(7), Duration::ZERO)
+            .await
+            .expect("ran once it was free");
+        assert!(
+            started.elapsed() >= HEARTBEAT * 18,
+            "{:?}",
+            started.elapsed()
+        );
+        renewing.await.expect("renewed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_holder_that_cannot_renew_stops_and_gives_nothing_up() {
+        let table = Arc::new(FakeTable::default());
+        let dyn_table: Arc<dyn StateTable> = table.clone();
+        let (name, s, stop) = (foo(), settings(), Stop::default());
+        let leased = Leased::new(&dyn_table, &name, "eden", DEFAULT_WAIT);
+        let started = Instant::now();
+        let work = |looked: Result<Left, Error>| async {
+            looked?;
+            table.renewals_fail.store(true, Ordering::SeqCst);
+            loop {
+                stop.check()?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        let ran: Result<(), Error> = leased
+            .run(
+                &s,
+                &stop,
+                |_| async { Ok(left(7)) },
+                Left::clone,
+                work,
+                |_| Afterwards::Stays,
+            )
+            .await;
+        assert!(matches!(ran, Err(Error::Interrupted)), "{ran:?}");
+        assert!(leased.is_lost());
+        // Before any waiter could have taken it over.
+        assert!(started.elapsed() < Duration::from_secs(LEASE_SECONDS));
+        // Not given up: that is for the run that takes it over.
+        assert!(table.lease(KEY).and_then(|row| row.owner).is_some());
     }
 }

@@ -1,0 +1,266 @@
+//! An in-memory state table for the core's fast tests: lease and environment items under the
+//! same conditions eden asks DynamoDB for, a log of the calls, and renewals that can be made to
+//! fail. With tokio's paused clock, a lease's 15 s pass in microseconds.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::cloud::{
+    EnvironmentItem, LeaseClaim, LeaseItem, LeaseTake, PreviousHolder, Release, Result, StateTable,
+};
+use crate::error::{AwsFailure, Error};
+
+/// A lease item as the fake keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRow {
+    pub owner: Option<String>,
+    pub version: String,
+    pub left: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeTable {
+    leases: Mutex<BTreeMap<String, LeaseRow>>,
+    environments: Mutex<BTreeMap<(String, String), EnvironmentItem>>,
+    calls: Mutex<Vec<&'static str>>,
+    /// While set, every renewal fails as a call that did not get through.
+    pub renewals_fail: AtomicBool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl FakeTable {
+    fn log(&self, call: &'static str) {
+        lock(&self.calls).push(call);
+    }
+
+    /// The calls made so far, in order.
+    pub fn calls(&self) -> Vec<&'static str> {
+        lock(&self.calls).clone()
+    }
+
+    pub fn lease(&self, key: &str) -> Option<LeaseRow> {
+        lock(&self.leases).get(key).cloned()
+    }
+
+    /// Writes a lease item as another run would.
+    pub fn put_lease(&self, key: &str, row: LeaseRow) {
+        lock(&self.leases).insert(key.to_string(), row);
+    }
+}
+
+#[async_trait]
+impl StateTable for FakeTable {
+    async fn take_lease(&self, _table: &str, claim: &LeaseClaim) -> Result<LeaseTake> {
+        self.log("take_lease");
+        let mut leases = lock(&self.leases);
+        let old = leases.get(&claim.key).cloned();
+        if let Some(held) = old.as_ref().filter(|row| row.owner.is_some()) {
+            if claim.takeover.as_deref() != Some(held.version.as_str()) {
+                return Ok(LeaseTake::Held {
+                    version: held.version.clone(),
+                });
+            }
+        }
+        let row = LeaseRow {
+            owner: Some(claim.owner.clone()),
+            version: claim.version.clone(),
+            left: None,
+        };
+        leases.insert(claim.key.clone(), row);
+        Ok(LeaseTake::Taken(match old {
+            None => PreviousHolder::Nobody,
+            Some(row) if row.owner.is_some() => PreviousHolder::Expired,
+            Some(row) => PreviousHolder::Released { left: row.left },
+        }))
+    }
+
+    async fn renew_lease(
+        &self,
+        table: &str,
+        key: &str,
+        owner: &str,
+        version: &str,
+    ) -> Result<bool> {
+        self.log("renew_lease");
+        if self.renewals_fail.load(Ordering::SeqCst) {
+            return Err(Error::aws(
+                "renew lease in table",
+                table,
+                "timed out",
+                AwsFailure::Other,
+            ));
+        }
+        let mut leases = lock(&self.leases);
+        match leases.get_mut(key) {
+            Some(row) if row.owner.as_deref() == Some(owner) => {
+                row.version = version.to_string();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn take_back_lease(
+        &self,
+        _table: &str,
+        key: &str,
+        owner: &str,
+        released: &str,
+        version: &str,
+    ) -> Result<bool> {
+        self.log("take_back_lease");
+        let mut leases = lock(&self.leases);
+        match leases.get_mut(key) {
+            Some(row) if row.owner.is_none() && row.version == released => {
+                *row = LeaseRow {
+                    owner: Some(owner.to_string()),
+                    version: version.to_string(),
+                    left: None,
+                };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn restore_lease(
+        &self,
+        _table: &str,
+        claim: &LeaseClaim,
+        item: Option<&EnvironmentItem>,
+    ) -> Result<bool> {
+        self.log("restore_lease");
+        let mut leases = lock(&self.leases);
+        let mut environments = lock(&self.environments);
+        let key = |i: &EnvironmentItem| (i.profile.clone(), i.name.clone());
+        if leases.contains_key(&claim.key)
+            || item.is_some_and(|i| environments.contains_key(&key(i)))
+        {
+            return Ok(false);
+        }
+        let row = LeaseRow {
+            owner: Some(claim.owner.clone()),
+            version: claim.version.clone(),
+            left: None,
+        };
+        leases.insert(claim.key.clone(), row);
+        if let Some(item) = item {
+            environments.insert(key(item), item.clone());
+        }
+        Ok(true)
+    }
+
+    async fn release_lease(
+        &self,
+        _table: &str,
+        key: &str,
+        owner: &str,
+        release: Release<'_>,
+    ) -> Result<bool> {
+        self.log("release_lease");
+        let mut leases = lock(&self.leases);
+        if leases.get(key).and_then(|row| row.owner.as_deref()) != Some(owner) {
+            return Ok(false);
+        }
+        match release {
+            Release::Free { version, left } => {
+                let row = LeaseRow {
+                    owner: None,
+                    version: version.to_string(),
+                    left: left.map(str::to_string),
+                };
+                leases.insert(key.to_string(), row);
+            }
+            Release::Dropped => {
+                leases.remove(key);
+            }
+            Release::WithEnvironment { profile, name } => {
+                leases.remove(key);
+                lock(&self.environments).remove(&(profile.to_string(), name.to_string()));
+            }
+        }
+        Ok(true)
+    }
+
+    async fn leases(&self, _table: &str) -> Result<Vec<LeaseItem>> {
+        self.log("leases");
+        Ok(lock(&self.leases)
+            .iter()
+            .map(|(key, row)| LeaseItem {
+                key: key.clone(),
+                owner: row.owner.clone(),
+                version: row.version.clone(),
+            })
+            .collect())
+    }
+
+    async fn table_exists(&self, _table: &str) -> Result<bool> {
+        Ok(true)
+    }
+
+    async fn ensure_table(&self, _table: &str) -> Result<bool> {
+        Ok(false)
+    }
+
+    async fn put_environment(&self, _table: &str, item: &EnvironmentItem) -> Result<()> {
+        self.log("put_environment");
+        let key = (item.profile.clone(), item.name.clone());
+        lock(&self.environments).insert(key, item.clone());
+        Ok(())
+    }
+
+    async fn environment(
+        &self,
+        _table: &str,
+        profile: &str,
+        name: &str,
+    ) -> Result<Option<EnvironmentItem>> {
+        self.log("environment");
+        let key = (profile.to_string(), name.to_string());
+        Ok(lock(&self.environments).get(&key).cloned())
+    }
+
+    async fn delete_environment(&self, _table: &str, profile: &str, name: &str) -> Result<()> {
+        self.log("delete_environment");
+        lock(&self.environments).remove(&(profile.to_string(), name.to_string()));
+        Ok(())
+    }
+
+    async fn environments(
+        &self,
+        _table: &str,
+        profile: Option<&str>,
+    ) -> Result<Vec<EnvironmentItem>> {
+        self.log("environments");
+        Ok(lock(&self.environments)
+            .values()
+            .filter(|item| profile.is_none_or(|p| p == item.profile))
+            .cloned()
+            .collect())
+    }
+
+    // Profiles are not the lease's business: none here.
+    async fn put_profile(&self, _table: &str, _name: &str, _json: &str) -> Result<()> {
+        Ok(())
+    }
+
+    async fn profile(&self, _table: &str, _name: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    async fn delete_profile(&self, _table: &str, _name: &str) -> Result<bool> {
+        Ok(false)
+    }
+
+    async fn profiles(&self, _table: &str) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+}
