@@ -140,9 +140,12 @@ def table(lab):
     # The profile as seeded, and filled in as `config check --aws --fix` does.
     lab.bare_config = lab.config + ".bare"
     shutil.copy(lab.config, lab.bare_config)
-    code, _, stderr, _ = lab.run("config", "check", "--aws", "--fix", "-p", "api")
-    if code != 0:
-        sys.exit(f"config check --aws --fix failed: {stderr}")
+    # It fails on the state table, which the first create makes; the keys are written all the same.
+    _, _, stderr, _ = lab.run("config", "check", "--aws", "--fix", "-p", "api")
+    with open(lab.config) as f:
+        filled = f.read()
+    if not all(key in filled for key in ("master_listener_arn", "reference_target_group_arn", "dynamic_zone_name")):
+        sys.exit(f"config check --aws --fix did not fill the profile in: {stderr}")
     print("| latency | operation | eden | original | speed-up | eden calls | original calls | eden bound |")
     print("|---|---|---|---|---|---|---|---|")
     for latency in LATENCIES:

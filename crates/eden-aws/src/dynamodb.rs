@@ -295,16 +295,20 @@ impl cloud::StateTable for DynamoDb {
     ) -> Result<bool> {
         let released = match release {
             Release::Free { version, left } => {
+                // `expires_at = 0` is how eden before 0.3 tells a free lease: it can take it.
                 let update = self
                     .owned_lease_update(table, key, owner)
                     .expression_attribute_names("#v", VERSION)
                     .expression_attribute_names("#l", LEFT)
-                    .expression_attribute_values(":v", s(version));
+                    .expression_attribute_values(":v", s(version))
+                    .expression_attribute_values(":free", n(0));
                 let update = match left {
                     Some(left) => update
-                        .update_expression("SET #v = :v, #l = :left REMOVE #o, expires_at")
+                        .update_expression("SET #v = :v, #l = :left, expires_at = :free REMOVE #o")
                         .expression_attribute_values(":left", s(left)),
-                    None => update.update_expression("SET #v = :v REMOVE #o, #l, expires_at"),
+                    None => {
+                        update.update_expression("SET #v = :v, expires_at = :free REMOVE #o, #l")
+                    }
                 };
                 update
                     .send()
