@@ -41,6 +41,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             commands::completions::run(shell);
             Ok(())
         }
+        Command::Man { dir } => commands::man::run(&dir),
         Command::Config(ConfigCommand::Setup(args)) => Ok(commands::config::setup(args)?),
         Command::Config(ConfigCommand::Check(args)) => Ok(commands::config::check(args).await?),
         Command::Config(ConfigCommand::Push(args)) => Ok(commands::config::push(args).await?),
@@ -59,4 +60,8 @@ pub enum Failure {
     Eden(#[from] eden_core::Error),
     #[error("{0}")]
     Serve(String),
+    #[error(
+        "could not write the man pages into {dir}: {why}; check that it is a writable directory"
+    )]
+    Man { dir: String, why: String },
 }

@@ -25,7 +25,7 @@ fn wait_all(children: Vec<Child>) -> Vec<Run> {
 #[tokio::test]
 async fn concurrent_creates_and_deletes_of_different_names_all_succeed() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    // 30 at once by default, 50 with EDEN_TEST_CONCURRENCY=50 (`scripts/chaos` runs 50): on a
+    // 30 at once by default, 50 with EDEN_TEST_CONCURRENCY=50 (`bench/chaos` runs 50): on a
     // slow 2-core machine, the one moto that ECS and ELB share (both check EC2's subnets) made
     // calls of 50 runs wait past eden's 8 s timeout, with the code before this test's last
     // change too. The other services get a moto each, as AWS's answer side by side.

@@ -7,5 +7,6 @@ pub mod delete;
 pub mod gc;
 pub mod iam_policy;
 pub mod ls;
+pub mod man;
 pub mod serve;
 pub mod status;

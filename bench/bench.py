@@ -1,7 +1,7 @@
 """Measures eden against the original Python eden 0.1.5 on one emulated world, with a fixed
-latency added to every AWS call by tools/latency-proxy. Prints a Markdown table per way of
+latency added to every AWS call by bench/latency-proxy. Prints a Markdown table per way of
 running moto: one process for every service, and one per service (see lab.py). Run through
-scripts/bench.
+bench/bench.
 
 For each latency: the median wall time of create, deploy (create on an existing environment),
 delete, and eden's create with a bare profile (as the original's file has it, before `config check --aws --fix` fills it in) for both tools, their ratio, the AWS calls each makes, and eden's critical-path bound

@@ -1,6 +1,6 @@
 """Chaos run: many eden runs at once, injected faults at every write, transient errors and bad
 input, against moto behind awsproxy.py. Prints a table of what was tried, what succeeded, the
-faults injected and the resources left behind. Run through scripts/chaos.
+faults injected and the resources left behind. Run through bench/chaos.
 
 CHAOS_N (default 50) sets how many environments are made and removed at once.
 """

@@ -3,8 +3,8 @@ proxy saw them: when each call came in and when its answer went out, relative to
 the command, and the time beyond the added latency (moto's own, and waiting for its lock).
 Shows which calls overlap and which chain sets the wall time.
 
-Usage: scripts/trace [LATENCY_MS [SERVICE=MS ...]] [split]
-  e.g. scripts/trace 50 route53=200: Route 53 as far away as it is from Tokyo;
+Usage: bench/trace [LATENCY_MS [SERVICE=MS ...]] [split]
+  e.g. bench/trace 50 route53=200: Route 53 as far away as it is from Tokyo;
   split: one moto process per service (see lab.py), as AWS's services answer side by side.
 """
 

@@ -1,4 +1,4 @@
-//! A fixed delay per AWS call in front of moto, for `scripts/bench` and `scripts/trace`.
+//! A fixed delay per AWS call in front of moto, for `bench/bench` and `bench/trace`.
 //!
 //! `scripts/awsproxy.py` does the same and more (faults, throttling, Route 53's own checks of a
 //! change), but its Python costs about 1.2 ms of CPU per call on the machine that also runs eden

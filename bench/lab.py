@@ -7,7 +7,7 @@ side: `Lab(split=True)` runs one moto per service instead (EC2, ELB and ACM toge
 checks subnets and certificates; ECS with a copy of the network, whose subnets and security group
 it checks), and the proxy sends each call to its service's.
 
-`Lab(timing=True)` puts tools/latency-proxy in front instead of awsproxy.py: the same fixed delay
+`Lab(timing=True)` puts bench/latency-proxy in front instead of awsproxy.py: the same fixed delay
 per call, at next to no CPU (awsproxy.py's Python costs about a millisecond a call on the machine
 that runs eden and moto too), without awsproxy.py's faults and checks."""
 
@@ -77,7 +77,7 @@ class Lab:
         proxy_port = free_port()
         routes = [arg for service, url in self.routes.items() for arg in ("--route", f"{service}={url}")]
         proxy = ([os.path.join(ROOT, "target", "release", "latency-proxy")] if timing
-                 else [PYTHON, os.path.join(HERE, "awsproxy.py")])
+                 else [PYTHON, os.path.join(ROOT, "scripts", "awsproxy.py")])
         self.proxy = subprocess.Popen([*proxy, "--upstream", self.moto_url, "--port", str(proxy_port), *routes],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(proxy_port)
@@ -86,7 +86,7 @@ class Lab:
                         AWS_ACCESS_KEY_ID="lab", AWS_SECRET_ACCESS_KEY="lab", AWS_EC2_METADATA_DISABLED="true")
         self.config = os.path.join(self.home, ".eden", "config")
         # Through the proxy, which sends each service's calls to its moto; no rules are set yet.
-        seed = [PYTHON, os.path.join(HERE, "seed_world.py"), "--endpoint", self.url, "--config", self.config]
+        seed = [PYTHON, os.path.join(ROOT, "scripts", "seed_world.py"), "--endpoint", self.url, "--config", self.config]
         if split:
             # ECS's moto gets the same network: the two processes' ids come from one seed.
             for url in (self.moto_url, self.routes["ecs"]):
