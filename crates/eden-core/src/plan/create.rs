@@ -473,19 +473,34 @@ async fn look(
         };
         Ok::<_, Error>((reference, service))
     };
-    let shared = super::shared_alb(cloud, s);
-    let host = super::host_records(cloud, s, &names);
+    // The host's rules' tags as soon as the rules and the host name are known: beside the
+    // target group's, not a round after it.
+    let shared_and_host = async {
+        let (shared, (fqdn, records)) = futures::try_join!(
+            super::shared_alb(cloud, s),
+            super::host_records(cloud, s, &names)
+        )?;
+        let host_rules = super::host_rules(cloud, &shared.rules, &fqdn).await?;
+        Ok::<_, Error>((shared, fqdn, records, host_rules))
+    };
     let file = environments::read(cloud, &s.bucket, &s.key);
     let state = cloud
         .table
         .environment(&req.table, &s.profile, &names.resource);
     let target_group = cloud.elb.target_group(&names.target_group);
     let family = cloud.ecs.family_tags(&names.resource);
-    let ((reference, service), (), shared, (fqdn, records), file, state, target_group, family) = futures::try_join!(
+    let (
+        (reference, service),
+        (),
+        (shared, fqdn, records, host_rules),
+        file,
+        state,
+        target_group,
+        family,
+    ) = futures::try_join!(
         reference,
         image,
-        shared,
-        host,
+        shared_and_host,
         file,
         state,
         target_group,
@@ -497,7 +512,6 @@ async fn look(
             why: "it is still being deleted".into(),
         });
     }
-    let host_rules = super::host_rules(cloud, &shared.rules, &fqdn).await?;
     Ok(World {
         names,
         fqdn,

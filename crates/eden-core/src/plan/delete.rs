@@ -142,10 +142,31 @@ pub(super) async fn look(
     names: Names,
     table: &str,
 ) -> Result<Found, Error> {
+    // The rules for the host or the target group, with their tags, as soon as the rules and
+    // the host name are known: beside the target group's tags, not a round after them. A rule
+    // forwards to the target group by ARN, which names it.
+    let shared_and_rules = async {
+        let (shared, (fqdn, records)) = futures::try_join!(
+            super::shared_alb(cloud, s),
+            super::host_records(cloud, s, &names)
+        )?;
+        let related: Vec<ListenerRule> = shared
+            .rules
+            .iter()
+            .filter(|r| {
+                r.serves_host(&fqdn)
+                    || r.target_groups
+                        .iter()
+                        .any(|tg| super::target_group_name(tg) == Some(names.target_group.as_str()))
+            })
+            .cloned()
+            .collect();
+        let rules = super::tagged_rules(cloud, related).await?;
+        Ok::<_, Error>((shared, fqdn, records, rules))
+    };
     let (
         file,
-        (fqdn, records),
-        shared,
+        (shared, fqdn, records, rules),
         (reference, service),
         target_group,
         family,
@@ -153,26 +174,13 @@ pub(super) async fn look(
         state,
     ) = futures::try_join!(
         environments::read(cloud, &s.bucket, &s.key),
-        super::host_records(cloud, s, &names),
-        super::shared_alb(cloud, s),
+        shared_and_rules,
         super::services(cloud, s, &names.resource),
         cloud.elb.target_group(&names.target_group),
         cloud.ecs.family_tags(&names.resource),
         cloud.ecs.task_definitions(&names.resource),
         cloud.table.environment(table, &s.profile, &names.resource),
     )?;
-    let related: Vec<ListenerRule> = shared
-        .rules
-        .iter()
-        .filter(|r| {
-            r.serves_host(&fqdn)
-                || target_group
-                    .as_ref()
-                    .is_some_and(|tg| r.target_groups.contains(&tg.arn))
-        })
-        .cloned()
-        .collect();
-    let rules = super::tagged_rules(cloud, related).await?;
     Ok(Found {
         names,
         file,

@@ -7,6 +7,8 @@ mod environments;
 pub mod gc;
 mod journal;
 mod lease;
+#[cfg(test)]
+mod on_fake_cloud;
 mod priority;
 mod records;
 pub mod status;

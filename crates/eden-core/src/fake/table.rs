@@ -1,10 +1,10 @@
-//! An in-memory state table for the core's fast tests: lease and environment items under the
-//! same conditions eden asks DynamoDB for, a log of the calls, and renewals that can be made to
-//! fail. With tokio's paused clock, a lease's 15 s pass in microseconds.
+//! An in-memory state table: lease and environment items under the same conditions eden asks
+//! DynamoDB for, and renewals that can be made to fail. With tokio's paused clock, a lease's 15 s
+//! pass in microseconds.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
@@ -12,6 +12,8 @@ use crate::cloud::{
     EnvironmentItem, LeaseClaim, LeaseItem, LeaseTake, PreviousHolder, Release, Result, StateTable,
 };
 use crate::error::{AwsFailure, Error};
+
+use super::{lock, Calls};
 
 /// A lease item as the fake keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,25 +27,40 @@ pub struct LeaseRow {
 pub struct FakeTable {
     leases: Mutex<BTreeMap<String, LeaseRow>>,
     environments: Mutex<BTreeMap<(String, String), EnvironmentItem>>,
-    calls: Mutex<Vec<&'static str>>,
+    /// Shared with the rest of a fake cloud, whose log, latency and faults it takes part in.
+    pub log: Arc<Calls>,
     /// While set, every renewal fails as a call that did not get through.
     pub renewals_fail: AtomicBool,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl FakeTable {
-    fn log(&self, call: &'static str) {
-        lock(&self.calls).push(call);
+    /// A table whose calls go into `log`, with its latency and faults.
+    pub fn logging_to(log: Arc<Calls>) -> Self {
+        Self {
+            log,
+            ..Self::default()
+        }
+    }
+
+    async fn log(&self, call: &'static str) -> Result<()> {
+        self.log.call(call).await
     }
 
     /// The calls made so far, in order.
     pub fn calls(&self) -> Vec<&'static str> {
-        lock(&self.calls).clone()
+        self.log.names()
+    }
+
+    /// One environment's state item.
+    pub fn item(&self, profile: &str, name: &str) -> Option<EnvironmentItem> {
+        lock(&self.environments)
+            .get(&(profile.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// Every lease item's key.
+    pub fn lease_keys(&self) -> Vec<String> {
+        lock(&self.leases).keys().cloned().collect()
     }
 
     pub fn lease(&self, key: &str) -> Option<LeaseRow> {
@@ -59,7 +76,7 @@ impl FakeTable {
 #[async_trait]
 impl StateTable for FakeTable {
     async fn take_lease(&self, _table: &str, claim: &LeaseClaim) -> Result<LeaseTake> {
-        self.log("take_lease");
+        self.log("take_lease").await?;
         let mut leases = lock(&self.leases);
         let old = leases.get(&claim.key).cloned();
         if let Some(held) = old.as_ref().filter(|row| row.owner.is_some()) {
@@ -89,7 +106,7 @@ impl StateTable for FakeTable {
         owner: &str,
         version: &str,
     ) -> Result<bool> {
-        self.log("renew_lease");
+        self.log("renew_lease").await?;
         if self.renewals_fail.load(Ordering::SeqCst) {
             return Err(Error::aws(
                 "renew lease in table",
@@ -116,7 +133,7 @@ impl StateTable for FakeTable {
         released: &str,
         version: &str,
     ) -> Result<bool> {
-        self.log("take_back_lease");
+        self.log("take_back_lease").await?;
         let mut leases = lock(&self.leases);
         match leases.get_mut(key) {
             Some(row) if row.owner.is_none() && row.version == released => {
@@ -137,7 +154,7 @@ impl StateTable for FakeTable {
         claim: &LeaseClaim,
         item: Option<&EnvironmentItem>,
     ) -> Result<bool> {
-        self.log("restore_lease");
+        self.log("restore_lease").await?;
         let mut leases = lock(&self.leases);
         let mut environments = lock(&self.environments);
         let key = |i: &EnvironmentItem| (i.profile.clone(), i.name.clone());
@@ -165,7 +182,7 @@ impl StateTable for FakeTable {
         owner: &str,
         release: Release<'_>,
     ) -> Result<bool> {
-        self.log("release_lease");
+        self.log("release_lease").await?;
         let mut leases = lock(&self.leases);
         if leases.get(key).and_then(|row| row.owner.as_deref()) != Some(owner) {
             return Ok(false);
@@ -191,7 +208,7 @@ impl StateTable for FakeTable {
     }
 
     async fn leases(&self, _table: &str) -> Result<Vec<LeaseItem>> {
-        self.log("leases");
+        self.log("leases").await?;
         Ok(lock(&self.leases)
             .iter()
             .map(|(key, row)| LeaseItem {
@@ -211,7 +228,7 @@ impl StateTable for FakeTable {
     }
 
     async fn put_environment(&self, _table: &str, item: &EnvironmentItem) -> Result<()> {
-        self.log("put_environment");
+        self.log("put_environment").await?;
         let key = (item.profile.clone(), item.name.clone());
         lock(&self.environments).insert(key, item.clone());
         Ok(())
@@ -223,13 +240,13 @@ impl StateTable for FakeTable {
         profile: &str,
         name: &str,
     ) -> Result<Option<EnvironmentItem>> {
-        self.log("environment");
+        self.log("environment").await?;
         let key = (profile.to_string(), name.to_string());
         Ok(lock(&self.environments).get(&key).cloned())
     }
 
     async fn delete_environment(&self, _table: &str, profile: &str, name: &str) -> Result<()> {
-        self.log("delete_environment");
+        self.log("delete_environment").await?;
         lock(&self.environments).remove(&(profile.to_string(), name.to_string()));
         Ok(())
     }
@@ -239,7 +256,7 @@ impl StateTable for FakeTable {
         _table: &str,
         profile: Option<&str>,
     ) -> Result<Vec<EnvironmentItem>> {
-        self.log("environments");
+        self.log("environments").await?;
         Ok(lock(&self.environments)
             .values()
             .filter(|item| profile.is_none_or(|p| p == item.profile))

@@ -1,0 +1,189 @@
+//! create, deploy and delete against the in-memory cloud: what they leave, what a failed write
+//! undoes, and how many rounds of calls deep each is (its virtual time on tokio's paused clock,
+//! at one second a call).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{create, delete, CreateRequest, DeleteRequest, Stop, DEFAULT_WAIT};
+use crate::error::Error;
+use crate::fake::FakeCloud;
+use crate::image::ImageUri;
+use crate::names::EnvName;
+use crate::profile::tests::seed_profile;
+use crate::profile::Settings;
+
+const TABLE: &str = "eden";
+const LATENCY: Duration = Duration::from_secs(1);
+
+/// Every call that changes a resource of the environment (not the lease's own writes).
+const WRITES: [&str; 8] = [
+    "CreateTargetGroup",
+    "RegisterTaskDefinition",
+    "put_environment",
+    "PutObject",
+    "ChangeResourceRecordSets",
+    "CreateRule",
+    "ModifyTargetGroupAttributes",
+    "CreateService",
+];
+
+/// The seed's api profile as the original's file has it: no listener, reference target group
+/// or zone name.
+fn bare() -> Settings {
+    seed_profile().settings("api").expect("the seed's profile")
+}
+
+/// The profile as `eden config check --aws --fix` fills it in for the fake's world.
+fn filled(cloud: &FakeCloud) -> Settings {
+    let mut s = bare();
+    let world = cloud.world();
+    s.zone_name = Some(world.zone.1.clone());
+    s.listener_arn = world.listener.as_ref().map(|l| l.arn.clone());
+    s.reference_target_group = world.services[0].1.load_balancers[0]
+        .target_group_arn
+        .clone();
+    s
+}
+
+fn create_request(image: &str) -> CreateRequest {
+    CreateRequest {
+        name: EnvName::parse("foo").expect("a valid name"),
+        image: ImageUri::parse(image).expect("a valid image"),
+        table: TABLE.into(),
+        wait: DEFAULT_WAIT,
+        environment: Vec::new(),
+        ttl: None,
+    }
+}
+
+fn delete_request() -> DeleteRequest {
+    DeleteRequest {
+        name: EnvName::parse("foo").expect("a valid name"),
+        table: TABLE.into(),
+        wait: DEFAULT_WAIT,
+    }
+}
+
+/// What the world holds, but an environments file that lists no environment: a run that made
+/// the file and undid its entry leaves the file, empty, for the clients that read it.
+fn settled(fake: &FakeCloud) -> Vec<String> {
+    let mut summary = fake.world().summary();
+    summary.retain(|line| !line.starts_with("object ") || line.contains("\"name\""));
+    summary
+}
+
+/// Runs a plan and returns its result and how many rounds of calls it took.
+async fn timed<T>(run: impl std::future::Future<Output = T>) -> (T, u64) {
+    let started = Instant::now();
+    let result = run.await;
+    let rounds = started.elapsed().as_millis() / LATENCY.as_millis();
+    (result, rounds as u64)
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_deploy_and_delete_are_as_deep_as_documented() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    fake.calls.set_latency(LATENCY);
+
+    let (made, rounds) = timed(create(&cloud, &s, &create_request("api:v1"), &stop)).await;
+    assert!(!made.expect("created").deployed);
+    assert_eq!(rounds, 4, "create: {:?}", fake.calls.names());
+
+    fake.calls.clear();
+    let (deployed, rounds) = timed(create(&cloud, &s, &create_request("api:v2"), &stop)).await;
+    assert!(deployed.expect("deployed").deployed);
+    assert_eq!(rounds, 4, "deploy: {:?}", fake.calls.names());
+
+    fake.calls.clear();
+    let (deleted, rounds) = timed(delete(&cloud, &s, &delete_request(), &stop)).await;
+    deleted.expect("deleted");
+    assert_eq!(rounds, 4, "delete: {:?}", fake.calls.names());
+
+    // The profile as the original's file has it: the listener's rules, the host's records and
+    // the reference's target group wait for the read that names them.
+    fake.calls.clear();
+    let (made, rounds) = timed(create(&cloud, &bare(), &create_request("api:v1"), &stop)).await;
+    made.expect("created");
+    assert_eq!(rounds, 5, "bare create: {:?}", fake.calls.names());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_and_its_delete_leave_the_world_as_it_was() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    let before = fake.world().summary();
+
+    let made = create(&cloud, &s, &create_request("api:v1"), &stop)
+        .await
+        .expect("created");
+    let after = fake.world().summary();
+    for expected in [
+        "service dev-dynamic-foo ".to_string(),
+        format!("task definition {}", made.task_definition),
+        "target group dev-dynamic-foo".into(),
+        "rule [\"api-foo.dev.example.com\"]".into(),
+        "record api-foo.dev.example.com A".into(),
+        "object endpoints.json".into(),
+    ] {
+        assert!(
+            after.iter().any(|line| line.starts_with(&expected)),
+            "no {expected} in {after:#?}"
+        );
+    }
+    assert!(fake.table.item("api", "dev-dynamic-foo").is_some());
+
+    delete(&cloud, &s, &delete_request(), &stop)
+        .await
+        .expect("deleted");
+    // The environments file stays, without this environment.
+    assert_eq!(settled(&fake), before);
+    assert_eq!(fake.table.item("api", "dev-dynamic-foo"), None);
+    assert_eq!(fake.table.lease_keys(), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_whose_write_fails_undoes_everything_it_made() {
+    for write in WRITES {
+        let fake = FakeCloud::seeded(&bare());
+        let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+        let before = fake.world().summary();
+        fake.calls.fail(write);
+        let failed = create(&cloud, &s, &create_request("api:v1"), &stop).await;
+        assert!(
+            matches!(failed, Err(Error::RolledBack { .. } | Error::Aws { .. })),
+            "{write}: {failed:?}"
+        );
+        assert!(
+            fake.calls.names().contains(&write),
+            "{write} was never called"
+        );
+        assert_eq!(settled(&fake), before, "{write} failed and this stayed");
+        assert_eq!(fake.table.item("api", "dev-dynamic-foo"), None, "{write}");
+        assert_eq!(fake.table.lease_keys(), Vec::<String>::new(), "{write}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_look_alike_service_is_refused_before_any_write() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    {
+        let mut world = fake.world();
+        let mut look_alike = world.services[0].clone();
+        look_alike.1.name = "dev-dynamic-foo".into();
+        look_alike.1.arn = format!("{}-foo", look_alike.1.arn);
+        world.services.push(look_alike);
+    }
+    let before = fake.world().summary();
+    let refused = create(&cloud, &s, &create_request("api:v1"), &stop).await;
+    assert!(matches!(refused, Err(Error::NotOurs { .. })), "{refused:?}");
+    let calls = fake.calls.names();
+    assert!(
+        !calls.iter().any(|call| WRITES.contains(call)),
+        "wrote: {calls:?}"
+    );
+    assert_eq!(fake.world().summary(), before);
+}
