@@ -242,7 +242,7 @@ impl cloud::Elb for Elb {
         Ok(())
     }
 
-    async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
+    async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
         let out = match self.0.describe_target_groups().names(name).send().await {
             Ok(out) => out,
             Err(e)
@@ -256,17 +256,11 @@ impl cloud::Elb for Elb {
         let Some(tg) = out.target_groups().first() else {
             return Ok(None);
         };
-        let arn = tg.target_group_arn().unwrap_or_default().to_string();
-        let tags = cloud::Elb::tags(self, std::slice::from_ref(&arn))
-            .await?
-            .into_iter()
-            .flat_map(|(_, tags)| tags)
-            .collect();
         Ok(Some(TargetGroup {
             name: tg.target_group_name().unwrap_or(name).to_string(),
             load_balancers: tg.load_balancer_arns().to_vec(),
-            arn,
-            tags,
+            arn: tg.target_group_arn().unwrap_or_default().to_string(),
+            tags: Vec::new(),
         }))
     }
 

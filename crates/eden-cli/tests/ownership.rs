@@ -337,8 +337,8 @@ async fn profiles_whose_prefixes_overlap_never_touch_each_others_environments() 
     );
 }
 
-/// An environment the original made: its resources carry no tags, and the state table records
-/// it. The first run that touches it tags what it keeps.
+/// An environment the original made: its resources carry no tags, the state table records it,
+/// and it has no lease item. The first run that touches it tags what it keeps.
 #[tokio::test]
 async fn an_untagged_environment_the_state_table_records_is_adopted() {
     let world = World::new();
@@ -376,6 +376,17 @@ async fn an_untagged_environment_the_state_table_records_is_adopted() {
             .unwrap();
     }
     assert!(tags_of(&aws, &service).await.is_empty());
+    // And no lease item, as the original leaves an environment (one of eden's would vouch for
+    // the target group and rule it left, whose tags eden then does not read).
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    aws.ddb
+        .delete_item()
+        .table_name("eden")
+        .key("type", S("_lease".into()))
+        .key("name", S("api/dev-dynamic-api-legacy".into()))
+        .send()
+        .await
+        .unwrap();
 
     let deployed = world.create("api", "legacy", "v2");
     for adopted in ["service", "target group", "listener rule"] {

@@ -336,8 +336,18 @@ pub trait Elb: Send + Sync {
     async fn create_rule(&self, rule: &NewRule) -> Result<RuleCreation>;
     /// Deleting a rule that is already gone succeeds.
     async fn delete_rule(&self, arn: &str) -> Result<()>;
+    /// The target group of that name, without its tags (empty): one call, where their read
+    /// can be left out or made beside others' (see [`Elb::tags`]).
+    async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>>;
     /// The target group of that name, with its tags.
-    async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>>;
+    async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
+        let Some(mut tg) = self.find_target_group(name).await? else {
+            return Ok(None);
+        };
+        let tags = self.tags(std::slice::from_ref(&tg.arn)).await?;
+        tg.tags = tags.into_iter().flat_map(|(_, tags)| tags).collect();
+        Ok(Some(tg))
+    }
     /// Reads the reference target group's settings and attributes.
     async fn target_group_template(&self, arn: &str) -> Result<TargetGroupTemplate>;
     /// Creates `name` with the reference target group's settings.

@@ -502,20 +502,15 @@ impl Elb for FakeCloud {
         Ok(())
     }
 
-    async fn target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
-        // As the adapter: DescribeTargetGroups, then the tags of the one found.
+    async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
         self.call("DescribeTargetGroups").await?;
-        let found = {
-            let world = self.world();
-            let tg = world.target_groups.iter().find(|(tg, _)| tg.name == name);
-            tg.map(|(tg, _)| (tg.clone(), load_balancers_of(&world, &tg.arn)))
-        };
-        let Some((mut tg, load_balancers)) = found else {
-            return Ok(None);
-        };
-        self.call("DescribeTags").await?;
-        tg.load_balancers = load_balancers;
-        Ok(Some(tg))
+        let world = self.world();
+        let found = world.target_groups.iter().find(|(tg, _)| tg.name == name);
+        Ok(found.map(|(tg, _)| TargetGroup {
+            load_balancers: load_balancers_of(&world, &tg.arn),
+            tags: Vec::new(),
+            ..tg.clone()
+        }))
     }
 
     async fn target_group_template(&self, arn: &str) -> Result<TargetGroupTemplate> {

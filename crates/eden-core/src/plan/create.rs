@@ -103,12 +103,13 @@ struct World {
     now: i64,
     reference: Reference,
     shared: SharedAlb,
-    /// The shared listener's rules for the host, with their tags.
+    /// The shared listener's rules for the host, with their tags once claimed.
     host_rules: Vec<(ListenerRule, Vec<Tag>)>,
     records: HostRecords,
     file: (Option<Object>, EnvironmentsFile),
     state: Option<EnvironmentItem>,
     service: Option<ServiceInfo>,
+    /// With its tags once claimed.
     target_group: Option<TargetGroup>,
     /// The tags of the task definition family's latest revision, when the family has one.
     family: Option<Vec<Tag>>,
@@ -132,6 +133,19 @@ impl World {
             &self.records.aliases,
             &self.shared.alb.dns_name,
         )
+    }
+
+    /// Reads the tags of the target group and host rules found, but of those `left` vouches
+    /// for (see [`super::claim_tags`]).
+    async fn claim_tags(
+        &mut self,
+        cloud: &Cloud,
+        s: &Settings,
+        req: &CreateRequest,
+        left: Option<&Left>,
+    ) -> Result<(), Error> {
+        let (tg, rules) = (&mut self.target_group, &mut self.host_rules);
+        super::claim_tags(cloud, s, &req.name, tg, rules, left).await
     }
 
     /// Whether no environment of this name exists: whatever of it is there is this run's, or
@@ -184,12 +198,12 @@ pub async fn create(
 ) -> Result<Created, Error> {
     let resource = s.names(&req.name).resource;
     super::refuse_reference_service(s, &req.name, &resource)?;
-    let lease = Leased::new(&cloud.table, &req.name, &req.table, req.wait);
+    let lease = &Leased::new(&cloud.table, &req.name, &req.table, req.wait);
     // A failed deploy is undone back to the environment as it was, which stays: its lease item
     // stays. A failed first create leaves nothing, so its lease item goes; so does that of a
     // run whose reads failed, which leaves no junk, and costs an environment that is there
     // one read more on its next run (no lease item, but a state item).
-    let existed = AtomicBool::new(false);
+    let existed = &AtomicBool::new(false);
     let now = super::now();
     lease
         .run(
@@ -197,8 +211,9 @@ pub async fn create(
             stop,
             |names| look(cloud, s, req, names, now),
             World::left,
-            |looked| async {
-                let world = looked?;
+            |looked, left| async move {
+                let mut world = looked?;
+                world.claim_tags(cloud, s, req, left.as_ref()).await?;
                 let decision = decide(s, req, &world);
                 // A run refused before its first write leaves the environment as it was.
                 let exists = match &decision {
@@ -206,7 +221,7 @@ pub async fn create(
                     Err(_) => world.state.is_some(),
                 };
                 existed.store(exists, Ordering::SeqCst);
-                make_and_record(cloud, s, req, &lease, world, decision?, stop).await
+                make_and_record(cloud, s, req, lease, world, decision?, stop).await
             },
             |result| match result {
                 Ok(_) => Afterwards::Stays,
@@ -227,7 +242,8 @@ pub async fn preview(
 ) -> Result<Vec<PlannedChange>, Error> {
     let names = s.names(&req.name);
     super::refuse_reference_service(s, &req.name, &names.resource)?;
-    let w = look(cloud, s, req, names, super::now()).await?;
+    let mut w = look(cloud, s, req, names, super::now()).await?;
+    w.claim_tags(cloud, s, req, None).await?;
     let decision = decide(s, req, &w)?;
     let resource = &w.names.resource;
     let mut changes = vec![PlannedChange::create(
@@ -473,34 +489,19 @@ async fn look(
         };
         Ok::<_, Error>((reference, service))
     };
-    // The host's rules' tags as soon as the rules and the host name are known: beside the
-    // target group's, not a round after it.
-    let shared_and_host = async {
-        let (shared, (fqdn, records)) = futures::try_join!(
-            super::shared_alb(cloud, s),
-            super::host_records(cloud, s, &names)
-        )?;
-        let host_rules = super::host_rules(cloud, &shared.rules, &fqdn).await?;
-        Ok::<_, Error>((shared, fqdn, records, host_rules))
-    };
+    let shared = super::shared_alb(cloud, s);
+    let host = super::host_records(cloud, s, &names);
     let file = environments::read(cloud, &s.bucket, &s.key);
     let state = cloud
         .table
         .environment(&req.table, &s.profile, &names.resource);
-    let target_group = cloud.elb.target_group(&names.target_group);
+    let target_group = cloud.elb.find_target_group(&names.target_group);
     let family = cloud.ecs.family_tags(&names.resource);
-    let (
-        (reference, service),
-        (),
-        (shared, fqdn, records, host_rules),
-        file,
-        state,
-        target_group,
-        family,
-    ) = futures::try_join!(
+    let ((reference, service), (), shared, (fqdn, records), file, state, target_group, family) = futures::try_join!(
         reference,
         image,
-        shared_and_host,
+        shared,
+        host,
         file,
         state,
         target_group,
@@ -512,6 +513,13 @@ async fn look(
             why: "it is still being deleted".into(),
         });
     }
+    // Their tags are claimed once the run knows what the lease vouches for.
+    let host_rules = shared
+        .rules
+        .iter()
+        .filter(|r| r.serves_host(&fqdn))
+        .map(|r| (r.clone(), Vec::new()))
+        .collect();
     Ok(World {
         names,
         fqdn,

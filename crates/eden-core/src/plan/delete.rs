@@ -71,8 +71,10 @@ pub async fn delete(
             stop,
             |names| look(cloud, s, names, &req.table),
             Found::left,
-            |found| async move {
-                let removal = decide(s, &req.name, found?)?;
+            |found, left| async move {
+                let mut found = found?;
+                found.claim_tags(cloud, s, left.as_ref()).await?;
+                let removal = decide(s, &req.name, found)?;
                 // The environment as `eden ls` shows it, should it have to be listed again:
                 // expired at once, so that `eden gc` finishes what was asked to go.
                 let now = super::now();
@@ -104,11 +106,13 @@ pub(super) struct Found {
     /// The shared ALB's DNS name, which eden's records point at.
     alb: String,
     records: HostRecords,
-    /// The shared listener's rules for the host or the target group, with their tags.
+    /// The shared listener's rules for the host or the target group, with their tags once
+    /// claimed.
     rules: Vec<(ListenerRule, Vec<Tag>)>,
     /// The reference service, when it is there: its names are never an environment's.
     reference: Option<ServiceInfo>,
     service: Option<ServiceInfo>,
+    /// With its tags once claimed.
     target_group: Option<TargetGroup>,
     /// The tags of the task definition family's latest revision, when it has one.
     family: Option<Vec<Tag>>,
@@ -117,6 +121,18 @@ pub(super) struct Found {
 }
 
 impl Found {
+    /// Reads the tags of the target group and rules found, but of those `left` vouches for
+    /// (see [`super::claim_tags`]).
+    pub(super) async fn claim_tags(
+        &mut self,
+        cloud: &Cloud,
+        s: &Settings,
+        left: Option<&Left>,
+    ) -> Result<(), Error> {
+        let env = &self.names.env;
+        super::claim_tags(cloud, s, env, &mut self.target_group, &mut self.rules, left).await
+    }
+
     /// What the reads show, to compare with what the lease's previous holder left.
     pub(super) fn left(&self) -> Left {
         Left::new(
@@ -142,31 +158,10 @@ pub(super) async fn look(
     names: Names,
     table: &str,
 ) -> Result<Found, Error> {
-    // The rules for the host or the target group, with their tags, as soon as the rules and
-    // the host name are known: beside the target group's tags, not a round after them. A rule
-    // forwards to the target group by ARN, which names it.
-    let shared_and_rules = async {
-        let (shared, (fqdn, records)) = futures::try_join!(
-            super::shared_alb(cloud, s),
-            super::host_records(cloud, s, &names)
-        )?;
-        let related: Vec<ListenerRule> = shared
-            .rules
-            .iter()
-            .filter(|r| {
-                r.serves_host(&fqdn)
-                    || r.target_groups
-                        .iter()
-                        .any(|tg| super::target_group_name(tg) == Some(names.target_group.as_str()))
-            })
-            .cloned()
-            .collect();
-        let rules = super::tagged_rules(cloud, related).await?;
-        Ok::<_, Error>((shared, fqdn, records, rules))
-    };
     let (
         file,
-        (shared, fqdn, records, rules),
+        (fqdn, records),
+        shared,
         (reference, service),
         target_group,
         family,
@@ -174,13 +169,27 @@ pub(super) async fn look(
         state,
     ) = futures::try_join!(
         environments::read(cloud, &s.bucket, &s.key),
-        shared_and_rules,
+        super::host_records(cloud, s, &names),
+        super::shared_alb(cloud, s),
         super::services(cloud, s, &names.resource),
-        cloud.elb.target_group(&names.target_group),
+        cloud.elb.find_target_group(&names.target_group),
         cloud.ecs.family_tags(&names.resource),
         cloud.ecs.task_definitions(&names.resource),
         cloud.table.environment(table, &s.profile, &names.resource),
     )?;
+    // The rules for the host or the target group (a rule forwards to it by an ARN that names
+    // it); their tags are claimed once the run knows what the lease vouches for.
+    let rules = shared
+        .rules
+        .into_iter()
+        .filter(|r| {
+            r.serves_host(&fqdn)
+                || r.target_groups
+                    .iter()
+                    .any(|tg| super::target_group_name(tg) == Some(names.target_group.as_str()))
+        })
+        .map(|rule| (rule, Vec::new()))
+        .collect();
     Ok(Found {
         names,
         file,
@@ -374,7 +383,8 @@ pub async fn preview(
 ) -> Result<Vec<PlannedChange>, Error> {
     let names = s.names(&req.name);
     super::refuse_reference_service(s, &req.name, &names.resource)?;
-    let found = look(cloud, s, names, &req.table).await?;
+    let mut found = look(cloud, s, names, &req.table).await?;
+    found.claim_tags(cloud, s, None).await?;
     let recorded = found.state.is_some();
     let removal = decide(s, &req.name, found)?;
     let mut changes: Vec<PlannedChange> = removal

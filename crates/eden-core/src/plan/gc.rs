@@ -288,7 +288,8 @@ async fn planned(
     table: &str,
 ) -> Result<Vec<String>, Error> {
     let env = env_of(s, resource)?;
-    let found = look(cloud, s, s.names(&env), table).await?;
+    let mut found = look(cloud, s, s.names(&env), table).await?;
+    found.claim_tags(cloud, s, None).await?;
     Ok(decide(s, &env, found)?.describe(s))
 }
 
@@ -381,7 +382,7 @@ async fn sweep_one(
             stop,
             |names| async move { Ok(names) },
             |_| Left::default(),
-            |names| async move {
+            |names, _| async move {
                 let names = names?;
                 let item = cloud
                     .table
@@ -399,7 +400,8 @@ async fn sweep_one(
                 if let Some(why) = kept {
                     return Ok(Err(why));
                 }
-                let found = look(cloud, s, names, table).await?;
+                let mut found = look(cloud, s, names, table).await?;
+                found.claim_tags(cloud, s, None).await?;
                 let removal = decide(s, env, found)?;
                 remove(cloud, s, lease, removal, item.as_ref(), stop)
                     .await

@@ -359,7 +359,8 @@ impl<'a> Leased<'a> {
     /// Takes the lease while `look` reads, then runs `work` on what it read (read again under
     /// the lease unless `left` of it is what the previous holder left), and gives the lease up
     /// whatever the outcome, as `after` says of it. `work` gets a failed read too, so that what
-    /// it needs to undo can be undone under the lease.
+    /// it needs to undo can be undone under the lease, and what the previous holder left when
+    /// the reads it gets show exactly that: resources an eden run of this environment left.
     #[allow(clippy::too_many_arguments)]
     pub async fn run<W, T, FL, FW>(
         &self,
@@ -367,7 +368,7 @@ impl<'a> Leased<'a> {
         stop: &Stop,
         look: impl Fn(Names) -> FL,
         left: impl Fn(&W) -> Left,
-        work: impl FnOnce(Result<W, Error>) -> FW,
+        work: impl FnOnce(Result<W, Error>, Option<Left>) -> FW,
         after: impl FnOnce(&Result<T, Error>) -> Afterwards,
     ) -> Result<T, Error>
     where
@@ -398,13 +399,11 @@ impl<'a> Leased<'a> {
         self.start_heartbeat();
         let result = async {
             let trusted = !waited && reads_are_trusted(&previous, looked.as_ref().map(&left));
-            let looked = if trusted {
-                looked
-            } else {
-                debug!("reading again under lease {key}: previous holder {previous:?}");
-                look(names).await
-            };
-            work(looked).await
+            if trusted {
+                return work(looked, left_by_eden(&previous)).await;
+            }
+            debug!("reading again under lease {key}: previous holder {previous:?}");
+            work(look(names).await, None).await
         }
         .await;
         let after = after(&result);
@@ -456,6 +455,14 @@ impl<'a> Leased<'a> {
             unreleased(&again);
         }
         Err(e)
+    }
+}
+
+/// What the previous holder, an eden run of this environment, recorded leaving.
+fn left_by_eden(previous: &PreviousHolder) -> Option<Left> {
+    match previous {
+        PreviousHolder::Released { left: Some(left) } => Left::decode(left),
+        _ => None,
     }
 }
 
@@ -636,7 +643,7 @@ mod tests {
             probe.reads.fetch_add(1, Ordering::SeqCst);
             Ok::<_, Error>(seen.clone())
         };
-        let work = |looked: Result<Left, Error>| async move {
+        let work = |looked: Result<Left, Error>, _| async move {
             looked?;
             let now = probe.active.fetch_add(1, Ordering::SeqCst) + 1;
             probe.most.fetch_max(now, Ordering::SeqCst);
@@ -756,7 +763,7 @@ mod tests {
         let (name, s, stop) = (foo(), settings(), Stop::default());
         let leased = Leased::new(&dyn_table, &name, "eden", DEFAULT_WAIT);
         let started = Instant::now();
-        let work = |looked: Result<Left, Error>| async {
+        let work = |looked: Result<Left, Error>, _| async {
             looked?;
             table.renewals_fail.store(true, Ordering::SeqCst);
             loop {

@@ -93,10 +93,12 @@ impl Stop {
     }
 }
 
-use crate::cloud::{Cloud, ListenerRule, LoadBalancer, ServiceInfo, Tag};
+use crate::cloud::{Cloud, ListenerRule, LoadBalancer, ServiceInfo, Tag, TargetGroup};
 use crate::error::Error;
 use crate::names::{EnvName, Names};
+use crate::ownership;
 use crate::profile::Settings;
+use lease::Left;
 use records::{host_records, records_for, same_alias};
 
 /// The shared ALB as create and delete need it.
@@ -153,37 +155,50 @@ async fn listener_rules(cloud: &Cloud, s: &Settings) -> Result<(String, Vec<List
     Ok((listener, rules))
 }
 
-/// The shared listener's rules that match the host, with their tags.
-async fn host_rules(
+/// Fills in the tags that decide whose the environment's target group and rules are (see
+/// [`crate::ownership`]), in one call, and none for what `left` names: the target group and
+/// rules the lease's previous holder, an eden run of this profile and name, recorded leaving
+/// (given only when the run's reads show exactly what it recorded). Those are eden's, as that
+/// run made or adopted them; their ARNs name them and no other resource.
+async fn claim_tags(
     cloud: &Cloud,
-    rules: &[ListenerRule],
-    fqdn: &str,
-) -> Result<Vec<(ListenerRule, Vec<Tag>)>, Error> {
-    let matching = rules.iter().filter(|r| r.serves_host(fqdn)).cloned();
-    tagged_rules(cloud, matching.collect()).await
-}
-
-/// The rules with their tags: read only when there are some (a deploy's, or a conflict's).
-async fn tagged_rules(
-    cloud: &Cloud,
-    rules: Vec<ListenerRule>,
-) -> Result<Vec<(ListenerRule, Vec<Tag>)>, Error> {
-    if rules.is_empty() {
-        return Ok(Vec::new());
-    }
-    let arns: Vec<String> = rules.iter().map(|r| r.arn.clone()).collect();
-    let tags = cloud.elb.tags(&arns).await?;
-    Ok(rules
-        .into_iter()
-        .map(|rule| {
-            let of_rule = tags
-                .iter()
-                .find(|(arn, _)| *arn == rule.arn)
-                .map(|(_, tags)| tags.clone())
-                .unwrap_or_default();
-            (rule, of_rule)
+    s: &Settings,
+    env: &EnvName,
+    target_group: &mut Option<TargetGroup>,
+    rules: &mut [(ListenerRule, Vec<Tag>)],
+    left: Option<&Left>,
+) -> Result<(), Error> {
+    let vouched = |arn: &str| {
+        left.is_some_and(|l| {
+            l.target_group.as_deref() == Some(arn) || l.rules.iter().any(|r| r == arn)
         })
-        .collect())
+    };
+    let unknown: Vec<String> = target_group
+        .iter()
+        .map(|tg| tg.arn.clone())
+        .chain(rules.iter().map(|(rule, _)| rule.arn.clone()))
+        .filter(|arn| !vouched(arn))
+        .collect();
+    let read = match unknown.is_empty() {
+        true => Vec::new(),
+        false => cloud.elb.tags(&unknown).await?,
+    };
+    let ours = ownership::tags(&s.profile, env.as_str());
+    let tags_of = |arn: &str| match vouched(arn) {
+        true => ours.clone(),
+        false => read
+            .iter()
+            .find(|(of, _)| of == arn)
+            .map(|(_, tags)| tags.clone())
+            .unwrap_or_default(),
+    };
+    if let Some(tg) = target_group.as_mut() {
+        tg.tags = tags_of(&tg.arn);
+    }
+    for (rule, tags) in rules.iter_mut() {
+        *tags = tags_of(&rule.arn);
+    }
+    Ok(())
 }
 
 /// The reference service and the environment's service, in one call when they share a cluster.
