@@ -32,7 +32,7 @@ ORIGINAL = os.path.join(ROOT, ".venv-original", "bin", "eden")
 # delete's reads, the tags of what they found, their writes and their last call. A bare profile
 # is one deeper: the listener's rules, the zone's records and the reference's target group each
 # wait for a read that names them.
-DEPTH = {"create": 4, "deploy": 4, "delete": 4, "bare create": 5}
+DEPTH = {"create": 4, "deploy": 3, "delete": 3, "bare create": 5}
 STEPS = ("create", "deploy", "delete", "bare create")
 # What failed, per tool and operation.
 FAILURES = {}

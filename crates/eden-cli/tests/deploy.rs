@@ -12,7 +12,7 @@ use std::process::Command;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use support::{venv_bin, workspace, Moto, World};
+use support::{lint, venv_bin, workspace, Moto, World};
 
 /// The actions of `eden iam-policy`, but for creating the state table.
 fn actions_eden_needs(world: &World) -> BTreeSet<String> {
@@ -112,23 +112,9 @@ fn the_terraform_module_parses_and_grants_what_eden_needs() {
     }
 }
 
-/// Runs a linter from the test venv on a file of the workspace; its findings fail the test.
-fn lint(tool: &str, file: &str) {
-    let out = Command::new(venv_bin(tool))
-        .arg(workspace().join(file))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{tool} {file}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn the_github_actions_example_passes_actionlint_and_runs_the_ci_commands() {
-    lint("actionlint", "examples/github-actions/preview.yml");
+    lint("actionlint", &["examples/github-actions/preview.yml"]);
     let workflow =
         std::fs::read_to_string(workspace().join("examples/github-actions/preview.yml")).unwrap();
     for needed in [
@@ -163,7 +149,7 @@ fn the_ci_workflow_runs_the_readmes_test_command() {
 
 #[test]
 fn the_dockerfile_passes_hadolint_and_runs_as_non_root() {
-    lint("hadolint", "Dockerfile");
+    lint("hadolint", &["Dockerfile"]);
     let dockerfile = std::fs::read_to_string(workspace().join("Dockerfile")).unwrap();
     assert!(dockerfile.contains("USER 10001"));
 }

@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::{venv_bin, workspace};
+use support::{free_port, lint, wait_for, workspace};
 
 const SHARE: &str = "packaging/eden.data/data/share";
 
@@ -66,28 +66,6 @@ fn the_shipped_man_pages_and_completions_are_the_binarys_own() {
             "{path} is stale: run scripts/package-assets"
         );
     }
-}
-
-/// Runs a linter from the test venv, with the venv's shellcheck on the path (actionlint checks
-/// the workflows' scripts with it); its findings fail the test.
-fn lint(tool: &str, files: &[String]) {
-    let venv = venv_bin(tool).parent().unwrap().to_path_buf();
-    let path = std::env::join_paths(
-        std::iter::once(venv).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-    )
-    .unwrap();
-    let out = Command::new(venv_bin(tool))
-        .args(files)
-        .current_dir(workspace())
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{tool}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn files_in(dir: &str) -> Vec<String> {
@@ -177,11 +155,7 @@ struct Releases {
 
 impl Releases {
     fn serve(dir: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let server = Command::new("python3")
             .args(["-m", "http.server", "--bind", "127.0.0.1"])
             .arg(port.to_string())
@@ -191,14 +165,7 @@ impl Releases {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed().as_secs() < 20,
-                "the release server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_for(port, "the releases page");
         Self {
             server,
             url: format!("http://127.0.0.1:{port}"),

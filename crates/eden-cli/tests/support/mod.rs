@@ -32,6 +32,28 @@ pub fn venv_bin(tool: &str) -> PathBuf {
     path
 }
 
+/// Runs a linter from the test venv on files of the workspace, with the venv's shellcheck on
+/// the path (actionlint checks the workflows' scripts with it); its findings fail the test.
+pub fn lint<F: AsRef<std::ffi::OsStr> + std::fmt::Debug>(tool: &str, files: &[F]) {
+    let venv = venv_bin(tool).parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(venv).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let out = Command::new(venv_bin(tool))
+        .args(files)
+        .current_dir(workspace())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{tool} {files:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A moto server of this test's own, stopped when dropped.
 pub struct Moto {
     child: Child,
@@ -67,7 +89,6 @@ impl Drop for Moto {
     }
 }
 
-/// A free loopback port.
 /// Epoch seconds now, the clock of eden's lease items.
 pub fn epoch_seconds() -> u64 {
     std::time::SystemTime::now()
@@ -76,6 +97,7 @@ pub fn epoch_seconds() -> u64 {
         .as_secs()
 }
 
+/// A free loopback port.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
