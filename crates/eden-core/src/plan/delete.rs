@@ -220,34 +220,34 @@ pub(super) struct Removal {
     target_group: Option<TargetGroup>,
     /// A rule eden did not make that still forwards to the target group, which AWS then keeps.
     target_group_used_by: Option<String>,
-    /// What is not eden's, each with why.
-    kept: Vec<String>,
+    /// What is not eden's, each named with why.
+    kept: Vec<PlannedChange>,
 }
 
 impl Removal {
-    /// One line per removal, as the run reports them.
-    pub(super) fn describe(&self, s: &Settings) -> Vec<String> {
-        let mut lines = Vec::new();
+    /// The removals, in the order the run reports them.
+    fn changes(&self, s: &Settings) -> Vec<PlannedChange> {
+        let mut changes = Vec::new();
         if self.file_entry {
             let entry = &self.names.file_entry;
-            lines.push(format!("config key {} of {entry}", s.update_key));
+            let key = format!("{} of {entry}", s.update_key);
+            changes.push(PlannedChange::delete("config key", key));
         }
         if !self.records.is_empty() {
-            lines.push(format!("record {}", self.fqdn));
+            changes.push(PlannedChange::delete("record", &self.fqdn));
         }
-        lines.extend(self.rules.iter().map(|arn| format!("listener rule {arn}")));
-        lines.extend(self.service.iter().map(|name| format!("service {name}")));
-        lines.extend(
-            self.task_definitions
-                .iter()
-                .map(|arn| format!("task definition {arn}")),
-        );
-        lines.extend(
-            self.target_group
-                .iter()
-                .map(|tg| format!("target group {}", tg.name)),
-        );
-        lines
+        let delete = |resource| move |name: &String| PlannedChange::delete(resource, name);
+        changes.extend(self.rules.iter().map(delete("listener rule")));
+        changes.extend(self.service.iter().map(delete("service")));
+        changes.extend(self.task_definitions.iter().map(delete("task definition")));
+        let target_group = self.target_group.iter().map(|tg| &tg.name);
+        changes.extend(target_group.map(delete("target group")));
+        changes
+    }
+
+    /// One line per removal, as the run reports them.
+    pub(super) fn describe(&self, s: &Settings) -> Vec<String> {
+        self.changes(s).iter().map(PlannedChange::line).collect()
     }
 }
 
@@ -267,30 +267,22 @@ pub(super) fn decide(s: &Settings, env: &EnvName, found: Found) -> Result<Remova
     let mut kept = Vec::new();
     let service = found
         .service
-        .filter(|svc| {
-            ours(
-                claim(&svc.tags),
-                || format!("service {}", svc.name),
-                &mut kept,
-            )
-        })
+        .filter(|svc| ours(claim(&svc.tags), "service", &svc.name, &mut kept))
         .map(|svc| svc.name);
     let family_ours = found.family.as_deref().is_some_and(|tags| {
-        let what = || format!("task definition family {}", names.resource);
-        ours(claim(tags), what, &mut kept)
+        let family = format!("family {}", names.resource);
+        ours(claim(tags), "task definition", &family, &mut kept)
     });
     let task_definitions = match family_ours {
         true => found.revisions,
         false => Vec::new(),
     };
-    let target_group = found.target_group.filter(|tg| {
-        ours(
-            claim(&tg.tags),
-            || format!("target group {}", tg.name),
-            &mut kept,
-        )
-    });
-    let mut keep = |what: String, why: String| kept.push(format!("{what}: {why}"));
+    let target_group = found
+        .target_group
+        .filter(|tg| ours(claim(&tg.tags), "target group", &tg.name, &mut kept));
+    let mut keep = |resource, name: String, why: String| {
+        kept.push(PlannedChange::keep(resource, format!("{name}: {why}")));
+    };
     let mut rules = Vec::new();
     let mut target_group_used_by = None;
     for (rule, tags) in found.rules {
@@ -310,7 +302,7 @@ pub(super) fn decide(s: &Settings, env: &EnvName, found: Found) -> Result<Remova
         if uses_ours {
             target_group_used_by = Some(rule.arn.clone());
         }
-        keep(format!("listener rule {}", rule.arn), why);
+        keep("listener rule", rule.arn, why);
     }
     let at_host = found
         .state
@@ -331,23 +323,21 @@ pub(super) fn decide(s: &Settings, env: &EnvName, found: Found) -> Result<Remova
             ),
         };
         keep(
-            format!("record {} {:?}", found.fqdn, alias.record_type),
+            "record",
+            format!("{} {:?}", found.fqdn, alias.record_type),
             why,
         );
     }
     for other in found.records.others {
-        keep(
-            format!("record {} ({other})", found.fqdn),
-            "eden never makes such a record".into(),
-        );
+        let name = format!("{} ({other})", found.fqdn);
+        keep("record", name, "eden never makes such a record".into());
     }
     let endpoint = found.file.1.endpoint(&names.file_entry, &s.update_key);
     let file_entry = endpoint.is_some_and(|e| dns_name(e) == dns_name(&found.fqdn));
     if let (Some(endpoint), false) = (endpoint, file_entry) {
-        keep(
-            format!("config key {} of {}", s.update_key, names.file_entry),
-            format!("it names {endpoint}, not this environment's host"),
-        );
+        let key = format!("{} of {}", s.update_key, names.file_entry);
+        let why = format!("it names {endpoint}, not this environment's host");
+        keep("config key", key, why);
     }
     Ok(Removal {
         names,
@@ -365,10 +355,10 @@ pub(super) fn decide(s: &Settings, env: &EnvName, found: Found) -> Result<Remova
 }
 
 /// Whether a resource is eden's to remove; when it is not, `kept` says so, with why.
-fn ours(claim: Claim, what: impl FnOnce() -> String, kept: &mut Vec<String>) -> bool {
+fn ours(claim: Claim, resource: &'static str, name: &str, kept: &mut Vec<PlannedChange>) -> bool {
     match claim {
         Claim::NotOurs(why) => {
-            kept.push(format!("{}: {why}", what()));
+            kept.push(PlannedChange::keep(resource, format!("{name}: {why}")));
             false
         }
         Claim::Ours | Claim::Adopt => true,
@@ -387,42 +377,15 @@ pub async fn preview(
     found.claim_tags(cloud, s, None).await?;
     let recorded = found.state.is_some();
     let removal = decide(s, &req.name, found)?;
-    let mut changes: Vec<PlannedChange> = removal
-        .describe(s)
-        .into_iter()
-        .map(|line| {
-            let (resource, name) = split_description(&line);
-            PlannedChange::delete(resource, name)
-        })
-        .collect();
+    let mut changes = removal.changes(s);
     if recorded {
         changes.push(PlannedChange::delete(
             "state item",
             format!("{} in table {}", removal.names.resource, req.table),
         ));
     }
-    changes.extend(removal.kept.iter().map(|line| {
-        let (resource, name) = split_description(line);
-        PlannedChange::keep(resource, name)
-    }));
+    changes.extend(removal.kept);
     Ok(changes)
-}
-
-/// `listener rule ARN` as ("listener rule", "ARN"): a removal's kind and its name.
-fn split_description(line: &str) -> (&'static str, String) {
-    const KINDS: [&str; 6] = [
-        "config key",
-        "record",
-        "listener rule",
-        "service",
-        "task definition",
-        "target group",
-    ];
-    let kind = KINDS
-        .into_iter()
-        .find(|kind| line.starts_with(&format!("{kind} ")))
-        .unwrap_or("resource");
-    (kind, line[kind.len()..].trim_start().to_string())
 }
 
 /// Steps 2 and 3, under `lease`; `listed` is the state item put back should the target group
@@ -436,7 +399,7 @@ pub(super) async fn remove(
     stop: &Stop,
 ) -> Result<Deleted, Error> {
     for kept in &removal.kept {
-        info!("Left {kept}");
+        info!("Left {}", kept.line());
     }
     let names = &removal.names;
     let fqdn = &removal.fqdn;
@@ -513,7 +476,7 @@ pub(super) async fn remove(
         name: names.resource.clone(),
         endpoint: fqdn.clone(),
         removed,
-        kept: removal.kept,
+        kept: removal.kept.iter().map(PlannedChange::line).collect(),
     })
 }
 

@@ -58,6 +58,11 @@ impl PlannedChange {
     fn keep(resource: &'static str, name: impl Into<String>) -> Self {
         Self::new("keep", resource, name)
     }
+
+    /// The resource and its name, as a run reports what it removed or left: `service NAME`.
+    fn line(&self) -> String {
+        format!("{} {}", self.resource, self.name)
+    }
 }
 
 impl std::fmt::Display for PlannedChange {

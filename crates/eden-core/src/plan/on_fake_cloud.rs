@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{create, delete, CreateRequest, DeleteRequest, Stop, DEFAULT_WAIT};
+use super::{create, delete, preview_delete, CreateRequest, DeleteRequest, Stop, DEFAULT_WAIT};
 use crate::error::Error;
 use crate::fake::FakeCloud;
 use crate::image::ImageUri;
@@ -222,4 +222,40 @@ async fn a_look_alike_service_is_refused_before_any_write() {
         "wrote: {calls:?}"
     );
     assert_eq!(fake.world().summary(), before);
+}
+
+/// What a delete's dry run prints is what the delete then removes, and it changes nothing.
+#[tokio::test(start_paused = true)]
+async fn a_deletes_dry_run_lists_what_the_delete_removes() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    create(&cloud, &s, &create_request("api:v1"), &stop)
+        .await
+        .expect("created");
+    let before = fake.world().summary();
+    let planned = preview_delete(&cloud, &s, &delete_request())
+        .await
+        .expect("planned");
+    assert_eq!(fake.world().summary(), before);
+    let deleted = delete(&cloud, &s, &delete_request(), &stop)
+        .await
+        .expect("deleted");
+    let removals: Vec<String> = planned
+        .iter()
+        .filter(|change| change.action == "delete" && change.resource != "state item")
+        .map(|change| format!("{} {}", change.resource, change.name))
+        .collect();
+    assert_eq!(removals, deleted.removed);
+    for resource in [
+        "config key",
+        "record",
+        "listener rule",
+        "service",
+        "target group",
+    ] {
+        assert!(
+            planned.iter().any(|change| change.resource == resource),
+            "no {resource} in {planned:?}"
+        );
+    }
 }
