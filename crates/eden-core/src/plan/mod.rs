@@ -173,35 +173,40 @@ async fn claim_tags(
     rules: &mut [(ListenerRule, Vec<Tag>)],
     left: Option<&Left>,
 ) -> Result<(), Error> {
-    let vouched = |arn: &str| {
-        left.is_some_and(|l| {
-            l.target_group.as_deref() == Some(arn) || l.rules.iter().any(|r| r == arn)
-        })
-    };
+    let tg_vouched =
+        |tg: &TargetGroup| left.is_some_and(|l| l.target_group.as_ref() == Some(&tg.arn));
+    let rule_vouched = |rule: &ListenerRule| left.is_some_and(|l| l.rules.contains(&rule.arn));
     let unknown: Vec<String> = target_group
         .iter()
+        .filter(|tg| !tg_vouched(tg))
         .map(|tg| tg.arn.clone())
-        .chain(rules.iter().map(|(rule, _)| rule.arn.clone()))
-        .filter(|arn| !vouched(arn))
+        .chain(
+            rules
+                .iter()
+                .filter(|(rule, _)| !rule_vouched(rule))
+                .map(|(rule, _)| rule.arn.clone()),
+        )
         .collect();
     let read = match unknown.is_empty() {
         true => Vec::new(),
         false => cloud.elb.tags(&unknown).await?,
     };
     let ours = ownership::tags(&s.profile, env.as_str());
-    let tags_of = |arn: &str| match vouched(arn) {
-        true => ours.clone(),
-        false => read
-            .iter()
-            .find(|(of, _)| of == arn)
-            .map(|(_, tags)| tags.clone())
-            .unwrap_or_default(),
+    let read_of = |arn: &str| {
+        let found = read.iter().find(|(of, _)| of == arn);
+        found.map(|(_, tags)| tags.clone()).unwrap_or_default()
     };
     if let Some(tg) = target_group.as_mut() {
-        tg.tags = tags_of(&tg.arn);
+        tg.tags = match tg_vouched(tg) {
+            true => ours.clone(),
+            false => read_of(&tg.arn),
+        };
     }
     for (rule, tags) in rules.iter_mut() {
-        *tags = tags_of(&rule.arn);
+        *tags = match rule_vouched(rule) {
+            true => ours.clone(),
+            false => read_of(&rule.arn),
+        };
     }
     Ok(())
 }
