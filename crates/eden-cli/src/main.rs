@@ -1,6 +1,9 @@
 //! `eden`: the command-line adapter over eden-core. It parses flags, loads the profile, calls the
 //! core, and prints; it holds no domain logic.
 
+// Results go through output.rs, which a closed pipe does not make panic.
+#![deny(clippy::print_stdout)]
+
 mod args;
 mod commands;
 mod logging;

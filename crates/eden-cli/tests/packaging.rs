@@ -251,3 +251,69 @@ fn the_installer_installs_the_release_archive_and_refuses_a_corrupt_one() {
     assert!(err.contains("does not match its SHA-256"), "{err}");
     assert!(!home.path().join(".local/bin/eden").exists());
 }
+
+/// The README's `eden config setup` command, run as written (its continued lines joined), gives a
+/// profile that `config check` finds complete; then `iam-policy`, whose reader goes away before
+/// it writes (`eden iam-policy -p api | head`), ends quietly and well, as do the completions.
+#[test]
+fn the_readmes_setup_works_as_written_and_a_closed_pipe_is_no_panic() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let mut lines = readme
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("eden config setup"));
+    let mut setup = String::new();
+    for line in lines.by_ref() {
+        let line = line.trim();
+        match line.strip_suffix('\\') {
+            Some(continued) => setup.push_str(continued),
+            None => {
+                setup.push_str(line);
+                break;
+            }
+        }
+    }
+    let home = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_eden")).parent().unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin.to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let run = |command: &str| {
+        Command::new("sh")
+            .args(["-c", command])
+            .env("HOME", home.path())
+            .env("PATH", &path)
+            .env_remove("EDEN_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let set_up = run(&setup);
+    assert!(
+        set_up.status.success(),
+        "{setup}: {}",
+        String::from_utf8_lossy(&set_up.stderr)
+    );
+    let checked = run("eden config check -p api");
+    assert!(
+        String::from_utf8_lossy(&checked.stdout).contains("No errors found"),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    for args in [&["iam-policy", "-p", "api"][..], &["completions", "bash"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eden"))
+            .args(args)
+            .env("HOME", home.path())
+            .env_remove("EDEN_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before eden writes.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "eden {args:?}: {err}");
+        assert!(out.status.success(), "eden {args:?}: {err}");
+    }
+}
