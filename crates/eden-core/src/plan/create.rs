@@ -155,12 +155,66 @@ impl World {
     }
 }
 
-/// What the first round's reads decide, before anything is written.
+/// What the first round's reads decide, before anything is written: what the run makes,
+/// reuses and changes. The dry run prints it ([`Decision::changes`]); the run follows it.
 struct Decision {
     /// Untagged resources of an environment the state table records, to tag as eden's.
     adopt: Vec<Adoption>,
     /// The alias records to create: none when the host has them all.
     records: Vec<AliasRecord>,
+    /// The environment's target group to reuse; None: one is made.
+    target_group: Option<String>,
+    /// The host's rule to reuse (it forwards to that target group); None: one is made.
+    rule: Option<String>,
+}
+
+impl Decision {
+    /// What the run will make or change, in the order it reports them.
+    fn changes(&self, s: &Settings, req: &CreateRequest, w: &World) -> Vec<PlannedChange> {
+        let resource = &w.names.resource;
+        let mut changes = vec![PlannedChange::create(
+            "task definition",
+            format!("{resource} (image {})", req.image.uri),
+        )];
+        if self.target_group.is_none() {
+            changes.push(PlannedChange::create("target group", &w.names.target_group));
+        }
+        for adoption in &self.adopt {
+            changes.push(PlannedChange::update(
+                "tags",
+                format!("of {} (adopted as eden's)", adoption.describe()),
+            ));
+        }
+        if !self.records.is_empty() {
+            changes.push(PlannedChange::create(
+                "record",
+                format!("{} -> {}", w.fqdn, w.shared.alb.dns_name),
+            ));
+        }
+        if self.rule.is_none() {
+            changes.push(PlannedChange::create(
+                "listener rule",
+                format!("host {}", w.fqdn),
+            ));
+        }
+        changes.push(match &w.service {
+            Some(_) => PlannedChange::update("service", format!("{resource} (deploy)")),
+            None => PlannedChange::create("service", resource),
+        });
+        let entry = &w.names.file_entry;
+        if w.file.1.endpoint(entry, &s.update_key) != Some(w.fqdn.as_str()) {
+            changes.push(PlannedChange::update(
+                "config key",
+                format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
+            ));
+        }
+        let item = format!("{resource} in table {}", req.table);
+        changes.push(match &w.state {
+            Some(_) => PlannedChange::update("state item", item),
+            None => PlannedChange::create("state item", item),
+        });
+        changes
+    }
 }
 
 /// An untagged resource of a recorded environment: made before eden tagged what it makes.
@@ -244,51 +298,7 @@ pub async fn preview(
     super::refuse_reference_service(s, &req.name, &names.resource)?;
     let mut w = look(cloud, s, req, names, super::now()).await?;
     w.claim_tags(cloud, s, req, None).await?;
-    let decision = decide(s, req, &w)?;
-    let resource = &w.names.resource;
-    let mut changes = vec![PlannedChange::create(
-        "task definition",
-        format!("{resource} (image {})", req.image.uri),
-    )];
-    if w.target_group.is_none() {
-        changes.push(PlannedChange::create("target group", &w.names.target_group));
-    }
-    for adoption in &decision.adopt {
-        changes.push(PlannedChange::update(
-            "tags",
-            format!("of {} (adopted as eden's)", adoption.describe()),
-        ));
-    }
-    if !decision.records.is_empty() {
-        changes.push(PlannedChange::create(
-            "record",
-            format!("{} -> {}", w.fqdn, w.shared.alb.dns_name),
-        ));
-    }
-    if w.host_rules.is_empty() {
-        changes.push(PlannedChange::create(
-            "listener rule",
-            format!("host {}", w.fqdn),
-        ));
-    }
-    changes.push(match &w.service {
-        Some(_) => PlannedChange::update("service", format!("{resource} (deploy)")),
-        None => PlannedChange::create("service", resource),
-    });
-    let entry = &w.names.file_entry;
-    if w.file.1.endpoint(entry, &s.update_key) != Some(w.fqdn.as_str()) {
-        changes.push(PlannedChange::update(
-            "config key",
-            format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
-        ));
-    }
-    changes.push(match &w.state {
-        Some(_) => {
-            PlannedChange::update("state item", format!("{resource} in table {}", req.table))
-        }
-        None => PlannedChange::create("state item", format!("{resource} in table {}", req.table)),
-    });
-    Ok(changes)
+    Ok(decide(s, req, &w)?.changes(s, req, &w))
 }
 
 /// Whether the run may go on: the names are not the reference's, and every resource of the
@@ -346,9 +356,31 @@ fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Erro
             Claim::NotOurs(why) => return Err(refuse(what, why)),
         }
     }
+    let target_group = w.target_group.as_ref().map(|tg| tg.arn.clone());
+    let rule = match w.host_rules.first() {
+        None => None,
+        Some((rule, _))
+            if target_group
+                .as_ref()
+                .is_some_and(|tg| rule.target_groups.contains(tg)) =>
+        {
+            Some(rule.arn.clone())
+        }
+        Some((rule, _)) => {
+            return Err(Error::Busy {
+                what: format!("host {}", w.fqdn),
+                why: format!(
+                    "listener rule {} sends it to another target group",
+                    rule.arn
+                ),
+            })
+        }
+    };
     Ok(Decision {
         adopt,
         records: records_to_create(w).map_err(|why| refuse(format!("record {}", w.fqdn), why))?,
+        target_group,
+        rule,
     })
 }
 
@@ -629,10 +661,10 @@ async fn make(
 
     // The rule and the target group's attributes follow the target group alone.
     let target_group_then_rule = async {
-        let (target_group, attributes) = target_group(cloud, w, &tags, journal).await?;
+        let (target_group, attributes) = target_group(cloud, w, decision, &tags, journal).await?;
         stop.check()?;
         let (rule, attributes) = futures::join!(
-            rule(cloud, w, &target_group, &tags, journal),
+            rule(cloud, w, decision, &target_group, &tags, journal),
             cloud
                 .elb
                 .set_target_group_attributes(&target_group, &attributes),
@@ -721,19 +753,20 @@ async fn task_definition(
 async fn target_group(
     cloud: &Cloud,
     w: &World,
+    decision: &Decision,
     tags: &[Tag],
     journal: &Journal,
 ) -> Result<(String, Vec<(String, String)>), Error> {
     let template = &w.reference.target_group;
-    if let Some(tg) = &w.target_group {
-        info!("Target group {} already exists, reusing it", tg.name);
+    let name = &w.names.target_group;
+    if let Some(arn) = &decision.target_group {
+        info!("Target group {name} already exists, reusing it");
         let attributes = match w.is_new() {
             true => template.attributes.clone(),
             false => Vec::new(),
         };
-        return Ok((tg.arn.clone(), attributes));
+        return Ok((arn.clone(), attributes));
     }
-    let name = &w.names.target_group;
     match cloud
         .elb
         .copy_target_group(&template.settings, name, tags)
@@ -810,25 +843,17 @@ async fn adopt(
 async fn rule(
     cloud: &Cloud,
     w: &World,
+    decision: &Decision,
     target_group: &str,
     tags: &[Tag],
     journal: &Journal,
 ) -> Result<String, Error> {
-    if let Some((existing, _)) = w.host_rules.first() {
-        if existing.target_groups.iter().any(|tg| tg == target_group) {
-            info!(
-                "ELBv2 listener rule for host {} already exists, reusing it",
-                w.fqdn
-            );
-            return Ok(existing.arn.clone());
-        }
-        return Err(Error::Busy {
-            what: format!("host {}", w.fqdn),
-            why: format!(
-                "listener rule {} sends it to another target group",
-                existing.arn
-            ),
-        });
+    if let Some(existing) = &decision.rule {
+        info!(
+            "ELBv2 listener rule for host {} already exists, reusing it",
+            w.fqdn
+        );
+        return Ok(existing.clone());
     }
     let host_rule = |rules: &[ListenerRule]| rules.iter().any(|r| r.serves_host(&w.fqdn));
     let mut rules = w.shared.rules.clone();

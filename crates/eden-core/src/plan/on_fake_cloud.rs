@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{create, delete, preview_delete, CreateRequest, DeleteRequest, Stop, DEFAULT_WAIT};
+use super::{
+    create, delete, preview_create, preview_delete, CreateRequest, DeleteRequest, Stop,
+    DEFAULT_WAIT,
+};
 use crate::error::Error;
 use crate::fake::FakeCloud;
 use crate::image::ImageUri;
@@ -258,4 +261,83 @@ async fn a_deletes_dry_run_lists_what_the_delete_removes() {
             "no {resource} in {planned:?}"
         );
     }
+}
+
+/// What a create's dry run prints is what the create then makes: a new environment's every
+/// resource, a deploy's task definition and service only; a host whose rule sends it elsewhere
+/// is refused by both, before any write.
+#[tokio::test(start_paused = true)]
+async fn a_creates_dry_run_is_what_the_create_does() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    let kinds = |changes: &[super::PlannedChange]| {
+        let kinds = changes
+            .iter()
+            .map(|c| format!("{} {}", c.action, c.resource));
+        kinds.collect::<Vec<_>>()
+    };
+    let before = fake.world().summary();
+    let planned = preview_create(&cloud, &s, &create_request("api:v1"))
+        .await
+        .expect("planned");
+    assert_eq!(fake.world().summary(), before);
+    assert_eq!(
+        kinds(&planned),
+        [
+            "create task definition",
+            "create target group",
+            "create record",
+            "create listener rule",
+            "create service",
+            "update config key",
+            "create state item"
+        ]
+    );
+    create(&cloud, &s, &create_request("api:v1"), &stop)
+        .await
+        .expect("created");
+    let made = fake.world().summary();
+    for kind in [
+        "service ",
+        "task definition ",
+        "rule ",
+        "record ",
+        "object ",
+    ] {
+        let count = |summary: &[String]| summary.iter().filter(|l| l.starts_with(kind)).count();
+        assert_eq!(count(&made), count(&before) + 1, "{kind}: {made:#?}");
+    }
+
+    let planned = preview_create(&cloud, &s, &create_request("api:v2"))
+        .await
+        .expect("planned");
+    assert_eq!(
+        kinds(&planned),
+        [
+            "create task definition",
+            "update service",
+            "update state item"
+        ]
+    );
+
+    {
+        let mut world = fake.world();
+        let reference_tg = world.target_groups[0].0.arn.clone();
+        let (rule, _) = world
+            .rules
+            .iter_mut()
+            .find(|(r, _)| r.priority.is_some())
+            .expect("the environment's rule");
+        rule.target_groups = vec![reference_tg];
+    }
+    fake.calls.clear();
+    let refused = preview_create(&cloud, &s, &create_request("api:v2")).await;
+    assert!(matches!(refused, Err(Error::Busy { .. })), "{refused:?}");
+    let refused = create(&cloud, &s, &create_request("api:v2"), &stop).await;
+    assert!(matches!(refused, Err(Error::Busy { .. })), "{refused:?}");
+    let calls = fake.calls.names();
+    assert!(
+        !calls.iter().any(|c| WRITES.contains(c)),
+        "wrote: {calls:?}"
+    );
 }
