@@ -81,7 +81,12 @@ async fn after_sigkill_create_converges_and_delete_leaves_nothing() {
     let aws = world.aws().await;
     let image = world.image("api", "v1");
     let kill_mid_create = || {
-        world.proxy().rules(slow());
+        // CreateRule held for 2 s, so that the kill lands while it is in flight however loaded
+        // the machine is (with every call at 150 ms, the run once finished first); the proxy
+        // then lets it through, as AWS completes a call whose client died.
+        let mut rules = slow();
+        rules["operation_latency_ms"] = json!({"CreateRule": 2000});
+        world.proxy().rules(rules);
         let mut child = world.spawn(&[
             "create",
             "-p",
