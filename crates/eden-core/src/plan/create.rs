@@ -1005,3 +1005,171 @@ async fn state_item(
     debug!("state item {} written to table {table}", item.name);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The decision as a value: one world read from the fake cloud, changed as each case says,
+    //! gives this plan or this refusal, with no call made.
+
+    use super::*;
+    use crate::fake::FakeCloud;
+    use crate::ownership;
+    use crate::profile::tests::seed_profile;
+
+    /// What a case expects: the plan's changes as `action resource`, or the refusal's kind.
+    #[derive(Debug, PartialEq)]
+    enum Outcome {
+        Plan(Vec<String>),
+        Refused(&'static str),
+    }
+
+    fn plan(changes: &[&str]) -> Outcome {
+        Outcome::Plan(changes.iter().map(|c| c.to_string()).collect())
+    }
+
+    const NEW: [&str; 7] = [
+        "create task definition",
+        "create target group",
+        "create record",
+        "create listener rule",
+        "create service",
+        "update config key",
+        "create state item",
+    ];
+
+    /// A service of the environment's name, tagged as `tags` say.
+    fn service_tagged(w: &mut World, tags: Vec<Tag>) {
+        let mut service = w.reference.service.clone();
+        service.name = w.names.resource.clone();
+        service.arn = format!("{}-env", service.arn);
+        service.tags = tags;
+        w.service = Some(service);
+    }
+
+    fn state_item(w: &mut World) {
+        w.state = Some(EnvironmentItem {
+            profile: "api".into(),
+            name: w.names.resource.clone(),
+            endpoint: w.fqdn.clone(),
+            last_updated: 1,
+            expires_at: None,
+            ttl_seconds: None,
+        });
+    }
+
+    #[tokio::test]
+    async fn these_reads_give_this_plan() {
+        let s = seed_profile().settings("api").expect("the seed's profile");
+        let fake = FakeCloud::seeded(&s);
+        let req = CreateRequest {
+            name: EnvName::parse("foo").expect("a name"),
+            image: ImageUri::parse("api:v1").expect("an image"),
+            table: "eden".into(),
+            wait: super::super::DEFAULT_WAIT,
+            environment: Vec::new(),
+            ttl: None,
+        };
+        let cloud = fake.cloud();
+        let read = || look(&cloud, &s, &req, s.names(&req.name), 1);
+        type Change = Box<dyn Fn(&mut World)>;
+        let cases: Vec<(&str, Change, Outcome)> = vec![
+            ("nothing of the name", Box::new(|_| {}), plan(&NEW)),
+            (
+                "an environment eden made: a deploy",
+                Box::new(|w| {
+                    service_tagged(w, ownership::tags("api", "foo"));
+                    state_item(w);
+                }),
+                plan(&[
+                    "create task definition",
+                    "create target group",
+                    "create record",
+                    "create listener rule",
+                    "update service",
+                    "update config key",
+                    "update state item",
+                ]),
+            ),
+            (
+                "an untagged service the state table records: adopted",
+                Box::new(|w| {
+                    service_tagged(w, Vec::new());
+                    state_item(w);
+                }),
+                plan(&[
+                    "create task definition",
+                    "create target group",
+                    "update tags",
+                    "create record",
+                    "create listener rule",
+                    "update service",
+                    "update config key",
+                    "update state item",
+                ]),
+            ),
+            (
+                "an untagged service no state item records",
+                Box::new(|w| service_tagged(w, Vec::new())),
+                Outcome::Refused("NotOurs"),
+            ),
+            (
+                "another profile's service",
+                Box::new(|w| service_tagged(w, ownership::tags("admin", "foo"))),
+                Outcome::Refused("NotOurs"),
+            ),
+            (
+                "an A record to an address at the host",
+                Box::new(|w| w.records.others.push("A 10.0.0.1".into())),
+                Outcome::Refused("NotOurs"),
+            ),
+            (
+                "the host already in the environments file",
+                Box::new(|w| {
+                    let (entry, fqdn) = (w.names.file_entry.clone(), w.fqdn.clone());
+                    w.file.1.set_endpoint(&entry, "dev", "api_endpoint", &fqdn);
+                }),
+                plan(&[
+                    "create task definition",
+                    "create target group",
+                    "create record",
+                    "create listener rule",
+                    "create service",
+                    "create state item",
+                ]),
+            ),
+            (
+                "the reference's task definition family",
+                Box::new(|w| {
+                    w.reference.service.task_definition = format!(
+                        "arn:aws:ecs:ap-northeast-1:1:task-definition/{}:1",
+                        w.names.resource
+                    )
+                }),
+                Outcome::Refused("ReferenceName"),
+            ),
+        ];
+        for (case, change, expected) in cases {
+            let mut w = read().await.expect("read");
+            change(&mut w);
+            let calls = fake.calls.names().len();
+            let outcome = match decide(&s, &req, &w) {
+                Ok(decision) => Outcome::Plan(
+                    decision
+                        .changes(&s, &req, &w)
+                        .iter()
+                        .map(|c| format!("{} {}", c.action, c.resource))
+                        .collect(),
+                ),
+                Err(Error::NotOurs { .. }) => Outcome::Refused("NotOurs"),
+                Err(Error::ReferenceName { .. }) => Outcome::Refused("ReferenceName"),
+                Err(e) => panic!("{case}: {e}"),
+            };
+            assert_eq!(outcome, expected, "{case}");
+            assert_eq!(
+                fake.calls.names().len(),
+                calls,
+                "{case}: deciding made a call"
+            );
+        }
+    }
+}
