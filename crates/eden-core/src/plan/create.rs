@@ -1011,10 +1011,10 @@ mod tests {
     //! The decision as a value: one world read from the fake cloud, changed as each case says,
     //! gives this plan or this refusal, with no call made.
 
+    use super::super::on_fake_cloud::{bare, create_request, kinds, NEW_ENVIRONMENT};
     use super::*;
     use crate::fake::FakeCloud;
     use crate::ownership;
-    use crate::profile::tests::seed_profile;
 
     /// What a case expects: the plan's changes as `action resource`, or the refusal's kind.
     #[derive(Debug, PartialEq)]
@@ -1026,16 +1026,6 @@ mod tests {
     fn plan(changes: &[&str]) -> Outcome {
         Outcome::Plan(changes.iter().map(|c| c.to_string()).collect())
     }
-
-    const NEW: [&str; 7] = [
-        "create task definition",
-        "create target group",
-        "create record",
-        "create listener rule",
-        "create service",
-        "update config key",
-        "create state item",
-    ];
 
     /// A service of the environment's name, tagged as `tags` say.
     fn service_tagged(w: &mut World, tags: Vec<Tag>) {
@@ -1059,21 +1049,18 @@ mod tests {
 
     #[tokio::test]
     async fn these_reads_give_this_plan() {
-        let s = seed_profile().settings("api").expect("the seed's profile");
+        let s = bare();
         let fake = FakeCloud::seeded(&s);
-        let req = CreateRequest {
-            name: EnvName::parse("foo").expect("a name"),
-            image: ImageUri::parse("api:v1").expect("an image"),
-            table: "eden".into(),
-            wait: super::super::DEFAULT_WAIT,
-            environment: Vec::new(),
-            ttl: None,
-        };
+        let req = create_request("api:v1");
         let cloud = fake.cloud();
         let read = || look(&cloud, &s, &req, s.names(&req.name), 1);
         type Change = Box<dyn Fn(&mut World)>;
         let cases: Vec<(&str, Change, Outcome)> = vec![
-            ("nothing of the name", Box::new(|_| {}), plan(&NEW)),
+            (
+                "nothing of the name",
+                Box::new(|_| {}),
+                plan(&NEW_ENVIRONMENT),
+            ),
             (
                 "an environment eden made: a deploy",
                 Box::new(|w| {
@@ -1153,13 +1140,7 @@ mod tests {
             change(&mut w);
             let calls = fake.calls.names().len();
             let outcome = match decide(&s, &req, &w) {
-                Ok(decision) => Outcome::Plan(
-                    decision
-                        .changes(&s, &req, &w)
-                        .iter()
-                        .map(|c| format!("{} {}", c.action, c.resource))
-                        .collect(),
-                ),
+                Ok(decision) => Outcome::Plan(kinds(&decision.changes(&s, &req, &w))),
                 Err(Error::NotOurs { .. }) => Outcome::Refused("NotOurs"),
                 Err(Error::ReferenceName { .. }) => Outcome::Refused("ReferenceName"),
                 Err(e) => panic!("{case}: {e}"),

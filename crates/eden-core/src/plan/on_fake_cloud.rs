@@ -34,7 +34,7 @@ const WRITES: [&str; 8] = [
 
 /// The seed's api profile as the original's file has it: no listener, reference target group
 /// or zone name.
-fn bare() -> Settings {
+pub(super) fn bare() -> Settings {
     seed_profile().settings("api").expect("the seed's profile")
 }
 
@@ -50,7 +50,7 @@ fn filled(cloud: &FakeCloud) -> Settings {
     s
 }
 
-fn create_request(image: &str) -> CreateRequest {
+pub(super) fn create_request(image: &str) -> CreateRequest {
     CreateRequest {
         name: EnvName::parse("foo").expect("a valid name"),
         image: ImageUri::parse(image).expect("a valid image"),
@@ -67,6 +67,25 @@ fn delete_request() -> DeleteRequest {
         table: TABLE.into(),
         wait: DEFAULT_WAIT,
     }
+}
+
+/// A new environment's plan, as `action resource`: every resource made.
+pub(super) const NEW_ENVIRONMENT: [&str; 7] = [
+    "create task definition",
+    "create target group",
+    "create record",
+    "create listener rule",
+    "create service",
+    "update config key",
+    "create state item",
+];
+
+/// A plan's changes as `action resource`.
+pub(super) fn kinds(changes: &[super::PlannedChange]) -> Vec<String> {
+    let kinds = changes
+        .iter()
+        .map(|c| format!("{} {}", c.action, c.resource));
+    kinds.collect()
 }
 
 /// What the world holds, but an environments file that lists no environment: a run that made
@@ -270,29 +289,12 @@ async fn a_deletes_dry_run_lists_what_the_delete_removes() {
 async fn a_creates_dry_run_is_what_the_create_does() {
     let fake = FakeCloud::seeded(&bare());
     let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
-    let kinds = |changes: &[super::PlannedChange]| {
-        let kinds = changes
-            .iter()
-            .map(|c| format!("{} {}", c.action, c.resource));
-        kinds.collect::<Vec<_>>()
-    };
     let before = fake.world().summary();
     let planned = preview_create(&cloud, &s, &create_request("api:v1"))
         .await
         .expect("planned");
     assert_eq!(fake.world().summary(), before);
-    assert_eq!(
-        kinds(&planned),
-        [
-            "create task definition",
-            "create target group",
-            "create record",
-            "create listener rule",
-            "create service",
-            "update config key",
-            "create state item"
-        ]
-    );
+    assert_eq!(kinds(&planned), NEW_ENVIRONMENT);
     create(&cloud, &s, &create_request("api:v1"), &stop)
         .await
         .expect("created");
