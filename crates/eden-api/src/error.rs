@@ -79,7 +79,8 @@ fn core_status(e: &Error) -> StatusCode {
         | Error::InvalidProfile { .. }
         | Error::InvalidProfileValue { .. }
         | Error::ConfigFile { .. }
-        | Error::UnknownProfile { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        | Error::UnknownProfile { .. }
+        | Error::PlanBroken { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         Error::Aws { .. }
         | Error::Missing { .. }
         | Error::CorruptEnvironmentsFile { .. }

@@ -519,8 +519,8 @@ async fn dry_runs_print_the_plan_and_change_nothing() {
         actions,
         [
             "create task definition",
-            "update service",
-            "update state item"
+            "update state item",
+            "update service"
         ]
     );
 

@@ -159,6 +159,9 @@ pub enum Error {
         failure: AwsFailure,
     },
 
+    #[error("eden's plan is inconsistent: {why}; this is a bug in eden, please report it")]
+    PlanBroken { why: String },
+
     #[error("{cause}{}", undo_note(.leftovers, .cleanup))]
     RolledBack {
         cause: Box<Error>,

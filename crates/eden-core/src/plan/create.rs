@@ -1,45 +1,31 @@
 //! `eden create`: make an environment, or deploy a new image to an existing one.
 //!
-//! A run reads everything first, decides from what it read, and only then writes: nothing is
-//! made or changed before the run knows that every resource of the environment's names is
-//! eden's (see [`crate::ownership`]) and that the names are not the reference's.
-//!
-//! Order of calls, each line waiting only for what it needs:
-//! 1. the environment's lease, and with it every check and read: the image, the reference
-//!    service and its task definition and target group, the shared ALB and its rules (and the
-//!    tags of a rule for the host), the host's records, the environments file, the state item,
-//!    an existing service, target group and task definition family with their tags (all read
-//!    again under the lease when another run just held it). Reads that need an earlier answer
-//!    (the reference's templates, the listener's rules, the records' zone name) use what an
-//!    earlier run learned, checked against that answer; without hints they come one round trip
-//!    later (see [`crate::hints`]);
-//! 2. the environment's target group, task definition, state item and environments file entry,
-//!    at once, and the tags of what is adopted; the DNS records once the state item records
-//!    them (so that no record of eden's is ever without the item that makes it eden's);
-//! 3. the listener rule, once the target group is there (AWS wants the target group on the ALB
-//!    before a service uses it), and the target group's attributes;
-//! 4. the service, created or deployed to, once everything else is in place: a failure then
-//!    never leaves a service behind, whose name ECS keeps while it drains. The lease is given
-//!    up alongside it, marked with the task definition the service then runs (see
-//!    [`Leased::last_call`]), rather than one round trip after it.
-//!
-//! A deploy makes no target group and no rule: its chain is the task definition, then the
-//! service.
+//! Read, plan, apply:
+//! 1. [`look`]: the environment's lease, and beside it every check and read (the image, the
+//!    reference service and its templates, the shared ALB and its rules, the host's records,
+//!    the environments file, the state item, whatever of the environment's names exists), read
+//!    again under the lease when the previous holder left something else (see [`super::lease`]).
+//!    A read that needs an earlier answer waits for it, unless the profile names the answer:
+//!    then it goes beside, and is used only when the first answer confirms it;
+//! 2. [`decide`], without calls: the names are not the reference's, and every resource of them
+//!    is this environment's (see [`crate::ownership`]); then [`Decision::plan`]: the steps,
+//!    what each waits for and how each is undone. The dry run prints that plan;
+//! 3. [`apply`]: the same plan. A new environment is 3 rounds of writes deep (target group,
+//!    rule, service); a deploy 2 (task definition, service).
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::{debug, info};
 
-use super::journal::{Journal, Undo};
+use super::apply::apply;
 use super::lease::{Afterwards, Leased, Left};
-use super::{environments, priority, PlannedChange, SharedAlb, Stop};
+use super::step::{Adopted, Handover, Leaves, Op, Plan, Ref, StepId};
+use super::{environments, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
-    AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, NewRule, NewService, Object,
-    RuleCreation, ServiceInfo, Tag, TargetGroup, TargetGroupCreation, TargetGroupTemplate,
-    TaskDefinitionCopy, Template,
+    AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, NewService, Object,
+    ServiceInfo, Tag, TargetGroup, TargetGroupTemplate, TaskDefinitionCopy, Template,
 };
-use crate::envfile::{Change, EnvironmentsFile};
+use crate::envfile::EnvironmentsFile;
 use crate::error::Error;
 use crate::expiry::{rfc3339, Ttl};
 use crate::image::ImageUri;
@@ -51,8 +37,8 @@ use crate::profile::Settings;
 /// The tag that shows an environment's expiry on its resources; the state item is what gc reads.
 pub const EXPIRY_TAG: &str = "eden:expires-at";
 
-/// How many times a listener rule is tried on other priorities after losing one to a race.
-const RULE_ATTEMPTS: u32 = 20;
+/// Every create plan registers its task definition first.
+const TASK_DEFINITION: StepId = 0;
 
 #[derive(Debug, Clone)]
 pub struct CreateRequest {
@@ -156,10 +142,11 @@ impl World {
 }
 
 /// What the first round's reads decide, before anything is written: what the run makes,
-/// reuses and changes. The dry run prints it ([`Decision::changes`]); the run follows it.
+/// reuses and changes. [`Decision::plan`] turns it into the steps the dry run prints and the
+/// run applies.
 struct Decision {
     /// Untagged resources of an environment the state table records, to tag as eden's.
-    adopt: Vec<Adoption>,
+    adopt: Vec<Adopted>,
     /// The alias records to create: none when the host has them all.
     records: Vec<AliasRecord>,
     /// The environment's target group to reuse; None: one is made.
@@ -169,69 +156,241 @@ struct Decision {
 }
 
 impl Decision {
-    /// What the run will make or change, in the order it reports them.
-    fn changes(&self, s: &Settings, req: &CreateRequest, w: &World) -> Vec<PlannedChange> {
+    /// The steps, each after what it needs: the rule after the target group (AWS wants the
+    /// target group on the ALB before a service uses it), the records after the state item
+    /// (no record of eden's is ever without the item that makes it eden's), and the service
+    /// last, after everything else, with the lease given up alongside it: a failure then never
+    /// leaves a service behind, whose name ECS keeps while it drains.
+    fn plan(&self, s: &Settings, req: &CreateRequest, w: &World) -> Plan {
         let resource = &w.names.resource;
-        let mut changes = vec![PlannedChange::create(
-            "task definition",
-            format!("{resource} (image {})", req.image.uri),
-        )];
-        if self.target_group.is_none() {
-            changes.push(PlannedChange::create("target group", &w.names.target_group));
+        let item = state_item(s, req, w);
+        let tags = tags_for(s, req, item.expires_at);
+        let mut plan = Plan::default();
+
+        let copy = TaskDefinitionCopy {
+            template: w.reference.task_definition.clone(),
+            family: resource.clone(),
+            container: w.reference.container.clone(),
+            image: req.image.uri.clone(),
+            environment: req.environment.clone(),
+            tags: tags.clone(),
+        };
+        let task_definition = plan.add_undoable(
+            PlannedChange::create(
+                "task definition",
+                format!("{resource} (image {})", req.image.uri),
+            ),
+            Op::RegisterTaskDefinition(copy),
+            &[],
+            |id| Op::DeregisterTaskDefinition {
+                arn: Ref::MadeBy(id),
+            },
+        );
+        let template = &w.reference.target_group;
+        let (target_group, made_target_group) = match &self.target_group {
+            Some(arn) => (Ref::Known(arn.clone()), None),
+            None => {
+                let id = plan.add_undoable(
+                    PlannedChange::create("target group", &w.names.target_group),
+                    Op::CreateTargetGroup {
+                        name: w.names.target_group.clone(),
+                        settings: template.settings.clone(),
+                        tags: tags.clone(),
+                    },
+                    &[],
+                    |id| Op::DeleteTargetGroup {
+                        arn: Ref::MadeBy(id),
+                    },
+                );
+                (Ref::MadeBy(id), Some(id))
+            }
+        };
+        // A new target group, or one a stopped run left, gets the reference's attributes; an
+        // existing environment's keeps its own.
+        let wants_attributes = made_target_group.is_some() || w.is_new();
+        if wants_attributes && !template.attributes.is_empty() {
+            plan.add(
+                PlannedChange::update("target group attributes", &w.names.target_group),
+                Op::SetTargetGroupAttributes {
+                    target_group: target_group.clone(),
+                    attributes: template.attributes.clone(),
+                },
+                &Vec::from_iter(made_target_group),
+            );
         }
-        for adoption in &self.adopt {
-            changes.push(PlannedChange::update(
-                "tags",
-                format!("of {} (adopted as eden's)", adoption.describe()),
-            ));
+        let ours = ownership::tags(&s.profile, req.name.as_str());
+        for adopted in &self.adopt {
+            plan.add(
+                PlannedChange::update(
+                    "tags",
+                    format!("of {} (adopted as eden's)", adopted.describe()),
+                ),
+                Op::Adopt {
+                    resource: adopted.clone(),
+                    tags: ours.clone(),
+                },
+                &[],
+            );
         }
-        if !self.records.is_empty() {
-            changes.push(PlannedChange::create(
-                "record",
-                format!("{} -> {}", w.fqdn, w.shared.alb.dns_name),
-            ));
-        }
-        if self.rule.is_none() {
-            changes.push(PlannedChange::create(
-                "listener rule",
-                format!("host {}", w.fqdn),
-            ));
-        }
-        changes.push(match &w.service {
-            Some(_) => PlannedChange::update("service", format!("{resource} (deploy)")),
-            None => PlannedChange::create("service", resource),
-        });
+        let rule = match &self.rule {
+            Some(arn) => Ref::Known(arn.clone()),
+            None => Ref::MadeBy(plan.add_undoable(
+                PlannedChange::create("listener rule", format!("host {}", w.fqdn)),
+                Op::CreateRule {
+                    listener: w.shared.listener.clone(),
+                    host: w.fqdn.clone(),
+                    target_group: target_group.clone(),
+                    tags: tags.clone(),
+                    rules: w.shared.rules.clone(),
+                },
+                &Vec::from_iter(made_target_group),
+                |id| Op::DeleteRule {
+                    arn: Ref::MadeBy(id),
+                    host: w.fqdn.clone(),
+                },
+            )),
+        };
         let entry = &w.names.file_entry;
-        if w.file.1.endpoint(entry, &s.update_key) != Some(w.fqdn.as_str()) {
-            changes.push(PlannedChange::update(
+        let (_, file) = &w.file;
+        let endpoint = file.endpoint(entry, &s.update_key);
+        if endpoint != Some(w.fqdn.as_str()) {
+            let change = PlannedChange::update(
                 "config key",
                 format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
-            ));
+            );
+            let set = Op::SetEndpoint {
+                bucket: s.bucket.clone(),
+                key: s.key.clone(),
+                entry: entry.clone(),
+                env_type: s.env_type.clone(),
+                update_key: s.update_key.clone(),
+                endpoint: w.fqdn.clone(),
+                file: w.file.clone(),
+            };
+            // An endpoint that was there before is this run's to change, not to take away.
+            let remove = Op::RemoveEndpoint {
+                bucket: s.bucket.clone(),
+                key: s.key.clone(),
+                entry: entry.clone(),
+                update_key: s.update_key.clone(),
+                file: None,
+            };
+            match endpoint {
+                Some(_) => plan.add(change, set, &[]),
+                None => plan.add_undoable(change, set, &[], |_| remove),
+            };
         }
-        let item = format!("{resource} in table {}", req.table);
-        changes.push(match &w.state {
-            Some(_) => PlannedChange::update("state item", item),
-            None => PlannedChange::create("state item", item),
-        });
-        changes
+        let item_change = format!("{resource} in table {}", req.table);
+        let state = plan.add_undoable(
+            match &w.state {
+                Some(_) => PlannedChange::update("state item", item_change),
+                None => PlannedChange::create("state item", item_change),
+            },
+            Op::PutStateItem {
+                table: req.table.clone(),
+                item: item.clone(),
+            },
+            &[],
+            |_| match &w.state {
+                Some(previous) => Op::PutStateItem {
+                    table: req.table.clone(),
+                    item: previous.clone(),
+                },
+                None => Op::DeleteStateItem {
+                    table: req.table.clone(),
+                    profile: item.profile.clone(),
+                    name: item.name.clone(),
+                },
+            },
+        );
+        if !self.records.is_empty() {
+            let records = Op::CreateRecords {
+                zone_id: s.zone_id.clone(),
+                records: self.records.clone(),
+            };
+            let change = format!("{} -> {}", w.fqdn, w.shared.alb.dns_name);
+            plan.add_undoable(
+                PlannedChange::create("record", change),
+                records,
+                &[state],
+                |_| Op::DeleteRecords {
+                    zone_id: s.zone_id.clone(),
+                    records: self.records.clone(),
+                },
+            );
+        }
+        let service = match &w.service {
+            Some(existing) => {
+                let expiry = tags.iter().filter(|(k, _)| k == EXPIRY_TAG).cloned();
+                let expiry: Vec<Tag> = expiry.collect();
+                let deploy = |task_definition, expiry| Op::Deploy {
+                    cluster: s.target_cluster.clone(),
+                    service: resource.clone(),
+                    task_definition,
+                    expiry,
+                };
+                plan.add_undoable(
+                    PlannedChange::update("service", format!("{resource} (deploy)")),
+                    deploy(
+                        Ref::MadeBy(task_definition),
+                        (!expiry.is_empty()).then(|| (existing.arn.clone(), expiry)),
+                    ),
+                    &[],
+                    |_| deploy(Ref::Known(existing.task_definition.clone()), None),
+                )
+            }
+            None => {
+                let new = NewService {
+                    cluster: s.target_cluster.clone(),
+                    name: resource.clone(),
+                    task_definition: String::new(),
+                    target_group_arn: String::new(),
+                    container_name: w.reference.container.clone(),
+                    container_port: w.reference.container_port,
+                    settings: w.reference.service.settings.clone(),
+                    tags: tags.clone(),
+                };
+                plan.add_undoable(
+                    PlannedChange::create("service", resource),
+                    Op::CreateService {
+                        service: new,
+                        task_definition: Ref::MadeBy(task_definition),
+                        target_group: target_group.clone(),
+                    },
+                    &[],
+                    |_| Op::DeleteService {
+                        cluster: s.target_cluster.clone(),
+                        name: resource.clone(),
+                    },
+                )
+            }
+        };
+        plan.last = Some(service);
+        plan.handover = Some(Handover::Stays(Leaves {
+            state: item.last_updated,
+            task_definition: Ref::MadeBy(task_definition),
+            target_group,
+            rule,
+            records: w.wanted_records(),
+            alb: w.shared.alb.dns_name.clone(),
+        }));
+        plan
     }
 }
 
-/// An untagged resource of a recorded environment: made before eden tagged what it makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Adoption {
-    Service(String),
-    TargetGroup(String),
-    Rule(String),
-}
-
-impl Adoption {
-    fn describe(&self) -> String {
-        match self {
-            Adoption::Service(arn) => format!("service {arn}"),
-            Adoption::TargetGroup(arn) => format!("target group {arn}"),
-            Adoption::Rule(arn) => format!("listener rule {arn}"),
-        }
+/// The environment's state item after this run: its TTL, or the earlier one, started again.
+fn state_item(s: &Settings, req: &CreateRequest, w: &World) -> EnvironmentItem {
+    let ttl = req.ttl.or_else(|| {
+        let previous = w.state.as_ref()?;
+        Ttl::from_secs(previous.ttl_seconds?)
+    });
+    EnvironmentItem {
+        profile: s.profile.clone(),
+        name: w.names.resource.clone(),
+        endpoint: w.fqdn.clone(),
+        last_updated: w.now,
+        expires_at: ttl.map(|t| t.expiry_from(w.now)),
+        ttl_seconds: ttl.map(Ttl::as_secs),
     }
 }
 
@@ -275,7 +434,21 @@ pub async fn create(
                     Err(_) => world.state.is_some(),
                 };
                 existed.store(exists, Ordering::SeqCst);
-                make_and_record(cloud, s, req, lease, world, decision?, stop).await
+                let plan = decision?.plan(s, req, &world);
+                let applied = apply(cloud, s, &plan, lease, stop).await?;
+                let resource = &world.names.resource;
+                info!("Successfully finished creating environment {resource}");
+                let item = state_item(s, req, &world);
+                Ok(Created {
+                    profile: s.profile.clone(),
+                    name: resource.clone(),
+                    endpoint: world.fqdn.clone(),
+                    image: req.image.uri.clone(),
+                    task_definition: applied.made_by(TASK_DEFINITION).unwrap_or_default(),
+                    deployed: world.service.is_some(),
+                    last_updated: item.last_updated,
+                    expires_at: item.expires_at,
+                })
             },
             |result| match result {
                 Ok(_) => Afterwards::Stays,
@@ -298,7 +471,7 @@ pub async fn preview(
     super::refuse_reference_service(s, &req.name, &names.resource)?;
     let mut w = look(cloud, s, req, names, super::now()).await?;
     w.claim_tags(cloud, s, req, None).await?;
-    Ok(decide(s, req, &w)?.changes(s, req, &w))
+    Ok(decide(s, req, &w)?.plan(s, req, &w).changes())
 }
 
 /// Whether the run may go on: the names are not the reference's, and every resource of the
@@ -325,14 +498,14 @@ fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Erro
     if let Some(service) = &w.service {
         match claim(&service.tags) {
             Claim::Ours => {}
-            Claim::Adopt => adopt.push(Adoption::Service(service.arn.clone())),
+            Claim::Adopt => adopt.push(Adopted::Service(service.arn.clone())),
             Claim::NotOurs(why) => return Err(refuse(format!("service {}", service.name), why)),
         }
     }
     if let Some(tg) = &w.target_group {
         match claim(&tg.tags) {
             Claim::Ours => {}
-            Claim::Adopt => adopt.push(Adoption::TargetGroup(tg.arn.clone())),
+            Claim::Adopt => adopt.push(Adopted::TargetGroup(tg.arn.clone())),
             Claim::NotOurs(why) => return Err(refuse(format!("target group {}", tg.name), why)),
         }
     }
@@ -352,7 +525,7 @@ fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Erro
         }
         match claim(tags) {
             Claim::Ours => {}
-            Claim::Adopt => adopt.push(Adoption::Rule(rule.arn.clone())),
+            Claim::Adopt => adopt.push(Adopted::Rule(rule.arn.clone())),
             Claim::NotOurs(why) => return Err(refuse(what, why)),
         }
     }
@@ -416,34 +589,6 @@ fn records_to_create(w: &World) -> Result<Vec<AliasRecord>, String> {
         .into_iter()
         .filter(|r| !w.records.aliases.iter().any(|e| super::same_alias(e, r)))
         .collect())
-}
-
-/// Steps 2 to 4, undone when one fails, unless the lease could not be taken back.
-async fn make_and_record(
-    cloud: &Cloud,
-    s: &Settings,
-    req: &CreateRequest,
-    lease: &Leased<'_>,
-    world: World,
-    decision: Decision,
-    stop: &Stop,
-) -> Result<Created, Error> {
-    let journal = Journal::default();
-    match make(cloud, s, req, lease, &world, &decision, &journal, stop).await {
-        Ok(created) => {
-            info!(
-                "Successfully finished creating environment {}",
-                world.names.resource
-            );
-            Ok(created)
-        }
-        Err(unfinished @ Error::Unfinished { .. }) => Err(unfinished),
-        // Another run holds the environment now: what this run made is for it to reuse.
-        Err(_) if lease.is_lost() => Err(lease.lost_error(s)),
-        Err(cause) => Err(journal
-            .roll_back(cloud, cause, super::cleanup_command(s, req.name.as_str()))
-            .await),
-    }
 }
 
 /// Step 1: every check and read, at once.
@@ -630,382 +775,6 @@ fn reference_service(
     Ok((service, used))
 }
 
-/// Steps 2 to 4, recording each change in the journal as soon as it is made.
-#[allow(clippy::too_many_arguments)]
-async fn make(
-    cloud: &Cloud,
-    s: &Settings,
-    req: &CreateRequest,
-    lease: &Leased<'_>,
-    w: &World,
-    decision: &Decision,
-    journal: &Journal,
-    stop: &Stop,
-) -> Result<Created, Error> {
-    let deploy = w.service.is_some();
-    let now = w.now;
-    let ttl = req.ttl.or_else(|| {
-        let previous = w.state.as_ref()?;
-        Ttl::from_secs(previous.ttl_seconds?)
-    });
-    let item = EnvironmentItem {
-        profile: s.profile.clone(),
-        name: w.names.resource.clone(),
-        endpoint: w.fqdn.clone(),
-        last_updated: now,
-        expires_at: ttl.map(|t| t.expiry_from(now)),
-        ttl_seconds: ttl.map(Ttl::as_secs),
-    };
-    let tags = tags_for(s, req, item.expires_at);
-    stop.check()?;
-
-    // The rule and the target group's attributes follow the target group alone.
-    let target_group_then_rule = async {
-        let (target_group, attributes) = target_group(cloud, w, decision, &tags, journal).await?;
-        stop.check()?;
-        let (rule, attributes) = futures::join!(
-            rule(cloud, w, decision, &target_group, &tags, journal),
-            cloud
-                .elb
-                .set_target_group_attributes(&target_group, &attributes),
-        );
-        let rule = rule?;
-        attributes?;
-        Ok::<_, Error>((target_group, rule))
-    };
-    // Step 2. `join`, not `try_join`: a failure must not drop a call that may still succeed,
-    // or what it made would be missing from the journal. The chain to the service goes first:
-    // where calls queue (moto, or a throttled API), it goes ahead of calls with time to spare.
-    let made = async {
-        let (target_group, task_definition) = futures::join!(
-            target_group_then_rule,
-            task_definition(cloud, w, req, &tags, journal),
-        );
-        Ok::<_, Error>((task_definition?, target_group?))
-    };
-    // The records only once the state item records the host: eden's records are the ones a
-    // state item names.
-    let state_then_records = async {
-        state_item(cloud, &req.table, &item, w.state.as_ref(), journal).await?;
-        records(cloud, s, w, &decision.records, journal).await
-    };
-    let others = async {
-        let (records, file, adopted) = futures::join!(
-            state_then_records,
-            file_entry(cloud, s, w, journal),
-            adopt(cloud, s, req, &decision.adopt),
-        );
-        records.and(file).and(adopted)
-    };
-    // Step 4, after every other write: a failure then never leaves a new service behind,
-    // whose name ECS keeps while it drains, and the lease can go alongside it.
-    let (made, others) = futures::join!(made, others);
-    let (task_definition, (target_group, rule)) = made?;
-    others?;
-    stop.check()?;
-    let left = Left::new(
-        Some(item.last_updated),
-        Some(&task_definition),
-        Some(&target_group),
-        [rule],
-        &w.wanted_records(),
-        &w.shared.alb.dns_name,
-    );
-    let service = service(cloud, s, w, &task_definition, &target_group, &tags, journal);
-    lease.last_call(s, &left, service).await?;
-
-    Ok(Created {
-        profile: s.profile.clone(),
-        name: w.names.resource.clone(),
-        endpoint: w.fqdn.clone(),
-        image: req.image.uri.clone(),
-        task_definition,
-        deployed: deploy,
-        last_updated: item.last_updated,
-        expires_at: item.expires_at,
-    })
-}
-
-async fn task_definition(
-    cloud: &Cloud,
-    w: &World,
-    req: &CreateRequest,
-    tags: &[Tag],
-    journal: &Journal,
-) -> Result<String, Error> {
-    let copy = TaskDefinitionCopy {
-        template: w.reference.task_definition.clone(),
-        family: w.names.resource.clone(),
-        container: w.reference.container.clone(),
-        image: req.image.uri.clone(),
-        environment: req.environment.clone(),
-        tags: tags.to_vec(),
-    };
-    let arn = cloud.ecs.copy_task_definition(&copy).await?;
-    journal.record(Undo::TaskDefinition(arn.clone()));
-    info!("Registered new task definition: {arn}");
-    Ok(arn)
-}
-
-/// The environment's target group: the one there already (eden's, as decided), or one made
-/// now. Returns its ARN, and the attributes it still needs: a new target group, or one a
-/// stopped run left, gets the reference's; an existing environment's keeps its own.
-async fn target_group(
-    cloud: &Cloud,
-    w: &World,
-    decision: &Decision,
-    tags: &[Tag],
-    journal: &Journal,
-) -> Result<(String, Vec<(String, String)>), Error> {
-    let template = &w.reference.target_group;
-    let name = &w.names.target_group;
-    if let Some(arn) = &decision.target_group {
-        info!("Target group {name} already exists, reusing it");
-        let attributes = match w.is_new() {
-            true => template.attributes.clone(),
-            false => Vec::new(),
-        };
-        return Ok((arn.clone(), attributes));
-    }
-    match cloud
-        .elb
-        .copy_target_group(&template.settings, name, tags)
-        .await?
-    {
-        TargetGroupCreation::Created(arn) => {
-            journal.record(Undo::TargetGroup(arn.clone()));
-            info!("Created target group {arn}");
-            Ok((arn, template.attributes.clone()))
-        }
-        TargetGroupCreation::NameTaken => Err(Error::Busy {
-            what: format!("target group {name}"),
-            why: "another writer made it while this run read".into(),
-        }),
-    }
-}
-
-/// Points the host name at the shared ALB with the records it still needs. Route 53 refuses a
-/// CREATE over an existing record, so a record made meanwhile is never overwritten.
-async fn records(
-    cloud: &Cloud,
-    s: &Settings,
-    w: &World,
-    missing: &[AliasRecord],
-    journal: &Journal,
-) -> Result<(), Error> {
-    let alb = &w.shared.alb.dns_name;
-    if missing.is_empty() {
-        info!("Record {} already points at {alb}", w.fqdn);
-        return Ok(());
-    }
-    if !cloud.dns.create(&s.zone_id, missing).await? {
-        return Err(Error::Busy {
-            what: format!("record {}", w.fqdn),
-            why: "a record was made at this host while this run read".into(),
-        });
-    }
-    journal.record(Undo::Records {
-        zone_id: s.zone_id.clone(),
-        records: missing.to_vec(),
-    });
-    info!("Successfully created ALIAS: {} -> {alb}", w.fqdn);
-    Ok(())
-}
-
-/// Tags what the decision adopted as eden's, with one line each.
-async fn adopt(
-    cloud: &Cloud,
-    s: &Settings,
-    req: &CreateRequest,
-    adoptions: &[Adoption],
-) -> Result<(), Error> {
-    let tags = ownership::tags(&s.profile, req.name.as_str());
-    let tagged = adoptions.iter().map(|adoption| {
-        let tags = &tags;
-        async move {
-            match adoption {
-                Adoption::Service(arn) => cloud.ecs.tag(arn, tags).await?,
-                Adoption::TargetGroup(arn) | Adoption::Rule(arn) => {
-                    cloud.elb.add_tags(arn, tags).await?
-                }
-            }
-            info!(
-                "Adopted {}: it has no eden tags, but the state table records this environment (made by an earlier eden); tagged it as eden's",
-                adoption.describe()
-            );
-            Ok::<_, Error>(())
-        }
-    });
-    futures::future::try_join_all(tagged).await.map(drop)
-}
-
-/// The host's listener rule, made unless it is there; returns its ARN.
-async fn rule(
-    cloud: &Cloud,
-    w: &World,
-    decision: &Decision,
-    target_group: &str,
-    tags: &[Tag],
-    journal: &Journal,
-) -> Result<String, Error> {
-    if let Some(existing) = &decision.rule {
-        info!(
-            "ELBv2 listener rule for host {} already exists, reusing it",
-            w.fqdn
-        );
-        return Ok(existing.clone());
-    }
-    let host_rule = |rules: &[ListenerRule]| rules.iter().any(|r| r.serves_host(&w.fqdn));
-    let mut rules = w.shared.rules.clone();
-    let mut tried = BTreeSet::new();
-    for attempt in 1..=RULE_ATTEMPTS {
-        let Some(priority) = priority::free_priority(&w.fqdn, &rules, &tried) else {
-            return Err(Error::Busy {
-                what: format!("listener {}", w.shared.listener),
-                why: "every rule priority is taken".into(),
-            });
-        };
-        let new = NewRule {
-            listener: w.shared.listener.clone(),
-            priority,
-            host: w.fqdn.clone(),
-            target_group_arn: target_group.to_string(),
-            tags: tags.to_vec(),
-        };
-        match cloud.elb.create_rule(&new).await? {
-            RuleCreation::Created(arn) => {
-                journal.record(Undo::Rule(arn.clone()));
-                info!("Created ELBv2 listener rule {arn}: host {} -> {target_group} (priority {priority})", w.fqdn);
-                return Ok(arn);
-            }
-            RuleCreation::PriorityInUse => {
-                debug!("priority {priority} was taken first (attempt {attempt}), trying another");
-                tried.insert(priority);
-                tokio::time::sleep(super::backoff(attempt)).await;
-                rules = cloud.elb.rules(&w.shared.listener).await?;
-                if host_rule(&rules) {
-                    return Err(Error::Busy {
-                        what: format!("host {}", w.fqdn),
-                        why: "another eden run is creating this environment".into(),
-                    });
-                }
-            }
-        }
-    }
-    Err(Error::Busy {
-        what: format!("listener {}", w.shared.listener),
-        why: format!("{RULE_ATTEMPTS} rule priorities in a row were taken by other writers"),
-    })
-}
-
-/// Creates the service, or deploys to it when it exists.
-async fn service(
-    cloud: &Cloud,
-    s: &Settings,
-    w: &World,
-    task_definition: &str,
-    target_group: &str,
-    tags: &[Tag],
-    journal: &Journal,
-) -> Result<(), Error> {
-    let name = &w.names.resource;
-    if let Some(existing) = &w.service {
-        info!("ECS Service {name} already exists, will deploy {task_definition}");
-        let expiry: Vec<_> = tags
-            .iter()
-            .filter(|(k, _)| k == EXPIRY_TAG)
-            .cloned()
-            .collect();
-        let retag = async {
-            if expiry.is_empty() {
-                return Ok(());
-            }
-            cloud.ecs.tag(&existing.arn, &expiry).await
-        };
-        futures::try_join!(
-            cloud.ecs.deploy(&s.target_cluster, name, task_definition),
-            retag
-        )?;
-        journal.record(Undo::Redeploy {
-            cluster: s.target_cluster.clone(),
-            name: name.clone(),
-            task_definition: existing.task_definition.clone(),
-        });
-        info!("Successfully deployed task definition {task_definition} to service {name} in cluster {}", s.target_cluster);
-        return Ok(());
-    }
-    info!("ECS Service {name} does not exist, will create new service");
-    let new = NewService {
-        cluster: s.target_cluster.clone(),
-        name: name.clone(),
-        task_definition: task_definition.to_string(),
-        target_group_arn: target_group.to_string(),
-        container_name: w.reference.container.clone(),
-        container_port: w.reference.container_port,
-        settings: w.reference.service.settings.clone(),
-        tags: tags.to_vec(),
-    };
-    let arn = cloud.ecs.create_service(&new).await?;
-    journal.record(Undo::Service {
-        cluster: s.target_cluster.clone(),
-        name: name.clone(),
-    });
-    info!("Created service {arn}");
-    Ok(())
-}
-
-async fn file_entry(
-    cloud: &Cloud,
-    s: &Settings,
-    w: &World,
-    journal: &Journal,
-) -> Result<(), Error> {
-    let entry = &w.names.file_entry;
-    info!(
-        "Updating config file s3://{}/{}, environment {entry}: {} -> {}",
-        s.bucket, s.key, s.update_key, w.fqdn
-    );
-    let had_endpoint = w.file.1.endpoint(entry, &s.update_key).is_some();
-    let change = environments::update(cloud, &s.bucket, &s.key, Some(w.file.clone()), |file| {
-        file.set_endpoint(entry, &s.env_type, &s.update_key, &w.fqdn)
-    })
-    .await?;
-    match change {
-        Change::Unchanged => info!("Config file already lists {}", w.fqdn),
-        Change::Added => info!("Existing environment not found, adding new"),
-        _ => info!("Existing environment found, updating in-place"),
-    }
-    if !had_endpoint && change != Change::Unchanged {
-        journal.record(Undo::FileEntry {
-            bucket: s.bucket.clone(),
-            key: s.key.clone(),
-            entry: entry.clone(),
-            update_key: s.update_key.clone(),
-        });
-    }
-    if change != Change::Unchanged {
-        info!("Successfully updated config file");
-    }
-    Ok(())
-}
-
-async fn state_item(
-    cloud: &Cloud,
-    table: &str,
-    item: &EnvironmentItem,
-    previous: Option<&EnvironmentItem>,
-    journal: &Journal,
-) -> Result<(), Error> {
-    cloud.table.put_environment(table, item).await?;
-    journal.record(Undo::StateItem {
-        table: table.to_string(),
-        item: item.clone(),
-        previous: previous.cloned(),
-    });
-    debug!("state item {} written to table {table}", item.name);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     //! The decision as a value: one world read from the fake cloud, changed as each case says,
@@ -1047,6 +816,32 @@ mod tests {
         });
     }
 
+    /// A new environment's writes are 3 rounds deep (target group, rule, service), a deploy's
+    /// 2 (task definition, service), and each step waits for what it needs.
+    #[tokio::test]
+    async fn a_plan_is_as_deep_as_its_longest_chain_of_writes() {
+        let s = bare();
+        let fake = FakeCloud::seeded(&s);
+        let cloud = fake.cloud();
+        let planned = |req: CreateRequest| {
+            let (cloud, s) = (&cloud, &s);
+            async move {
+                let mut w = look(cloud, s, &req, s.names(&req.name), 1).await?;
+                w.claim_tags(cloud, s, &req, None).await?;
+                decide(s, &req, &w).map(|decision| decision.plan(s, &req, &w))
+            }
+        };
+        let new = planned(create_request("api:v1")).await.expect("planned");
+        new.assert_consistent();
+        assert_eq!(new.depth(), 3, "{new:#?}");
+        create(&cloud, &s, &create_request("api:v1"), &Stop::default())
+            .await
+            .expect("created");
+        let deploy = planned(create_request("api:v2")).await.expect("planned");
+        deploy.assert_consistent();
+        assert_eq!(deploy.depth(), 2, "{deploy:#?}");
+    }
+
     #[tokio::test]
     async fn these_reads_give_this_plan() {
         let s = bare();
@@ -1070,11 +865,12 @@ mod tests {
                 plan(&[
                     "create task definition",
                     "create target group",
-                    "create record",
+                    "update target group attributes",
                     "create listener rule",
-                    "update service",
                     "update config key",
                     "update state item",
+                    "create record",
+                    "update service",
                 ]),
             ),
             (
@@ -1086,12 +882,13 @@ mod tests {
                 plan(&[
                     "create task definition",
                     "create target group",
+                    "update target group attributes",
                     "update tags",
-                    "create record",
                     "create listener rule",
-                    "update service",
                     "update config key",
                     "update state item",
+                    "create record",
+                    "update service",
                 ]),
             ),
             (
@@ -1118,10 +915,11 @@ mod tests {
                 plan(&[
                     "create task definition",
                     "create target group",
-                    "create record",
+                    "update target group attributes",
                     "create listener rule",
-                    "create service",
                     "create state item",
+                    "create record",
+                    "create service",
                 ]),
             ),
             (
@@ -1140,7 +938,7 @@ mod tests {
             change(&mut w);
             let calls = fake.calls.names().len();
             let outcome = match decide(&s, &req, &w) {
-                Ok(decision) => Outcome::Plan(kinds(&decision.changes(&s, &req, &w))),
+                Ok(decision) => Outcome::Plan(kinds(&decision.plan(&s, &req, &w).changes())),
                 Err(Error::NotOurs { .. }) => Outcome::Refused("NotOurs"),
                 Err(Error::ReferenceName { .. }) => Outcome::Refused("ReferenceName"),
                 Err(e) => panic!("{case}: {e}"),

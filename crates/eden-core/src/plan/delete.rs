@@ -1,35 +1,29 @@
-//! `eden delete`: remove an environment in the reverse order of its creation. Every step skips
-//! what is already gone, so a delete that failed part-way is finished by running it again.
+//! `eden delete`: remove an environment in the reverse order of its creation. A delete that
+//! failed part-way is finished by running it again: each run removes what is still there.
 //!
-//! A delete reads everything, decides what of it is eden's (see [`crate::ownership`]), and
-//! removes only that: a resource of the environment's names that eden did not make for this
-//! profile and name is left, and said so.
-//!
-//! Order of calls:
-//! 1. the environment's lease, and with it every read: the records, the shared ALB and its
-//!    listener's rules (and their tags), the service, the target group, the task definition
-//!    revisions and their family's tags, the environments file and the state item (read again
-//!    under the lease when another run just held it). The records need the zone's name and the
-//!    rules the listener: with no hint of them (see [`crate::hints`]) those two reads come one
-//!    round trip later;
-//! 2. the environments file entry, the DNS records, the listener rule, the service (with force,
-//!    so running tasks do not hold it up) and every task definition revision, at once;
-//! 3. the target group, once everything else is gone (AWS keeps it while a rule uses it), and
-//!    alongside it the lease released and the state item removed, in one write (see
-//!    [`Leased::last_call_gone`]): until the rest is gone, `eden ls` lists the environment, and
-//!    when the target group stays, the lease and the state item are put back.
+//! Read, plan, apply, as create does:
+//! 1. [`look`]: the environment's lease, and beside it every read: the records, the shared ALB
+//!    and its listener's rules, the service, the target group, the task definition revisions and
+//!    their family's tags, the environments file and the state item;
+//! 2. [`decide`] what of it is eden's (see [`crate::ownership`]): a resource of the
+//!    environment's names that eden did not make for this profile and name is left, and said
+//!    so; [`Removal::plan`] gives the steps, which the dry run prints;
+//! 3. [`apply`]: the file entry, records, rules, service and task definitions at once, then the
+//!    target group with the lease and the state item in one write: 2 rounds of writes.
 
 use tracing::info;
 
+use super::apply::apply;
 use super::environments;
 use super::lease::{Afterwards, Leased, Left};
+use super::step::{Handover, Op, Plan, Ref, StepId};
 use super::PlannedChange;
 use super::Stop;
 use crate::cloud::{
     AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, Object, ServiceInfo, Tag,
     TargetGroup,
 };
-use crate::envfile::{Change, EnvironmentsFile};
+use crate::envfile::EnvironmentsFile;
 use crate::error::Error;
 use crate::names::{dns_name, EnvName, Names};
 use crate::ownership::Claim;
@@ -225,29 +219,96 @@ pub(super) struct Removal {
 }
 
 impl Removal {
-    /// The removals, in the order the run reports them.
-    fn changes(&self, s: &Settings) -> Vec<PlannedChange> {
-        let mut changes = Vec::new();
+    /// The steps: the file entry, records, rules, service and task definitions at once; then
+    /// the target group (AWS keeps it while a rule uses it) with the lease and the state item
+    /// in one write, so that until the rest is gone `eden ls` lists the environment. `listed`
+    /// is the state item put back should the target group stay; `table` names the state table
+    /// when a state item records the environment.
+    pub(super) fn plan(
+        &self,
+        s: &Settings,
+        recorded_in: Option<&str>,
+        listed: Option<EnvironmentItem>,
+    ) -> Plan {
+        let names = &self.names;
+        let mut plan = Plan {
+            kept: self.kept.clone(),
+            ..Plan::default()
+        };
         if self.file_entry {
-            let entry = &self.names.file_entry;
-            let key = format!("{} of {entry}", s.update_key);
-            changes.push(PlannedChange::delete("config key", key));
+            let entry = &names.file_entry;
+            plan.add(
+                PlannedChange::delete("config key", format!("{} of {entry}", s.update_key)),
+                Op::RemoveEndpoint {
+                    bucket: s.bucket.clone(),
+                    key: s.key.clone(),
+                    entry: entry.clone(),
+                    update_key: s.update_key.clone(),
+                    file: Some(self.file.clone()),
+                },
+                &[],
+            );
         }
         if !self.records.is_empty() {
-            changes.push(PlannedChange::delete("record", &self.fqdn));
+            plan.add(
+                PlannedChange::delete("record", &self.fqdn),
+                Op::DeleteRecords {
+                    zone_id: s.zone_id.clone(),
+                    records: self.records.clone(),
+                },
+                &[],
+            );
         }
-        let delete = |resource| move |name: &String| PlannedChange::delete(resource, name);
-        changes.extend(self.rules.iter().map(delete("listener rule")));
-        changes.extend(self.service.iter().map(delete("service")));
-        changes.extend(self.task_definitions.iter().map(delete("task definition")));
-        let target_group = self.target_group.iter().map(|tg| &tg.name);
-        changes.extend(target_group.map(delete("target group")));
-        changes
+        for rule in &self.rules {
+            let op = Op::DeleteRule {
+                arn: Ref::Known(rule.clone()),
+                host: self.fqdn.clone(),
+            };
+            plan.add(PlannedChange::delete("listener rule", rule), op, &[]);
+        }
+        if let Some(service) = &self.service {
+            let op = Op::DeleteService {
+                cluster: s.target_cluster.clone(),
+                name: service.clone(),
+            };
+            plan.add(PlannedChange::delete("service", service), op, &[]);
+        }
+        for revision in &self.task_definitions {
+            let op = Op::DeregisterTaskDefinition {
+                arn: Ref::Known(revision.clone()),
+            };
+            plan.add(PlannedChange::delete("task definition", revision), op, &[]);
+        }
+        if let Some(rule) = &self.target_group_used_by {
+            // The delete stops before the target group, and the environment stays listed.
+            let name = self.target_group.as_ref().map(|tg| tg.name.as_str());
+            let why = format!("listener rule {rule}, which is not eden's, forwards to it");
+            let kept = PlannedChange::keep(
+                "target group",
+                format!("{}: {why}", name.unwrap_or_default()),
+            );
+            plan.kept.push(kept);
+            return plan;
+        }
+        if let Some(tg) = &self.target_group {
+            let op = Op::DeleteTargetGroup {
+                arn: Ref::Known(tg.arn.clone()),
+            };
+            let others: Vec<StepId> = (0..plan.steps.len()).collect();
+            let id = plan.add(PlannedChange::delete("target group", &tg.name), op, &others);
+            plan.last = Some(id);
+        }
+        let state_item = recorded_in.map(|table| {
+            PlannedChange::delete("state item", format!("{} in table {table}", names.resource))
+        });
+        plan.handover = Some(Handover::Gone { listed, state_item });
+        plan
     }
 
     /// One line per removal, as the run reports them.
     pub(super) fn describe(&self, s: &Settings) -> Vec<String> {
-        self.changes(s).iter().map(PlannedChange::line).collect()
+        let plan = self.plan(s, None, None);
+        plan.steps.iter().map(|step| step.change.line()).collect()
     }
 }
 
@@ -375,21 +436,13 @@ pub async fn preview(
     super::refuse_reference_service(s, &req.name, &names.resource)?;
     let mut found = look(cloud, s, names, &req.table).await?;
     found.claim_tags(cloud, s, None).await?;
-    let recorded = found.state.is_some();
+    let recorded = found.state.is_some().then_some(req.table.as_str());
     let removal = decide(s, &req.name, found)?;
-    let mut changes = removal.changes(s);
-    if recorded {
-        changes.push(PlannedChange::delete(
-            "state item",
-            format!("{} in table {}", removal.names.resource, req.table),
-        ));
-    }
-    changes.extend(removal.kept);
-    Ok(changes)
+    Ok(removal.plan(s, recorded, None).changes())
 }
 
-/// Steps 2 and 3, under `lease`; `listed` is the state item put back should the target group
-/// stay.
+/// Applies the removal's plan under `lease`; `listed` is the state item put back should the
+/// target group stay.
 pub(super) async fn remove(
     cloud: &Cloud,
     s: &Settings,
@@ -402,58 +455,16 @@ pub(super) async fn remove(
         info!("Left {}", kept.line());
     }
     let names = &removal.names;
-    let fqdn = &removal.fqdn;
-    let mut removed = Vec::new();
-    stop.check()?;
-
-    // Step 2. `join`, not `try_join`: every removal runs to its end, so that one failure
-    // leaves as little as possible for the next run.
-    let entry = &names.file_entry;
-    let file = async {
-        if !removal.file_entry {
-            info!("Config file has no {} for {entry}, skipping", s.update_key);
-            return Ok(Change::Unchanged);
-        }
+    let plan = removal.plan(s, None, listed.cloned());
+    log_skipped(s, &removal);
+    let applied = apply(cloud, s, &plan, lease, stop).await?;
+    if !removal.task_definitions.is_empty() {
         info!(
-            "Updating config file s3://{}/{}, delete environment {entry}: {} -> {fqdn}",
-            s.bucket, s.key, s.update_key
+            "Deleted all task definitions for family: {}, {} tasks deleted total",
+            names.resource,
+            removal.task_definitions.len()
         );
-        environments::update(cloud, &s.bucket, &s.key, Some(removal.file.clone()), |f| {
-            f.remove_endpoint(entry, &s.update_key)
-        })
-        .await
-    };
-    // The rules, on the chain to the target group, first: where calls queue (moto, or a
-    // throttled API), they go ahead of calls with time to spare.
-    let (rules_gone, file, records_gone, service_gone, tds_gone) = futures::join!(
-        delete_rules(cloud, fqdn, &removal.rules),
-        file,
-        delete_records(cloud, s, fqdn, &removal.records),
-        delete_service(cloud, s, names, removal.service.as_deref()),
-        delete_task_definitions(cloud, names, &removal.task_definitions),
-    );
-    match file? {
-        Change::Unchanged => {}
-        change => {
-            match change {
-                Change::Removed => info!(
-                    "Existing environment found, and the only optional key is {}, deleting environment",
-                    s.update_key
-                ),
-                _ => info!(
-                    "Existing environment found, removing {} in-place",
-                    s.update_key
-                ),
-            }
-            removed.push(format!("config key {} of {entry}", s.update_key));
-        }
     }
-    let rules_gone = rules_gone?;
-    removed.extend(records_gone?);
-    removed.extend(rules_gone);
-    removed.extend(service_gone?);
-    removed.extend(tds_gone?);
-    stop.check()?;
     if let (Some(tg), Some(rule)) = (&removal.target_group, &removal.target_group_used_by) {
         return Err(Error::InUse {
             what: format!("target group {}", tg.name),
@@ -461,114 +472,39 @@ pub(super) async fn remove(
             cleanup: super::cleanup_command(s, names.env.as_str()),
         });
     }
-
-    // Step 3.
-    let delete_it = delete_target_group(cloud, names, removal.target_group.as_ref());
-    let target_group_gone = lease.last_call_gone(s, listed, delete_it).await?;
-    removed.extend(target_group_gone);
-
     info!(
         "Successfully finished deleting environment {}",
         names.resource
     );
+    let removed = applied.changed(&plan);
     Ok(Deleted {
         profile: s.profile.clone(),
         name: names.resource.clone(),
-        endpoint: fqdn.clone(),
-        removed,
+        endpoint: removal.fqdn.clone(),
+        removed: removed.iter().map(PlannedChange::line).collect(),
         kept: removal.kept.iter().map(PlannedChange::line).collect(),
     })
 }
 
-/// Removes eden's alias records of the host, with the values Route 53 has for them (a DELETE
-/// must give a record's exact values).
-async fn delete_records(
-    cloud: &Cloud,
-    s: &Settings,
-    fqdn: &str,
-    records: &[AliasRecord],
-) -> Result<Option<String>, Error> {
-    if records.is_empty() {
-        info!("Record for {fqdn} does not exist, skipping deletion");
-        return Ok(None);
+/// Says what of the environment is not there to remove.
+fn log_skipped(s: &Settings, removal: &Removal) {
+    let (names, fqdn) = (&removal.names, &removal.fqdn);
+    if !removal.file_entry {
+        let entry = &names.file_entry;
+        info!("Config file has no {} for {entry}, skipping", s.update_key);
     }
-    info!("Found existing record {fqdn}. in zone {}", s.zone_id);
-    cloud.dns.delete(&s.zone_id, records).await?;
-    info!("Successfully removed ALIAS record {fqdn}");
-    Ok(Some(format!("record {fqdn}")))
-}
-
-async fn delete_rules(cloud: &Cloud, fqdn: &str, rules: &[String]) -> Result<Vec<String>, Error> {
-    if rules.is_empty() {
+    if removal.records.is_empty() {
+        info!("Record for {fqdn} does not exist, skipping deletion");
+    }
+    if removal.rules.is_empty() {
         info!("ELBv2 listener rule for host {fqdn} does not exist, skipping deletion");
     }
-    let deletions = rules.iter().map(|arn| async move {
-        info!("ELBv2 listener rule for host {fqdn} found, will delete");
-        cloud.elb.delete_rule(arn).await?;
-        Ok::<_, Error>(format!("listener rule {arn}"))
-    });
-    futures::future::join_all(deletions)
-        .await
-        .into_iter()
-        .collect()
-}
-
-async fn delete_service(
-    cloud: &Cloud,
-    s: &Settings,
-    names: &Names,
-    service: Option<&str>,
-) -> Result<Option<String>, Error> {
-    let Some(name) = service else {
-        info!(
-            "ECS Service {} not found, skipping deletion",
-            names.resource
-        );
-        return Ok(None);
-    };
-    info!("ECS Service {name} exists, will delete");
-    cloud.ecs.delete_service(&s.target_cluster, name).await?;
-    info!(
-        "Successfully deleted service {name} from cluster {}",
-        s.target_cluster
-    );
-    Ok(Some(format!("service {name}")))
-}
-
-async fn delete_target_group(
-    cloud: &Cloud,
-    names: &Names,
-    target_group: Option<&TargetGroup>,
-) -> Result<Option<String>, Error> {
-    let Some(tg) = target_group else {
-        info!(
-            "Target group {} not found, skipping deletion",
-            names.target_group
-        );
-        return Ok(None);
-    };
-    cloud.elb.delete_target_group(&tg.arn).await?;
-    info!("Deleted target group {}", tg.arn);
-    Ok(Some(format!("target group {}", tg.name)))
-}
-
-async fn delete_task_definitions(
-    cloud: &Cloud,
-    names: &Names,
-    revisions: &[String],
-) -> Result<Vec<String>, Error> {
-    let deletions = revisions.iter().map(|arn| async move {
-        cloud.ecs.deregister_task_definition(arn).await?;
-        Ok::<_, Error>(format!("task definition {arn}"))
-    });
-    let gone: Vec<String> = futures::future::join_all(deletions)
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    info!(
-        "Deleted all task definitions for family: {}, {} tasks deleted total",
-        names.resource,
-        gone.len()
-    );
-    Ok(gone)
+    if removal.service.is_none() {
+        let service = &names.resource;
+        info!("ECS Service {service} not found, skipping deletion");
+    }
+    if removal.target_group.is_none() {
+        let target_group = &names.target_group;
+        info!("Target group {target_group} not found, skipping deletion");
+    }
 }

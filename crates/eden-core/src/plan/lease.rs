@@ -154,6 +154,11 @@ impl<'a> Leased<'a> {
         }
     }
 
+    /// The environment the lease is for.
+    pub fn name(&self) -> &EnvName {
+        self.name
+    }
+
     /// Whether the lease was lost to another run: what this run made is not its to undo.
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
@@ -398,9 +403,10 @@ impl<'a> Leased<'a> {
         });
         self.start_heartbeat();
         let result = async {
-            let trusted = !waited && reads_are_trusted(&previous, looked.as_ref().map(&left));
-            if trusted {
-                return work(looked, left_by_eden(&previous)).await;
+            let by_eden = left_by_eden(&previous);
+            let read = looked.as_ref().map(&left);
+            if !waited && reads_are_trusted(&previous, by_eden.as_ref(), read) {
+                return work(looked, by_eden).await;
             }
             debug!("reading again under lease {key}: previous holder {previous:?}");
             work(look(names).await, None).await
@@ -467,15 +473,19 @@ fn left_by_eden(previous: &PreviousHolder) -> Option<Left> {
 }
 
 /// Whether reads made beside the take saw every change of the previous holder: they show
-/// what it left (a failed read is reported as it is).
-fn reads_are_trusted(previous: &PreviousHolder, read: Result<Left, &Error>) -> bool {
+/// what it left, `by_eden` as decoded (a failed read is reported as it is).
+fn reads_are_trusted(
+    previous: &PreviousHolder,
+    by_eden: Option<&Left>,
+    read: Result<Left, &Error>,
+) -> bool {
     let Ok(read) = read else {
         return true;
     };
     match previous {
         // No item: never held, or gone with the state item, which the reads must not show.
         PreviousHolder::Nobody => read.state.is_none(),
-        PreviousHolder::Released { left: Some(left) } => Left::decode(left) == Some(read),
+        PreviousHolder::Released { left: Some(_) } => by_eden == Some(&read),
         PreviousHolder::Released { left: None } | PreviousHolder::Expired => false,
     }
 }
@@ -562,34 +572,32 @@ mod tests {
         }
     }
 
+    fn trusted(previous: &PreviousHolder, read: Result<Left, &Error>) -> bool {
+        reads_are_trusted(previous, left_by_eden(previous).as_ref(), read)
+    }
+
     #[test]
     fn reads_are_trusted_only_when_they_show_what_the_previous_holder_left() {
         let released = |left: Option<&Left>| PreviousHolder::Released {
             left: left.map(Left::encode),
         };
-        assert!(reads_are_trusted(&released(Some(&left(7))), Ok(left(7))));
+        assert!(trusted(&released(Some(&left(7))), Ok(left(7))));
         // The state item of another run, or one written before the previous holder's.
-        assert!(!reads_are_trusted(&released(Some(&left(7))), Ok(left(6))));
+        assert!(!trusted(&released(Some(&left(7))), Ok(left(6))));
         let mut without_rule = left(7);
         without_rule.rules.clear();
-        assert!(!reads_are_trusted(
-            &released(Some(&left(7))),
-            Ok(without_rule)
-        ));
-        assert!(!reads_are_trusted(&released(None), Ok(left(7))));
-        assert!(!reads_are_trusted(&PreviousHolder::Expired, Ok(left(7))));
-        assert!(!reads_are_trusted(
+        assert!(!trusted(&released(Some(&left(7))), Ok(without_rule)));
+        assert!(!trusted(&released(None), Ok(left(7))));
+        assert!(!trusted(&PreviousHolder::Expired, Ok(left(7))));
+        assert!(!trusted(
             &PreviousHolder::Released {
                 left: Some("{not what this version writes".into())
             },
             Ok(left(7))
         ));
         // No item: a delete removed it with the state item while the reads ran.
-        assert!(!reads_are_trusted(&PreviousHolder::Nobody, Ok(left(7))));
-        assert!(reads_are_trusted(
-            &PreviousHolder::Nobody,
-            Ok(Left::default())
-        ));
+        assert!(!trusted(&PreviousHolder::Nobody, Ok(left(7))));
+        assert!(trusted(&PreviousHolder::Nobody, Ok(Left::default())));
     }
 
     #[test]

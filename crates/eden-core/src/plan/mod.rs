@@ -1,17 +1,19 @@
 //! The plans that create and delete an environment: what is read first, which calls can run at
 //! once, and what is undone when a step fails.
 
+mod apply;
+mod calls;
 mod create;
 mod delete;
 mod environments;
 pub mod gc;
-mod journal;
 mod lease;
 #[cfg(test)]
 mod on_fake_cloud;
 mod priority;
 mod records;
 pub mod status;
+mod step;
 pub mod wait;
 
 use std::hash::{BuildHasher, Hasher};

@@ -70,14 +70,15 @@ fn delete_request() -> DeleteRequest {
 }
 
 /// A new environment's plan, as `action resource`: every resource made.
-pub(super) const NEW_ENVIRONMENT: [&str; 7] = [
+pub(super) const NEW_ENVIRONMENT: [&str; 8] = [
     "create task definition",
     "create target group",
-    "create record",
+    "update target group attributes",
     "create listener rule",
-    "create service",
     "update config key",
     "create state item",
+    "create record",
+    "create service",
 ];
 
 /// A plan's changes as `action resource`.
@@ -282,6 +283,27 @@ async fn a_deletes_dry_run_lists_what_the_delete_removes() {
     }
 }
 
+/// A delete's writes are 2 rounds deep: everything at once, then the target group with the
+/// lease and the state item.
+#[tokio::test(start_paused = true)]
+async fn a_deletes_plan_is_two_rounds_of_writes() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    create(&cloud, &s, &create_request("api:v1"), &stop)
+        .await
+        .expect("created");
+    let name = delete_request().name;
+    let mut found = super::delete::look(&cloud, &s, s.names(&name), TABLE)
+        .await
+        .expect("read");
+    found.claim_tags(&cloud, &s, None).await.expect("tags");
+    let plan = super::delete::decide(&s, &name, found)
+        .expect("decided")
+        .plan(&s, Some(TABLE), None);
+    plan.assert_consistent();
+    assert_eq!(plan.depth(), 2, "{plan:#?}");
+}
+
 /// What a create's dry run prints is what the create then makes: a new environment's every
 /// resource, a deploy's task definition and service only; a host whose rule sends it elsewhere
 /// is refused by both, before any write.
@@ -317,8 +339,8 @@ async fn a_creates_dry_run_is_what_the_create_does() {
         kinds(&planned),
         [
             "create task definition",
-            "update service",
-            "update state item"
+            "update state item",
+            "update service"
         ]
     );
 
@@ -342,4 +364,31 @@ async fn a_creates_dry_run_is_what_the_create_does() {
         !calls.iter().any(|c| WRITES.contains(c)),
         "wrote: {calls:?}"
     );
+}
+
+/// A stop (a signal) while steps are in flight: they finish, no other starts, and what the run
+/// made is undone.
+#[tokio::test(start_paused = true)]
+async fn a_stop_during_a_create_undoes_what_it_made() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    fake.calls.set_latency(LATENCY);
+    let before = settled(&fake);
+    let stopper = async {
+        // In the third round: the rule and the records are in flight.
+        tokio::time::sleep(LATENCY * 5 / 2).await;
+        stop.request();
+    };
+    let req = create_request("api:v1");
+    let (stopped, ()) = tokio::join!(create(&cloud, &s, &req, &stop), stopper);
+    assert!(
+        matches!(&stopped, Err(Error::RolledBack { cause, .. }) if matches!(**cause, Error::Interrupted)),
+        "{stopped:?}"
+    );
+    let calls = fake.calls.names();
+    assert!(calls.contains(&"CreateRule"), "{calls:?}");
+    assert!(!calls.contains(&"CreateService"), "{calls:?}");
+    assert_eq!(settled(&fake), before);
+    assert_eq!(fake.table.item("api", "dev-dynamic-foo"), None);
+    assert_eq!(fake.table.lease_keys(), Vec::<String>::new());
 }
