@@ -78,10 +78,6 @@ impl cloud::Dns for Route53 {
         }
     }
 
-    async fn upsert(&self, zone_id: &str, records: &[AliasRecord]) -> Result<()> {
-        self.change(zone_id, ChangeAction::Upsert, records).await
-    }
-
     async fn delete(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool> {
         match self.change(zone_id, ChangeAction::Delete, records).await {
             Ok(()) => Ok(true),
@@ -151,8 +147,7 @@ impl Route53 {
             .map_err(invalid)?;
         let verb = match action {
             ChangeAction::Create => "create record",
-            ChangeAction::Delete => "delete record",
-            _ => "upsert record",
+            _ => "delete record",
         };
         self.0
             .change_resource_record_sets()

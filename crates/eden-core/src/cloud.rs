@@ -400,7 +400,6 @@ pub trait Dns: Send + Sync {
     /// Creates the records at once; false when one of them exists already, which Route 53
     /// refuses (moto does not: it takes a CREATE over a different record).
     async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool>;
-    async fn upsert(&self, zone_id: &str, records: &[AliasRecord]) -> Result<()>;
     /// Deletes the records at once; false when Route 53 has no such records (gone already, or
     /// pointing elsewhere: a DELETE must give a record's exact values).
     async fn delete(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool>;

@@ -620,18 +620,6 @@ impl Dns for FakeCloud {
         Ok(true)
     }
 
-    async fn upsert(&self, _zone_id: &str, records: &[AliasRecord]) -> Result<()> {
-        self.call("ChangeResourceRecordSets").await?;
-        let mut world = self.world();
-        for r in records {
-            world
-                .records
-                .retain(|e| !(e.name == r.name && e.record_type == r.record_type));
-            world.records.push(r.clone());
-        }
-        Ok(())
-    }
-
     async fn delete(&self, _zone_id: &str, records: &[AliasRecord]) -> Result<bool> {
         self.call("ChangeResourceRecordSets").await?;
         let mut world = self.world();

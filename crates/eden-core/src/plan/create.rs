@@ -13,8 +13,6 @@
 //! 3. [`apply`]: the same plan. A new environment is 3 rounds of writes deep (target group,
 //!    rule, service); a deploy 2 (task definition, service).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use tracing::{debug, info};
 
 use super::apply::apply;
@@ -70,6 +68,61 @@ pub struct Created {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
 }
+
+pub async fn create(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+    stop: &Stop,
+) -> Result<Created, Error> {
+    let resource = s.names(&req.name).resource;
+    super::refuse_reference_service(s, &req.name, &resource)?;
+    let lease = &Leased::new(&cloud.table, &req.name, &req.table, req.wait);
+    let now = super::now();
+    lease
+        .run(
+            s,
+            stop,
+            |names| look(cloud, s, req, names, now),
+            World::left,
+            |looked, left| async move {
+                let mut world = looked?;
+                world.claim_tags(cloud, s, req, left.as_ref()).await?;
+                let plan = decide(s, req, &world)?.plan(s, req, &world);
+                let applied = apply(cloud, s, &plan, lease, stop).await?;
+                let resource = &world.names.resource;
+                info!("Successfully finished creating environment {resource}");
+                let item = state_item(s, req, &world);
+                Ok(Created {
+                    profile: s.profile.clone(),
+                    name: resource.clone(),
+                    endpoint: world.fqdn.clone(),
+                    image: req.image.uri.clone(),
+                    task_definition: applied.made_by(TASK_DEFINITION).unwrap_or_default(),
+                    deployed: world.service.is_some(),
+                    last_updated: item.last_updated,
+                    expires_at: item.expires_at,
+                })
+            },
+            |_| Afterwards::Stays,
+        )
+        .await
+}
+
+/// What create would make or change, changing nothing: what the same reads would decide.
+pub async fn preview(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+) -> Result<Vec<PlannedChange>, Error> {
+    let names = s.names(&req.name);
+    super::refuse_reference_service(s, &req.name, &names.resource)?;
+    let mut w = look(cloud, s, req, names, super::now()).await?;
+    w.claim_tags(cloud, s, req, None).await?;
+    Ok(decide(s, req, &w)?.plan(s, req, &w).changes())
+}
+
+// 1. Read.
 
 /// The reference service and what a copy of it needs.
 struct Reference {
@@ -141,6 +194,311 @@ impl World {
     }
 }
 
+/// Every check and read, at once.
+async fn look(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+    names: Names,
+    now: i64,
+) -> Result<World, Error> {
+    let image = check_image(cloud, &req.image);
+    // The templates are guessed alongside the service that names them: the task definition by
+    // the family of the reference service's name, the target group from the profile. A guess
+    // is used only when the service names it; else the right one is read, a round trip later.
+    let reference = async {
+        let guessed_target_group = async {
+            match &s.reference_target_group {
+                Some(arn) => Some(cloud.elb.target_group_template(arn).await),
+                None => None,
+            }
+        };
+        let (services, guessed_task_definition, guessed_target_group) = futures::join!(
+            super::services(cloud, s, &names.resource),
+            cloud.ecs.task_definition_template(&s.reference.service),
+            guessed_target_group,
+        );
+        let (reference, service) = services?;
+        let (reference, used) = reference_service(s, reference)?;
+        let task_definition = async {
+            match guessed_task_definition {
+                Ok(Some(guess)) if guess.arn == used.task_definition => Ok(Some(guess)),
+                _ => {
+                    let arn = &used.task_definition;
+                    cloud.ecs.task_definition_template(arn).await
+                }
+            }
+        };
+        let target_group = async {
+            match guessed_target_group {
+                Some(Ok(guess))
+                    if s.reference_target_group.as_ref() == Some(&used.target_group) =>
+                {
+                    Ok(guess)
+                }
+                _ => cloud.elb.target_group_template(&used.target_group).await,
+            }
+        };
+        let (task_definition, target_group) = futures::try_join!(task_definition, target_group)?;
+        let task_definition = task_definition.ok_or_else(|| {
+            Error::missing(
+                "task definition",
+                &used.task_definition,
+                "check the reference service",
+            )
+        })?;
+        if !task_definition.containers.contains(&used.container) {
+            return Err(Error::missing(
+                "container",
+                format!("{} in {}", used.container, used.task_definition),
+                "set target_container_name to a container of the reference task definition",
+            ));
+        }
+        info!(
+            "Retrieved reference task definition from {}",
+            used.task_definition
+        );
+        info!("Retrieved reference target group: {}", used.target_group);
+        let reference = Reference {
+            service: reference,
+            container: used.container,
+            container_port: used.container_port,
+            task_definition: task_definition.template,
+            target_group_arn: used.target_group,
+            target_group,
+        };
+        Ok::<_, Error>((reference, service))
+    };
+    let shared = super::shared_alb(cloud, s);
+    let host = super::host_records(cloud, s, &names);
+    let file = environments::read(cloud, &s.bucket, &s.key);
+    let state = cloud
+        .table
+        .environment(&req.table, &s.profile, &names.resource);
+    let target_group = cloud.elb.find_target_group(&names.target_group);
+    let family = cloud.ecs.family_tags(&names.resource);
+    let ((reference, service), (), shared, (fqdn, records), file, state, target_group, family) = futures::try_join!(
+        reference,
+        image,
+        shared,
+        host,
+        file,
+        state,
+        target_group,
+        family
+    )?;
+    if let Some(service) = service.as_ref().filter(|svc| svc.status == "DRAINING") {
+        return Err(Error::Busy {
+            what: format!("service {}", service.name),
+            why: "it is still being deleted".into(),
+        });
+    }
+    // Their tags are claimed once the run knows what the lease vouches for.
+    let host_rules = shared
+        .rules
+        .iter()
+        .filter(|r| r.serves_host(&fqdn))
+        .map(|r| (r.clone(), Vec::new()))
+        .collect();
+    Ok(World {
+        names,
+        fqdn,
+        now,
+        reference,
+        shared,
+        host_rules,
+        records,
+        file,
+        state,
+        service: service.filter(ServiceInfo::is_active),
+        target_group,
+        family,
+    })
+}
+
+async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
+    if image.ecr.is_none() {
+        debug!("{} is not in ECR, not checked", image.uri);
+        return Ok(());
+    }
+    info!("Checking if image {} exists", image.uri);
+    if cloud.registry.image_exists(image).await? {
+        info!("Image exists");
+        Ok(())
+    } else {
+        Err(Error::ImageNotFound {
+            uri: image.uri.clone(),
+        })
+    }
+}
+
+/// What the reference service runs and where its load balancer entry sends traffic.
+struct Used {
+    task_definition: String,
+    target_group: String,
+    container: String,
+    container_port: i32,
+}
+
+/// The reference service, with the task definition, target group and container it uses.
+fn reference_service(
+    s: &Settings,
+    service: Option<ServiceInfo>,
+) -> Result<(ServiceInfo, Used), Error> {
+    let arn = &s.reference.arn;
+    let service = service.filter(ServiceInfo::is_active).ok_or_else(|| {
+        Error::missing(
+            "reference service",
+            arn,
+            "check reference_service_arn in the profile",
+        )
+    })?;
+    let lb = service
+        .load_balancers
+        .iter()
+        .find(|lb| lb.target_group_arn.is_some())
+        .ok_or_else(|| {
+            Error::missing(
+                "target group of reference service",
+                arn,
+                "attach the reference service to an ALB target group",
+            )
+        })?;
+    let used = Used {
+        task_definition: service.task_definition.clone(),
+        target_group: lb.target_group_arn.clone().unwrap_or_default(),
+        container: s
+            .container
+            .clone()
+            .or_else(|| lb.container_name.clone())
+            .unwrap_or_default(),
+        container_port: lb.container_port.unwrap_or(80),
+    };
+    info!("Retrieved reference service {arn}");
+    Ok((service, used))
+}
+
+// 2. Decide, with no call.
+
+/// Whether the run may go on: the names are not the reference's, and every resource of the
+/// environment's names that is there is this environment's (or adopted); and which records it
+/// makes.
+fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Error> {
+    let reference = &w.reference;
+    super::refuse_reference(
+        &req.name,
+        &w.names,
+        &reference.service.task_definition,
+        &reference.target_group_arn,
+    )?;
+    let recorded = w.state.is_some();
+    let name = req.name.as_str();
+    let claim = |tags: &[Tag]| Claim::of(tags, &s.profile, name, recorded);
+    let refuse = |what: String, why: String| Error::NotOurs {
+        what,
+        why,
+        hint: "use another --name, or remove it if it is yours to remove and no longer needed"
+            .to_string(),
+    };
+    let mut adopt = Vec::new();
+    if let Some(service) = &w.service {
+        match claim(&service.tags) {
+            Claim::Ours => {}
+            Claim::Adopt => adopt.push(Adopted::Service(service.arn.clone())),
+            Claim::NotOurs(why) => return Err(refuse(format!("service {}", service.name), why)),
+        }
+    }
+    if let Some(tg) = &w.target_group {
+        match claim(&tg.tags) {
+            Claim::Ours => {}
+            Claim::Adopt => adopt.push(Adopted::TargetGroup(tg.arn.clone())),
+            Claim::NotOurs(why) => return Err(refuse(format!("target group {}", tg.name), why)),
+        }
+    }
+    if let Some(family) = &w.family {
+        // A new revision carries the tags: an untagged family of a recorded environment is
+        // adopted by it.
+        if let Claim::NotOurs(why) = claim(family) {
+            let what = format!("task definition family {}", w.names.resource);
+            return Err(refuse(what, why));
+        }
+    }
+    for (rule, tags) in &w.host_rules {
+        let what = format!("listener rule {} for host {}", rule.arn, w.fqdn);
+        if !rule.is_exactly_for(&w.fqdn) {
+            let why = "it matches other hosts or conditions too, as eden's rules never do";
+            return Err(refuse(what, why.into()));
+        }
+        match claim(tags) {
+            Claim::Ours => {}
+            Claim::Adopt => adopt.push(Adopted::Rule(rule.arn.clone())),
+            Claim::NotOurs(why) => return Err(refuse(what, why)),
+        }
+    }
+    let target_group = w.target_group.as_ref().map(|tg| tg.arn.clone());
+    let rule = match w.host_rules.first() {
+        None => None,
+        Some((rule, _))
+            if target_group
+                .as_ref()
+                .is_some_and(|tg| rule.target_groups.contains(tg)) =>
+        {
+            Some(rule.arn.clone())
+        }
+        Some((rule, _)) => {
+            return Err(Error::Busy {
+                what: format!("host {}", w.fqdn),
+                why: format!(
+                    "listener rule {} sends it to another target group",
+                    rule.arn
+                ),
+            })
+        }
+    };
+    Ok(Decision {
+        adopt,
+        records: records_to_create(w).map_err(|why| refuse(format!("record {}", w.fqdn), why))?,
+        target_group,
+        rule,
+    })
+}
+
+/// The alias records the host still needs. A record eden did not make is never overwritten:
+/// eden's are the aliases to the shared ALB at a host the state item records.
+fn records_to_create(w: &World) -> Result<Vec<AliasRecord>, String> {
+    let alb = dns_name(&w.shared.alb.dns_name);
+    if let Some(other) = w.records.others.first() {
+        return Err(format!("it is {other}, which eden never makes"));
+    }
+    if let Some(alias) = w
+        .records
+        .aliases
+        .iter()
+        .find(|r| dns_name(&r.target_dns) != alb)
+    {
+        return Err(format!(
+            "it is an alias to {}, not to the shared ALB",
+            alias.target_dns
+        ));
+    }
+    let recorded = w
+        .state
+        .as_ref()
+        .is_some_and(|item| dns_name(&item.endpoint) == dns_name(&w.fqdn));
+    if !w.records.aliases.is_empty() && !recorded {
+        return Err(
+            "it points at the shared ALB, but no state item records an environment at this host"
+                .into(),
+        );
+    }
+    Ok(w.wanted_records()
+        .into_iter()
+        .filter(|r| !w.records.aliases.iter().any(|e| super::same_alias(e, r)))
+        .collect())
+}
+
+// 3. Plan: the steps the dry run prints and the run applies.
+
 /// What the first round's reads decide, before anything is written: what the run makes,
 /// reuses and changes. [`Decision::plan`] turns it into the steps the dry run prints and the
 /// run applies.
@@ -210,7 +568,10 @@ impl Decision {
         let wants_attributes = made_target_group.is_some() || w.is_new();
         if wants_attributes && !template.attributes.is_empty() {
             plan.add(
-                PlannedChange::update("target group attributes", &w.names.target_group),
+                PlannedChange::update(
+                    "target group",
+                    format!("{} (the reference's attributes)", w.names.target_group),
+                ),
                 Op::SetTargetGroupAttributes {
                     target_group: target_group.clone(),
                     attributes: template.attributes.clone(),
@@ -403,378 +764,6 @@ fn tags_for(s: &Settings, req: &CreateRequest, expires_at: Option<i64>) -> Vec<T
     tags
 }
 
-pub async fn create(
-    cloud: &Cloud,
-    s: &Settings,
-    req: &CreateRequest,
-    stop: &Stop,
-) -> Result<Created, Error> {
-    let resource = s.names(&req.name).resource;
-    super::refuse_reference_service(s, &req.name, &resource)?;
-    let lease = &Leased::new(&cloud.table, &req.name, &req.table, req.wait);
-    // A failed deploy is undone back to the environment as it was, which stays: its lease item
-    // stays. A failed first create leaves nothing, so its lease item goes; so does that of a
-    // run whose reads failed, which leaves no junk, and costs an environment that is there
-    // one read more on its next run (no lease item, but a state item).
-    let existed = &AtomicBool::new(false);
-    let now = super::now();
-    lease
-        .run(
-            s,
-            stop,
-            |names| look(cloud, s, req, names, now),
-            World::left,
-            |looked, left| async move {
-                let mut world = looked?;
-                world.claim_tags(cloud, s, req, left.as_ref()).await?;
-                let decision = decide(s, req, &world);
-                // A run refused before its first write leaves the environment as it was.
-                let exists = match &decision {
-                    Ok(_) => world.service.is_some(),
-                    Err(_) => world.state.is_some(),
-                };
-                existed.store(exists, Ordering::SeqCst);
-                let plan = decision?.plan(s, req, &world);
-                let applied = apply(cloud, s, &plan, lease, stop).await?;
-                let resource = &world.names.resource;
-                info!("Successfully finished creating environment {resource}");
-                let item = state_item(s, req, &world);
-                Ok(Created {
-                    profile: s.profile.clone(),
-                    name: resource.clone(),
-                    endpoint: world.fqdn.clone(),
-                    image: req.image.uri.clone(),
-                    task_definition: applied.made_by(TASK_DEFINITION).unwrap_or_default(),
-                    deployed: world.service.is_some(),
-                    last_updated: item.last_updated,
-                    expires_at: item.expires_at,
-                })
-            },
-            |result| match result {
-                Ok(_) => Afterwards::Stays,
-                Err(_) if existed.load(Ordering::SeqCst) => Afterwards::Stays,
-                // The service may be there, made by this run or finished by another.
-                Err(Error::Unfinished { .. }) => Afterwards::Stays,
-                Err(_) => Afterwards::Undone,
-            },
-        )
-        .await
-}
-
-/// What create would make or change, changing nothing: what the same reads would decide.
-pub async fn preview(
-    cloud: &Cloud,
-    s: &Settings,
-    req: &CreateRequest,
-) -> Result<Vec<PlannedChange>, Error> {
-    let names = s.names(&req.name);
-    super::refuse_reference_service(s, &req.name, &names.resource)?;
-    let mut w = look(cloud, s, req, names, super::now()).await?;
-    w.claim_tags(cloud, s, req, None).await?;
-    Ok(decide(s, req, &w)?.plan(s, req, &w).changes())
-}
-
-/// Whether the run may go on: the names are not the reference's, and every resource of the
-/// environment's names that is there is this environment's (or adopted); and which records it
-/// makes.
-fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Error> {
-    let reference = &w.reference;
-    super::refuse_reference(
-        &req.name,
-        &w.names,
-        &reference.service.task_definition,
-        &reference.target_group_arn,
-    )?;
-    let recorded = w.state.is_some();
-    let name = req.name.as_str();
-    let claim = |tags: &[Tag]| Claim::of(tags, &s.profile, name, recorded);
-    let refuse = |what: String, why: String| Error::NotOurs {
-        what,
-        why,
-        hint: "use another --name, or remove it if it is yours to remove and no longer needed"
-            .to_string(),
-    };
-    let mut adopt = Vec::new();
-    if let Some(service) = &w.service {
-        match claim(&service.tags) {
-            Claim::Ours => {}
-            Claim::Adopt => adopt.push(Adopted::Service(service.arn.clone())),
-            Claim::NotOurs(why) => return Err(refuse(format!("service {}", service.name), why)),
-        }
-    }
-    if let Some(tg) = &w.target_group {
-        match claim(&tg.tags) {
-            Claim::Ours => {}
-            Claim::Adopt => adopt.push(Adopted::TargetGroup(tg.arn.clone())),
-            Claim::NotOurs(why) => return Err(refuse(format!("target group {}", tg.name), why)),
-        }
-    }
-    if let Some(family) = &w.family {
-        // A new revision carries the tags: an untagged family of a recorded environment is
-        // adopted by it.
-        if let Claim::NotOurs(why) = claim(family) {
-            let what = format!("task definition family {}", w.names.resource);
-            return Err(refuse(what, why));
-        }
-    }
-    for (rule, tags) in &w.host_rules {
-        let what = format!("listener rule {} for host {}", rule.arn, w.fqdn);
-        if !rule.is_exactly_for(&w.fqdn) {
-            let why = "it matches other hosts or conditions too, as eden's rules never do";
-            return Err(refuse(what, why.into()));
-        }
-        match claim(tags) {
-            Claim::Ours => {}
-            Claim::Adopt => adopt.push(Adopted::Rule(rule.arn.clone())),
-            Claim::NotOurs(why) => return Err(refuse(what, why)),
-        }
-    }
-    let target_group = w.target_group.as_ref().map(|tg| tg.arn.clone());
-    let rule = match w.host_rules.first() {
-        None => None,
-        Some((rule, _))
-            if target_group
-                .as_ref()
-                .is_some_and(|tg| rule.target_groups.contains(tg)) =>
-        {
-            Some(rule.arn.clone())
-        }
-        Some((rule, _)) => {
-            return Err(Error::Busy {
-                what: format!("host {}", w.fqdn),
-                why: format!(
-                    "listener rule {} sends it to another target group",
-                    rule.arn
-                ),
-            })
-        }
-    };
-    Ok(Decision {
-        adopt,
-        records: records_to_create(w).map_err(|why| refuse(format!("record {}", w.fqdn), why))?,
-        target_group,
-        rule,
-    })
-}
-
-/// The alias records the host still needs. A record eden did not make is never overwritten:
-/// eden's are the aliases to the shared ALB at a host the state item records.
-fn records_to_create(w: &World) -> Result<Vec<AliasRecord>, String> {
-    let alb = dns_name(&w.shared.alb.dns_name);
-    if let Some(other) = w.records.others.first() {
-        return Err(format!("it is {other}, which eden never makes"));
-    }
-    if let Some(alias) = w
-        .records
-        .aliases
-        .iter()
-        .find(|r| dns_name(&r.target_dns) != alb)
-    {
-        return Err(format!(
-            "it is an alias to {}, not to the shared ALB",
-            alias.target_dns
-        ));
-    }
-    let recorded = w
-        .state
-        .as_ref()
-        .is_some_and(|item| dns_name(&item.endpoint) == dns_name(&w.fqdn));
-    if !w.records.aliases.is_empty() && !recorded {
-        return Err(
-            "it points at the shared ALB, but no state item records an environment at this host"
-                .into(),
-        );
-    }
-    Ok(w.wanted_records()
-        .into_iter()
-        .filter(|r| !w.records.aliases.iter().any(|e| super::same_alias(e, r)))
-        .collect())
-}
-
-/// Step 1: every check and read, at once.
-async fn look(
-    cloud: &Cloud,
-    s: &Settings,
-    req: &CreateRequest,
-    names: Names,
-    now: i64,
-) -> Result<World, Error> {
-    let image = check_image(cloud, &req.image);
-    // The templates are guessed alongside the service that names them: the task definition by
-    // the family of the reference service's name, the target group from the profile. A guess
-    // is used only when the service names it; else the right one is read, a round trip later.
-    let reference = async {
-        let guessed_target_group = async {
-            match &s.reference_target_group {
-                Some(arn) => Some(cloud.elb.target_group_template(arn).await),
-                None => None,
-            }
-        };
-        let (services, guessed_task_definition, guessed_target_group) = futures::join!(
-            super::services(cloud, s, &names.resource),
-            cloud.ecs.task_definition_template(&s.reference.service),
-            guessed_target_group,
-        );
-        let (reference, service) = services?;
-        let (reference, used) = reference_service(s, reference)?;
-        let task_definition = async {
-            match guessed_task_definition {
-                Ok(Some(guess)) if guess.arn == used.task_definition => Ok(Some(guess)),
-                _ => {
-                    let arn = &used.task_definition;
-                    cloud.ecs.task_definition_template(arn).await
-                }
-            }
-        };
-        let target_group = async {
-            match guessed_target_group {
-                Some(Ok(guess))
-                    if s.reference_target_group.as_ref() == Some(&used.target_group) =>
-                {
-                    Ok(guess)
-                }
-                _ => cloud.elb.target_group_template(&used.target_group).await,
-            }
-        };
-        let (task_definition, target_group) = futures::try_join!(task_definition, target_group)?;
-        let task_definition = task_definition.ok_or_else(|| {
-            Error::missing(
-                "task definition",
-                &used.task_definition,
-                "check the reference service",
-            )
-        })?;
-        if !task_definition.containers.contains(&used.container) {
-            return Err(Error::missing(
-                "container",
-                format!("{} in {}", used.container, used.task_definition),
-                "set target_container_name to a container of the reference task definition",
-            ));
-        }
-        info!(
-            "Retrieved reference task definition from {}",
-            used.task_definition
-        );
-        info!("Retrieved reference target group: {}", used.target_group);
-        let reference = Reference {
-            service: reference,
-            container: used.container,
-            container_port: used.container_port,
-            task_definition: task_definition.template,
-            target_group_arn: used.target_group,
-            target_group,
-        };
-        Ok::<_, Error>((reference, service))
-    };
-    let shared = super::shared_alb(cloud, s);
-    let host = super::host_records(cloud, s, &names);
-    let file = environments::read(cloud, &s.bucket, &s.key);
-    let state = cloud
-        .table
-        .environment(&req.table, &s.profile, &names.resource);
-    let target_group = cloud.elb.find_target_group(&names.target_group);
-    let family = cloud.ecs.family_tags(&names.resource);
-    let ((reference, service), (), shared, (fqdn, records), file, state, target_group, family) = futures::try_join!(
-        reference,
-        image,
-        shared,
-        host,
-        file,
-        state,
-        target_group,
-        family
-    )?;
-    if let Some(service) = service.as_ref().filter(|svc| svc.status == "DRAINING") {
-        return Err(Error::Busy {
-            what: format!("service {}", service.name),
-            why: "it is still being deleted".into(),
-        });
-    }
-    // Their tags are claimed once the run knows what the lease vouches for.
-    let host_rules = shared
-        .rules
-        .iter()
-        .filter(|r| r.serves_host(&fqdn))
-        .map(|r| (r.clone(), Vec::new()))
-        .collect();
-    Ok(World {
-        names,
-        fqdn,
-        now,
-        reference,
-        shared,
-        host_rules,
-        records,
-        file,
-        state,
-        service: service.filter(ServiceInfo::is_active),
-        target_group,
-        family,
-    })
-}
-
-async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
-    if image.ecr.is_none() {
-        debug!("{} is not in ECR, not checked", image.uri);
-        return Ok(());
-    }
-    info!("Checking if image {} exists", image.uri);
-    if cloud.registry.image_exists(image).await? {
-        info!("Image exists");
-        Ok(())
-    } else {
-        Err(Error::ImageNotFound {
-            uri: image.uri.clone(),
-        })
-    }
-}
-
-/// What the reference service runs and where its load balancer entry sends traffic.
-struct Used {
-    task_definition: String,
-    target_group: String,
-    container: String,
-    container_port: i32,
-}
-
-/// The reference service, with the task definition, target group and container it uses.
-fn reference_service(
-    s: &Settings,
-    service: Option<ServiceInfo>,
-) -> Result<(ServiceInfo, Used), Error> {
-    let arn = &s.reference.arn;
-    let service = service.filter(ServiceInfo::is_active).ok_or_else(|| {
-        Error::missing(
-            "reference service",
-            arn,
-            "check reference_service_arn in the profile",
-        )
-    })?;
-    let lb = service
-        .load_balancers
-        .iter()
-        .find(|lb| lb.target_group_arn.is_some())
-        .ok_or_else(|| {
-            Error::missing(
-                "target group of reference service",
-                arn,
-                "attach the reference service to an ALB target group",
-            )
-        })?;
-    let used = Used {
-        task_definition: service.task_definition.clone(),
-        target_group: lb.target_group_arn.clone().unwrap_or_default(),
-        container: s
-            .container
-            .clone()
-            .or_else(|| lb.container_name.clone())
-            .unwrap_or_default(),
-        container_port: lb.container_port.unwrap_or(80),
-    };
-    info!("Retrieved reference service {arn}");
-    Ok((service, used))
-}
-
 #[cfg(test)]
 mod tests {
     //! The decision as a value: one world read from the fake cloud, changed as each case says,
@@ -865,7 +854,7 @@ mod tests {
                 plan(&[
                     "create task definition",
                     "create target group",
-                    "update target group attributes",
+                    "update target group",
                     "create listener rule",
                     "update config key",
                     "update state item",
@@ -882,7 +871,7 @@ mod tests {
                 plan(&[
                     "create task definition",
                     "create target group",
-                    "update target group attributes",
+                    "update target group",
                     "update tags",
                     "create listener rule",
                     "update config key",
@@ -915,7 +904,7 @@ mod tests {
                 plan(&[
                     "create task definition",
                     "create target group",
-                    "update target group attributes",
+                    "update target group",
                     "create listener rule",
                     "create state item",
                     "create record",

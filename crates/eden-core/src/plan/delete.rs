@@ -84,10 +84,7 @@ pub async fn delete(
             },
             // The state item goes last, with the lease: an environment that could not be
             // deleted whole stays listed, for the next delete or gc to finish.
-            |result| match result {
-                Ok(_) => Afterwards::Gone,
-                Err(_) => Afterwards::Undone,
-            },
+            |_| Afterwards::Gone,
         )
         .await
 }

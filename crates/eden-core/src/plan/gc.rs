@@ -408,9 +408,8 @@ async fn sweep_one(
                     .map(Ok)
             },
             |outcome| match outcome {
-                Ok(Ok(_)) => Afterwards::Gone,
-                Ok(Err(_kept)) => Afterwards::Stays,
-                Err(_) => Afterwards::Undone,
+                Ok(_) => Afterwards::Gone,
+                Err(_kept) => Afterwards::Stays,
             },
         )
         .await;

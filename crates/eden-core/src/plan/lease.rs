@@ -363,9 +363,11 @@ impl<'a> Leased<'a> {
 
     /// Takes the lease while `look` reads, then runs `work` on what it read (read again under
     /// the lease unless `left` of it is what the previous holder left), and gives the lease up
-    /// whatever the outcome, as `after` says of it. `work` gets a failed read too, so that what
-    /// it needs to undo can be undone under the lease, and what the previous holder left when
-    /// the reads it gets show exactly that: resources an eden run of this environment left.
+    /// whatever the outcome: after a success as `done` says of it; after a failure the item
+    /// stays when the reads showed a state item (the environment is there, as the run left it
+    /// or undid it), and goes otherwise, leaving no junk. `work` gets a failed read too, so that
+    /// what it needs to undo can be undone under the lease, and what the previous holder left
+    /// when the reads it gets show exactly that: resources an eden run of this environment left.
     #[allow(clippy::too_many_arguments)]
     pub async fn run<W, T, FL, FW>(
         &self,
@@ -374,7 +376,7 @@ impl<'a> Leased<'a> {
         look: impl Fn(Names) -> FL,
         left: impl Fn(&W) -> Left,
         work: impl FnOnce(Result<W, Error>, Option<Left>) -> FW,
-        after: impl FnOnce(&Result<T, Error>) -> Afterwards,
+        done: impl FnOnce(&T) -> Afterwards,
     ) -> Result<T, Error>
     where
         FL: Future<Output = Result<W, Error>>,
@@ -402,17 +404,26 @@ impl<'a> Leased<'a> {
             stop: stop.clone(),
         });
         self.start_heartbeat();
-        let result = async {
+        let recorded =
+            |read: &Result<W, Error>| read.as_ref().is_ok_and(|w| left(w).state.is_some());
+        let (result, recorded) = async {
             let by_eden = left_by_eden(&previous);
             let read = looked.as_ref().map(&left);
             if !waited && reads_are_trusted(&previous, by_eden.as_ref(), read) {
-                return work(looked, by_eden).await;
+                let recorded = recorded(&looked);
+                return (work(looked, by_eden).await, recorded);
             }
             debug!("reading again under lease {key}: previous holder {previous:?}");
-            work(look(names).await, None).await
+            let looked = look(names).await;
+            let recorded = recorded(&looked);
+            (work(looked, None).await, recorded)
         }
         .await;
-        let after = after(&result);
+        let after = match &result {
+            Ok(value) => done(value),
+            Err(_) if recorded => Afterwards::Stays,
+            Err(_) => Afterwards::Undone,
+        };
         let released = self.release(&key, after).await;
         let value = result?;
         released?;

@@ -73,7 +73,7 @@ fn delete_request() -> DeleteRequest {
 pub(super) const NEW_ENVIRONMENT: [&str; 8] = [
     "create task definition",
     "create target group",
-    "update target group attributes",
+    "update target group",
     "create listener rule",
     "update config key",
     "create state item",
