@@ -92,6 +92,11 @@ impl Run {
         lease: &Leased<'_>,
         stop: &Stop,
     ) -> Result<(), Error> {
+        // The steps with the longest chain ahead go first: where calls queue (moto, or a
+        // throttled API), the chain to the last step goes ahead of calls with time to spare.
+        let ahead = plan.chains_ahead();
+        let mut by_chain: Vec<StepId> = (0..plan.steps.len()).collect();
+        by_chain.sort_by_key(|id| std::cmp::Reverse(ahead[*id]));
         let mut started = vec![false; plan.steps.len()];
         let mut running = FuturesUnordered::new();
         let mut failure = None;
@@ -100,7 +105,8 @@ impl Run {
                 failure = Some(Error::Interrupted);
             }
             if failure.is_none() {
-                for (id, step) in plan.steps.iter().enumerate() {
+                for &id in &by_chain {
+                    let step = &plan.steps[id];
                     let ready = step.after.iter().all(|a| self.done[*a].is_some());
                     if started[id] || !ready || Some(id) == plan.last {
                         continue;

@@ -247,16 +247,30 @@ impl Plan {
     }
 
     /// The longest chain of steps, each waiting for the one before: the rounds of calls the
-    /// plan takes at least. The last step waits for every other.
+    /// plan takes at least.
     pub fn depth(&self) -> usize {
-        let mut depth = vec![0; self.steps.len()];
-        for (id, step) in self.steps.iter().enumerate() {
-            if Some(id) != self.last {
-                depth[id] = 1 + step.after.iter().map(|a| depth[*a]).max().unwrap_or(0);
+        self.chains_ahead().into_iter().max().unwrap_or(0)
+    }
+
+    /// For each step, the longest chain of steps that starts with it: the rounds the plan still
+    /// takes once it starts. The last step waits for every other.
+    pub fn chains_ahead(&self) -> Vec<usize> {
+        let mut ahead = vec![1; self.steps.len()];
+        let after_last = usize::from(self.last.is_some());
+        // A step waits only for steps before it, so walking back sees each one's waiters first.
+        for id in (0..self.steps.len()).rev() {
+            if Some(id) == self.last {
+                continue;
             }
+            let waiters = self.steps.iter().enumerate().skip(id + 1);
+            let longest = waiters
+                .filter(|(_, step)| step.after.contains(&id))
+                .map(|(waiter, _)| ahead[waiter])
+                .max()
+                .unwrap_or(0);
+            ahead[id] = 1 + longest.max(after_last);
         }
-        let others = depth.iter().copied().max().unwrap_or(0);
-        others + usize::from(self.last.is_some())
+        ahead
     }
 }
 
