@@ -505,3 +505,106 @@ fn log_skipped(s: &Settings, removal: &Removal) {
         info!("Target group {target_group} not found, skipping deletion");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The removal as a value: one environment made on the fake cloud and read back, changed as
+    //! each case says, gives this plan: what goes and what stays, with no call made.
+
+    use super::super::on_fake_cloud::{bare, create_request, kinds};
+    use super::super::{create, Stop};
+    use super::*;
+    use crate::fake::FakeCloud;
+    use crate::ownership;
+
+    #[tokio::test]
+    async fn these_reads_give_this_removal() {
+        let s = bare();
+        let fake = FakeCloud::seeded(&s);
+        let cloud = fake.cloud();
+        let req = create_request("api:v1");
+        create(&cloud, &s, &req, &Stop::default())
+            .await
+            .expect("created");
+        let read = || async {
+            let mut found = look(&cloud, &s, s.names(&req.name), "eden").await?;
+            found.claim_tags(&cloud, &s, None).await?;
+            Ok::<_, Error>(found)
+        };
+        let everything = [
+            "delete config key",
+            "delete record",
+            "delete listener rule",
+            "delete service",
+            "delete task definition",
+            "delete target group",
+            "delete state item",
+        ];
+        let without = |gone: &[&str], kept: &[&str]| -> Vec<String> {
+            let left = everything.iter().filter(|c| !gone.contains(c));
+            left.chain(kept).map(|c| c.to_string()).collect()
+        };
+        type Change = Box<dyn Fn(&mut Found)>;
+        let cases: Vec<(&str, Change, Vec<String>)> = vec![
+            (
+                "an environment eden made",
+                Box::new(|_| {}),
+                without(&[], &[]),
+            ),
+            (
+                "another profile's service",
+                Box::new(|f| {
+                    let service = f.service.as_mut().expect("the service");
+                    service.tags = ownership::tags("admin", "foo");
+                }),
+                without(&["delete service"], &["keep service"]),
+            ),
+            (
+                "an untagged service the state table records: adopted, so removed",
+                Box::new(|f| f.service.as_mut().expect("the service").tags.clear()),
+                without(&[], &[]),
+            ),
+            (
+                "nothing recorded: the records are nobody's, the tagged rest is eden's",
+                Box::new(|f| f.state = None),
+                without(&["delete record", "delete state item"], &["keep record"]),
+            ),
+            (
+                "another profile's rule forwards to the target group",
+                Box::new(|f| {
+                    let (_, tags) = f.rules.first_mut().expect("the rule");
+                    *tags = ownership::tags("admin", "foo");
+                }),
+                // The delete stops before the target group, and the environment stays listed.
+                without(
+                    &[
+                        "delete listener rule",
+                        "delete target group",
+                        "delete state item",
+                    ],
+                    &["keep listener rule", "keep target group"],
+                ),
+            ),
+            (
+                "an A record to an address at the host",
+                Box::new(|f| f.records.others.push("A 10.0.0.1".into())),
+                without(&[], &["keep record"]),
+            ),
+        ];
+        for (case, change, expected) in cases {
+            let mut found = read().await.expect("read");
+            change(&mut found);
+            let recorded = found.state.is_some().then_some("eden");
+            let calls = fake.calls.names().len();
+            let removal = decide(&s, &req.name, found).expect("decided");
+            let plan = removal.plan(&s, recorded, None);
+            plan.assert_consistent();
+            assert_eq!(kinds(&plan.changes()), expected, "{case}");
+            assert_eq!(
+                fake.calls.names().len(),
+                calls,
+                "{case}: planning made a call"
+            );
+        }
+    }
+}
