@@ -6,7 +6,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tracing::{debug, info, warn};
 
 use super::calls::Done;
-use super::lease::Leased;
+use super::lease::{Leased, Leaving};
 use super::step::{Handover, Plan, StepId};
 use super::{PlannedChange, Stop};
 use crate::cloud::Cloud;
@@ -134,14 +134,15 @@ impl Run {
                 None => Ok(None),
             }
         };
-        let done = match &plan.handover {
-            Some(Handover::Stays(leaves)) => {
-                let left = leaves.left(&self.made())?;
-                lease.last_call(s, &left, last).await?
-            }
-            Some(Handover::Gone { listed, .. }) => {
-                lease.last_call_gone(s, listed.as_ref(), last).await?
-            }
+        let leaving = match &plan.handover {
+            Some(Handover::Stays(leaves)) => Some(Leaving::Stays(leaves.left(&self.made())?)),
+            Some(Handover::Gone { listed, .. }) => Some(Leaving::Gone {
+                listed: listed.as_ref(),
+            }),
+            None => None,
+        };
+        let done = match leaving {
+            Some(leaving) => lease.last_call(s, leaving, last).await?,
             None => last.await?,
         };
         if let (Some(id), Some(done)) = (plan.last, done) {

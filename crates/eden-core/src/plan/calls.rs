@@ -6,7 +6,7 @@ use tracing::{debug, info};
 
 use super::environments;
 use super::priority;
-use super::step::{Adopted, Op};
+use super::step::{Adopted, FileKey, Op};
 use crate::cloud::{Cloud, ListenerRule, NewRule, RuleCreation, TargetGroupCreation};
 use crate::envfile::Change;
 use crate::error::Error;
@@ -121,14 +121,17 @@ impl Op {
                 Ok(Done::Changed)
             }
             Op::SetEndpoint {
-                bucket,
-                key,
-                entry,
+                at,
                 env_type,
-                update_key,
                 endpoint,
                 file,
             } => {
+                let FileKey {
+                    bucket,
+                    key,
+                    entry,
+                    update_key,
+                } = at;
                 info!(
                     "Updating config file s3://{bucket}/{key}, environment {entry}: {update_key} -> {endpoint}"
                 );
@@ -143,13 +146,13 @@ impl Op {
                 }
                 Ok(changed(change))
             }
-            Op::RemoveEndpoint {
-                bucket,
-                key,
-                entry,
-                update_key,
-                file,
-            } => {
+            Op::RemoveEndpoint { at, file } => {
+                let FileKey {
+                    bucket,
+                    key,
+                    entry,
+                    update_key,
+                } = at;
                 info!(
                     "Updating config file s3://{bucket}/{key}, delete environment {entry}: {update_key}"
                 );

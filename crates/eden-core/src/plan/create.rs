@@ -16,8 +16,8 @@
 use tracing::{debug, info};
 
 use super::apply::apply;
-use super::lease::{Afterwards, Leased, Left};
-use super::step::{Adopted, Handover, Leaves, Op, Plan, Ref, StepId};
+use super::lease::{Leased, Left};
+use super::step::{Adopted, FileKey, Handover, Leaves, Op, Plan, Ref, StepId};
 use super::{environments, PlannedChange, SharedAlb, Stop};
 use crate::cloud::{
     AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, NewService, Object,
@@ -104,7 +104,6 @@ pub async fn create(
                     expires_at: item.expires_at,
                 })
             },
-            |_| Afterwards::Stays,
         )
         .await
 }
@@ -619,23 +618,15 @@ impl Decision {
                 "config key",
                 format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
             );
+            let at = FileKey::of(s, &w.names);
             let set = Op::SetEndpoint {
-                bucket: s.bucket.clone(),
-                key: s.key.clone(),
-                entry: entry.clone(),
+                at: at.clone(),
                 env_type: s.env_type.clone(),
-                update_key: s.update_key.clone(),
                 endpoint: w.fqdn.clone(),
                 file: w.file.clone(),
             };
             // An endpoint that was there before is this run's to change, not to take away.
-            let remove = Op::RemoveEndpoint {
-                bucket: s.bucket.clone(),
-                key: s.key.clone(),
-                entry: entry.clone(),
-                update_key: s.update_key.clone(),
-                file: None,
-            };
+            let remove = Op::RemoveEndpoint { at, file: None };
             match endpoint {
                 Some(_) => plan.add(change, set, &[]),
                 None => plan.add_undoable(change, set, &[], |_| remove),

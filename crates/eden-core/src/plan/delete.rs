@@ -15,8 +15,8 @@ use tracing::info;
 
 use super::apply::apply;
 use super::environments;
-use super::lease::{Afterwards, Leased, Left};
-use super::step::{Handover, Op, Plan, Ref, StepId};
+use super::lease::{Leased, Left};
+use super::step::{FileKey, Handover, Op, Plan, Ref, StepId};
 use super::PlannedChange;
 use super::Stop;
 use crate::cloud::{
@@ -82,9 +82,6 @@ pub async fn delete(
                 };
                 remove(cloud, s, lease, removal, Some(&listed), stop).await
             },
-            // The state item goes last, with the lease: an environment that could not be
-            // deleted whole stays listed, for the next delete or gc to finish.
-            |_| Afterwards::Gone,
         )
         .await
 }
@@ -237,10 +234,7 @@ impl Removal {
             plan.add(
                 PlannedChange::delete("config key", format!("{} of {entry}", s.update_key)),
                 Op::RemoveEndpoint {
-                    bucket: s.bucket.clone(),
-                    key: s.key.clone(),
-                    entry: entry.clone(),
-                    update_key: s.update_key.clone(),
+                    at: FileKey::of(s, names),
                     file: Some(self.file.clone()),
                 },
                 &[],

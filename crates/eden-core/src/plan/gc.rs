@@ -11,7 +11,7 @@ use futures::StreamExt;
 use tracing::{debug, info, warn};
 
 use super::delete::{decide, look, remove};
-use super::lease::{Afterwards, Leased, Left};
+use super::lease::{Leased, Left};
 use super::Stop;
 use crate::cloud::{Cloud, EnvironmentItem};
 use crate::error::Error;
@@ -406,10 +406,6 @@ async fn sweep_one(
                 remove(cloud, s, lease, removal, item.as_ref(), stop)
                     .await
                     .map(Ok)
-            },
-            |outcome| match outcome {
-                Ok(_) => Afterwards::Gone,
-                Err(_kept) => Afterwards::Stays,
             },
         )
         .await;

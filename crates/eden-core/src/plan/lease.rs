@@ -14,11 +14,10 @@
 //! for an item that never was, no state item). Otherwise they are made again under the lease,
 //! one round trip. A wrong guess costs that round trip, never a wrong decision.
 //!
-//! A plan gives the lease up alongside its last call: a create's with what the call will leave,
-//! so that the next run's reads are trusted once the call landed (see [`Leased::last_call`]); a
-//! delete's with the state item, in one write ([`Leased::last_call_gone`]). When that call
-//! fails, the run takes the lease back on the condition that nobody took it meanwhile, and then
-//! undoes.
+//! A plan gives the lease up alongside its last call ([`Leased::last_call`]): a create's with
+//! what the call will leave, so that the next run's reads are trusted once the call landed; a
+//! delete's with the state item, in one write. When that call fails, the run takes the lease
+//! back on the condition that nobody took it meanwhile, and then undoes.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -104,6 +103,16 @@ impl Left {
     }
 }
 
+/// What a run's last call leaves, given with the lease.
+#[derive(Debug)]
+pub enum Leaving<'a> {
+    /// The environment stays as this says: the next run trusts its reads when they show it.
+    Stays(Left),
+    /// The environment is gone: its state item goes with the lease; `listed` is put back
+    /// should the call fail.
+    Gone { listed: Option<&'a EnvironmentItem> },
+}
+
 /// One environment's work under its lease.
 pub struct Leased<'a> {
     state: Arc<dyn StateTable>,
@@ -124,17 +133,6 @@ struct Held {
     heartbeat: Option<JoinHandle<()>>,
     /// The run's stop, requested when the lease is lost.
     stop: Stop,
-}
-
-/// What a run leaves of its environment, which decides what becomes of the lease item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Afterwards {
-    /// The environment is there, in a state the run does not vouch for: the item stays, free.
-    Stays,
-    /// The run undid what it made, or made nothing: the item goes.
-    Undone,
-    /// The environment is gone: the item goes, and the state item with it in one write.
-    Gone,
 }
 
 impl<'a> Leased<'a> {
@@ -172,42 +170,55 @@ impl<'a> Leased<'a> {
         }
     }
 
-    /// Makes the run's last call and gives the lease up alongside it, recording what the run
-    /// leaves once the call landed: the release's round trip after the call is saved. Every
-    /// other write of the run must be done. When the call fails, the lease is taken back first,
-    /// so that the run can undo what it made; when another run took it meanwhile, nothing is
-    /// undone.
+    /// Makes the run's last call and gives the lease up alongside it, as `leaving` says: the
+    /// release's round trip after the call is saved. Every other write of the run must be done.
+    /// When the call fails, the lease is taken back first (for a delete, with the state item put
+    /// back as `listed`, so that the environment stays listed for the next delete), so that the
+    /// run can undo what it made; when another run took it meanwhile, nothing is undone.
     pub async fn last_call<T>(
         &self,
         s: &Settings,
-        left: &Left,
+        leaving: Leaving<'_>,
         call: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         let Some((key, owner)) = self.stop_heartbeat() else {
             return call.await;
         };
         let version = new_version();
-        let left = left.encode();
-        let release = Release::Free {
-            version: &version,
-            left: Some(&left),
+        let resource = s.names(self.name).resource;
+        let encoded;
+        let release = match &leaving {
+            Leaving::Stays(left) => {
+                encoded = left.encode();
+                Release::Free {
+                    version: &version,
+                    left: Some(&encoded),
+                }
+            }
+            Leaving::Gone { .. } => Release::WithEnvironment {
+                profile: &s.profile,
+                name: &resource,
+            },
         };
         let (called, released) = futures::join!(
             call,
             self.state.release_lease(self.table, &key, &owner, release)
         );
         let failed = match (called, released) {
-            (Ok(value), Ok(true)) => {
+            // Given up, or taken over: the other run's now.
+            (Ok(value), Ok(_)) => {
                 self.set_given_up();
                 return Ok(value);
             }
-            // Still held: given up after the call instead (or taken over: the other run's).
-            (Ok(value), released) => {
-                if let Err(e) = released {
-                    debug!("could not give lease {key} up alongside the last call: {e}");
-                }
+            // Still held: given up after the call instead. A delete's environment is gone but
+            // still listed, which the run reports.
+            (Ok(value), Err(unreleased)) => {
+                debug!("could not give lease {key} up alongside the last call: {unreleased}");
                 self.start_heartbeat();
-                return Ok(value);
+                return match leaving {
+                    Leaving::Stays(_) => Ok(value),
+                    Leaving::Gone { .. } => Err(unreleased),
+                };
             }
             (Err(failed), Ok(true)) => failed,
             (Err(failed), _) => {
@@ -215,10 +226,24 @@ impl<'a> Leased<'a> {
                 return Err(failed);
             }
         };
-        let taken_back = self
-            .state
-            .take_back_lease(self.table, &key, &owner, &version, &new_version())
-            .await;
+        let taken_back = match &leaving {
+            Leaving::Stays(_) => {
+                let next = new_version();
+                let state = &self.state;
+                state
+                    .take_back_lease(self.table, &key, &owner, &version, &next)
+                    .await
+            }
+            Leaving::Gone { listed } => {
+                let claim = LeaseClaim {
+                    key: key.clone(),
+                    owner,
+                    version: new_version(),
+                    takeover: None,
+                };
+                self.state.restore_lease(self.table, &claim, *listed).await
+            }
+        };
         let why = match taken_back {
             Ok(true) => {
                 self.start_heartbeat();
@@ -228,72 +253,21 @@ impl<'a> Leased<'a> {
             Err(e) => e.to_string(),
         };
         self.set_given_up();
-        Err(Error::Unfinished {
-            cause: Box::new(failed),
-            why,
-            cleanup: super::cleanup_command(s, self.name.as_str()),
-        })
-    }
-
-    /// Makes a delete's last call and gives the lease up alongside it, with the environment's
-    /// state item: the release's round trip after the call is saved. Every other write of the
-    /// run must be done. When the call fails, the lease is taken back and the state item put
-    /// back as `listed` (none for an environment that was not listed), so that the environment
-    /// stays listed for the next delete; when another run made either meanwhile, it is left to
-    /// that run.
-    pub async fn last_call_gone<T>(
-        &self,
-        s: &Settings,
-        listed: Option<&EnvironmentItem>,
-        call: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        let Some((key, owner)) = self.stop_heartbeat() else {
-            return call.await;
-        };
-        let resource = s.names(self.name).resource;
-        let release = Release::WithEnvironment {
-            profile: &s.profile,
-            name: &resource,
-        };
-        let (called, released) = futures::join!(
-            call,
-            self.state.release_lease(self.table, &key, &owner, release)
+        let (cause, cleanup) = (
+            Box::new(failed),
+            super::cleanup_command(s, self.name.as_str()),
         );
-        let failed = match (called, released) {
-            (Ok(value), Ok(true)) => {
-                self.set_given_up();
-                return Ok(value);
-            }
-            // Taken over: the other run's now.
-            (Ok(value), Ok(false)) => {
-                self.set_given_up();
-                return Ok(value);
-            }
-            // The environment is gone but still listed: the lease is freed alone, as after any
-            // failure, so that the next delete finishes at once.
-            (Ok(_), Err(unreleased)) => return Err(unreleased),
-            (Err(failed), Ok(true)) => failed,
-            (Err(failed), _) => return Err(failed),
-        };
-        let claim = LeaseClaim {
-            key,
-            owner,
-            version: new_version(),
-            takeover: None,
-        };
-        let why = match self.state.restore_lease(self.table, &claim, listed).await {
-            Ok(true) => {
-                self.start_heartbeat();
-                return Err(failed);
-            }
-            Ok(false) => "another run made it again".to_string(),
-            Err(e) => e.to_string(),
-        };
-        self.set_given_up();
-        Err(Error::Unlisted {
-            cause: Box::new(failed),
-            why,
-            cleanup: super::cleanup_command(s, self.name.as_str()),
+        Err(match leaving {
+            Leaving::Stays(_) => Error::Unfinished {
+                cause,
+                why,
+                cleanup,
+            },
+            Leaving::Gone { .. } => Error::Unlisted {
+                cause,
+                why,
+                cleanup,
+            },
         })
     }
 
@@ -363,12 +337,11 @@ impl<'a> Leased<'a> {
 
     /// Takes the lease while `look` reads, then runs `work` on what it read (read again under
     /// the lease unless `left` of it is what the previous holder left), and gives the lease up
-    /// whatever the outcome: after a success as `done` says of it; after a failure the item
-    /// stays when the reads showed a state item (the environment is there, as the run left it
-    /// or undid it), and goes otherwise, leaving no junk. `work` gets a failed read too, so that
+    /// whatever the outcome, unless the last call did: the item stays after a success, and after
+    /// a failure when the reads showed a state item (the environment is there, as the run found
+    /// it or as its undo put it back); otherwise it goes, leaving no junk. `work` gets a failed read too, so that
     /// what it needs to undo can be undone under the lease, and what the previous holder left
     /// when the reads it gets show exactly that: resources an eden run of this environment left.
-    #[allow(clippy::too_many_arguments)]
     pub async fn run<W, T, FL, FW>(
         &self,
         s: &Settings,
@@ -376,7 +349,6 @@ impl<'a> Leased<'a> {
         look: impl Fn(Names) -> FL,
         left: impl Fn(&W) -> Left,
         work: impl FnOnce(Result<W, Error>, Option<Left>) -> FW,
-        done: impl FnOnce(&T) -> Afterwards,
     ) -> Result<T, Error>
     where
         FL: Future<Output = Result<W, Error>>,
@@ -419,59 +391,35 @@ impl<'a> Leased<'a> {
             (work(looked, None).await, recorded)
         }
         .await;
-        let after = match &result {
-            Ok(value) => done(value),
-            Err(_) if recorded => Afterwards::Stays,
-            Err(_) => Afterwards::Undone,
-        };
-        let released = self.release(&key, after).await;
-        let value = result?;
-        released?;
-        Ok(value)
+        self.release(&key, result.is_ok() || recorded).await;
+        result
     }
 
-    /// Gives the lease up, unless the last call did. A failure only delays the next run until
-    /// it takes the lease over, except when the state item was to go with it: then the
-    /// environment is gone but still listed, which the run reports, after freeing the lease
-    /// alone so the next delete ends at once.
-    async fn release(&self, key: &str, after: Afterwards) -> Result<(), Error> {
+    /// Gives the lease up, unless the last call did: the item stays, free, when `keep`, and goes
+    /// otherwise. A failure only delays the next run until it takes the lease over.
+    async fn release(&self, key: &str, keep: bool) {
         let Some((_, owner)) = self.stop_heartbeat() else {
-            return Ok(());
+            return;
         };
         if self.lock().as_ref().is_some_and(|held| held.given_up) || self.is_lost() {
-            return Ok(());
+            return;
         }
         let version = new_version();
-        let release = match after {
-            Afterwards::Stays => Release::Free {
+        let release = match keep {
+            true => Release::Free {
                 version: &version,
                 left: None,
             },
-            Afterwards::Undone => Release::Dropped,
-            Afterwards::Gone => {
-                let (profile, name) = key.split_once('/').unwrap_or_default();
-                Release::WithEnvironment { profile, name }
-            }
+            false => Release::Dropped,
         };
-        let table = &self.state;
         // A lease taken over is the other run's: nothing to give up.
-        let Err(e) = table.release_lease(self.table, key, &owner, release).await else {
-            return Ok(());
-        };
-        let unreleased = |e: &Error| {
-            warn!("Could not release lease {key}: {e}; another run takes it over in {LEASE_SECONDS} s");
-        };
-        if after != Afterwards::Gone {
-            unreleased(&e);
-            return Ok(());
-        }
-        if let Err(again) = table
-            .release_lease(self.table, key, &owner, Release::Dropped)
+        if let Err(e) = self
+            .state
+            .release_lease(self.table, key, &owner, release)
             .await
         {
-            unreleased(&again);
+            warn!("Could not release lease {key}: {e}; another run takes it over in {LEASE_SECONDS} s");
         }
-        Err(e)
     }
 }
 
@@ -671,9 +619,7 @@ mod tests {
             Ok(())
         };
         let stop = Stop::default();
-        leased
-            .run(&s, &stop, look, Left::clone, work, |_| Afterwards::Stays)
-            .await
+        leased.run(&s, &stop, look, Left::clone, work).await
     }
 
     fn free(left: Option<&Left>) -> LeaseRow {
@@ -791,14 +737,7 @@ mod tests {
             }
         };
         let ran: Result<(), Error> = leased
-            .run(
-                &s,
-                &stop,
-                |_| async { Ok(left(7)) },
-                Left::clone,
-                work,
-                |_| Afterwards::Stays,
-            )
+            .run(&s, &stop, |_| async { Ok(left(7)) }, Left::clone, work)
             .await;
         assert!(matches!(ran, Err(Error::Interrupted)), "{ran:?}");
         assert!(leased.is_lost());

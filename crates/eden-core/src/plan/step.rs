@@ -10,6 +10,8 @@ use crate::cloud::{
 };
 use crate::envfile::EnvironmentsFile;
 use crate::error::Error;
+use crate::names::Names;
+use crate::profile::Settings;
 
 /// A step's place in its plan.
 pub type StepId = usize;
@@ -39,6 +41,27 @@ impl Ref {
 
 /// The environments file as a run read it: the object (its ETag) and what it says.
 pub type FileRead = (Option<Object>, EnvironmentsFile);
+
+/// Where an environment's endpoint is in the environments file: `update_key` of `entry` in
+/// `s3://bucket/key`.
+#[derive(Debug, Clone)]
+pub struct FileKey {
+    pub bucket: String,
+    pub key: String,
+    pub entry: String,
+    pub update_key: String,
+}
+
+impl FileKey {
+    pub fn of(s: &Settings, names: &Names) -> Self {
+        FileKey {
+            bucket: s.bucket.clone(),
+            key: s.key.clone(),
+            entry: names.file_entry.clone(),
+            update_key: s.update_key.clone(),
+        }
+    }
+}
 
 /// One call (or a few of one kind) that changes AWS, with everything it needs decided.
 #[derive(Debug, Clone)]
@@ -83,20 +106,14 @@ pub enum Op {
     /// Sets the environment's endpoint in the environments file, conditional on `file` (the
     /// version read), re-read on a lost race.
     SetEndpoint {
-        bucket: String,
-        key: String,
-        entry: String,
+        at: FileKey,
         env_type: String,
-        update_key: String,
         endpoint: String,
         file: FileRead,
     },
     /// Removes it, from `file` when given, else from the file as it is now.
     RemoveEndpoint {
-        bucket: String,
-        key: String,
-        entry: String,
-        update_key: String,
+        at: FileKey,
         file: Option<FileRead>,
     },
     PutStateItem {
