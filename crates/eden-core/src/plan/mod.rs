@@ -33,6 +33,10 @@ pub struct PlannedChange {
     /// What kind of resource: service, target group, record...
     pub resource: &'static str,
     pub name: String,
+    /// The changes it waits for, by their place in the plan's list: a dry run shows the order
+    /// the run will follow.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<usize>,
 }
 
 impl PlannedChange {
@@ -41,6 +45,7 @@ impl PlannedChange {
             action,
             resource,
             name: name.into(),
+            after: Vec::new(),
         }
     }
 

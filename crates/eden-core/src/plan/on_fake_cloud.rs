@@ -317,6 +317,12 @@ async fn a_creates_dry_run_is_what_the_create_does() {
         .expect("planned");
     assert_eq!(fake.world().summary(), before);
     assert_eq!(kinds(&planned), NEW_ENVIRONMENT);
+    // Each change says what it waits for: the rule the target group, the service all else.
+    let at = |kind: &str| kinds(&planned).iter().position(|k| k == kind).expect(kind);
+    let after = |kind: &str| planned[at(kind)].after.clone();
+    assert_eq!(after("create listener rule"), [at("create target group")]);
+    assert_eq!(after("create record"), [at("create state item")]);
+    assert_eq!(after("create service").len(), planned.len() - 1);
     create(&cloud, &s, &create_request("api:v1"), &stop)
         .await
         .expect("created");

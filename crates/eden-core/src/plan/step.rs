@@ -254,11 +254,29 @@ impl Plan {
 
     /// Everything the plan changes and keeps, as the dry run prints it.
     pub fn changes(&self) -> Vec<PlannedChange> {
-        let steps = self.steps.iter().map(|step| step.change.clone());
+        let others = |id| (0..self.steps.len()).filter(move |other| *other != id);
+        let steps = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(id, step)| PlannedChange {
+                after: match self.last == Some(id) {
+                    true => others(id).collect(),
+                    false => step.after.clone(),
+                },
+                ..step.change.clone()
+            });
+        // The state item goes in the last step's write, after every other step.
         let state_item = match &self.handover {
             Some(Handover::Gone { state_item, .. }) => state_item.clone(),
             _ => None,
         };
+        let state_item = state_item.map(|change| PlannedChange {
+            after: (0..self.steps.len())
+                .filter(|id| self.last != Some(*id))
+                .collect(),
+            ..change
+        });
         let kept = self.kept.iter().cloned();
         steps.chain(state_item).chain(kept).collect()
     }
