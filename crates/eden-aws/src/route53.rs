@@ -147,7 +147,8 @@ impl Route53 {
             .map_err(invalid)?;
         let verb = match action {
             ChangeAction::Create => "create record",
-            _ => "delete record",
+            ChangeAction::Delete => "delete record",
+            _ => "change record",
         };
         self.0
             .change_resource_record_sets()
