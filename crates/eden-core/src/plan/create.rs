@@ -671,7 +671,7 @@ impl Decision {
                 },
             );
         }
-        let service = match &w.service {
+        match &w.service {
             Some(existing) => {
                 let expiry = tags.iter().filter(|(k, _)| k == EXPIRY_TAG).cloned();
                 let expiry: Vec<Tag> = expiry.collect();
@@ -717,7 +717,7 @@ impl Decision {
                 )
             }
         };
-        plan.last = Some(service);
+        plan.make_last();
         plan.handover = Some(Handover::Stays(Leaves {
             state: item.last_updated,
             task_definition: Ref::MadeBy(task_definition),

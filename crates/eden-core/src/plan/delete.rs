@@ -16,7 +16,7 @@ use tracing::info;
 use super::apply::apply;
 use super::environments;
 use super::lease::{Leased, Left};
-use super::step::{FileKey, Handover, Op, Plan, Ref, StepId};
+use super::step::{FileKey, Handover, Op, Plan, Ref};
 use super::PlannedChange;
 use super::Stop;
 use crate::cloud::{
@@ -285,9 +285,8 @@ impl Removal {
             let op = Op::DeleteTargetGroup {
                 arn: Ref::Known(tg.arn.clone()),
             };
-            let others: Vec<StepId> = (0..plan.steps.len()).collect();
-            let id = plan.add(PlannedChange::delete("target group", &tg.name), op, &others);
-            plan.last = Some(id);
+            plan.add(PlannedChange::delete("target group", &tg.name), op, &[]);
+            plan.make_last();
         }
         let state_item = recorded_in.map(|table| {
             PlannedChange::delete("state item", format!("{} in table {table}", names.resource))

@@ -376,18 +376,16 @@ impl<'a> Leased<'a> {
             stop: stop.clone(),
         });
         self.start_heartbeat();
-        let recorded =
-            |read: &Result<W, Error>| read.as_ref().is_ok_and(|w| left(w).state.is_some());
         let (result, recorded) = async {
             let by_eden = left_by_eden(&previous);
             let read = looked.as_ref().map(&left);
+            let recorded = read.as_ref().is_ok_and(|shown| shown.state.is_some());
             if !waited && reads_are_trusted(&previous, by_eden.as_ref(), read) {
-                let recorded = recorded(&looked);
                 return (work(looked, by_eden).await, recorded);
             }
             debug!("reading again under lease {key}: previous holder {previous:?}");
             let looked = look(names).await;
-            let recorded = recorded(&looked);
+            let recorded = looked.as_ref().is_ok_and(|w| left(w).state.is_some());
             (work(looked, None).await, recorded)
         }
         .await;

@@ -220,7 +220,8 @@ impl Leaves {
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub steps: Vec<Step>,
-    /// The step made once every other is done, alongside the lease's handover.
+    /// The step made once every other is done, alongside the lease's handover (see
+    /// [`Plan::make_last`]).
     pub last: Option<StepId>,
     pub handover: Option<Handover>,
     /// What has one of the environment's names and stays as it is, each with why.
@@ -252,20 +253,21 @@ impl Plan {
         id
     }
 
+    /// Makes the newest step the last: it waits for every other, and the lease is given up
+    /// alongside it.
+    pub fn make_last(&mut self) {
+        if let Some((last, others)) = self.steps.split_last_mut() {
+            last.after = (0..others.len()).collect();
+            self.last = Some(others.len());
+        }
+    }
+
     /// Everything the plan changes and keeps, as the dry run prints it.
     pub fn changes(&self) -> Vec<PlannedChange> {
-        let others = |id| (0..self.steps.len()).filter(move |other| *other != id);
-        let steps = self
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(id, step)| PlannedChange {
-                after: match self.last == Some(id) {
-                    true => others(id).collect(),
-                    false => step.after.clone(),
-                },
-                ..step.change.clone()
-            });
+        let steps = self.steps.iter().map(|step| PlannedChange {
+            after: step.after.clone(),
+            ..step.change.clone()
+        });
         // The state item goes in the last step's write, after every other step.
         let state_item = match &self.handover {
             Some(Handover::Gone { state_item, .. }) => state_item.clone(),
@@ -288,22 +290,18 @@ impl Plan {
     }
 
     /// For each step, the longest chain of steps that starts with it: the rounds the plan still
-    /// takes once it starts. The last step waits for every other.
+    /// takes once it starts.
     pub fn chains_ahead(&self) -> Vec<usize> {
         let mut ahead = vec![1; self.steps.len()];
-        let after_last = usize::from(self.last.is_some());
         // A step waits only for steps before it, so walking back sees each one's waiters first.
         for id in (0..self.steps.len()).rev() {
-            if Some(id) == self.last {
-                continue;
-            }
             let waiters = self.steps.iter().enumerate().skip(id + 1);
             let longest = waiters
                 .filter(|(_, step)| step.after.contains(&id))
                 .map(|(waiter, _)| ahead[waiter])
                 .max()
                 .unwrap_or(0);
-            ahead[id] = 1 + longest.max(after_last);
+            ahead[id] = 1 + longest;
         }
         ahead
     }
@@ -315,7 +313,7 @@ impl Plan {
     /// what another step makes: the engine would find it missing.
     pub fn assert_consistent(&self) {
         for (id, step) in self.steps.iter().enumerate() {
-            let waits_for = |needed: &StepId| step.after.contains(needed) || self.last == Some(id);
+            let waits_for = |needed: &StepId| step.after.contains(needed);
             for needed in step.op.needs() {
                 assert!(
                     needed < id && waits_for(&needed),
