@@ -366,7 +366,7 @@ async fn records_wait_for_their_lookup_and_a_run_undoes_only_its_own() {
         rules["moto_route53"] = json!(moto_route53);
         world.proxy().rules(rules);
         world.try_create("api", "bar", "v1", &[]).failure(
-            "record api-bar.dev.example.com is not eden's: it is an alias to elsewhere.example.net",
+            "record api-bar.dev.example.com A is not eden's: it is an alias to elsewhere.example.net",
         );
         for write in [
             "ChangeResourceRecordSets",

@@ -222,10 +222,13 @@ async fn each_kind_of_look_alike_stops_create_before_it_makes_anything() {
             "task definition family dev-dynamic-api-family-only is not eden's",
         ),
         ("rule-only", "for host api-rule-only.dev.example.com is not eden's"),
-        ("address", "record api-address.dev.example.com is not eden's: it is A 10.0.0.1"),
+        (
+            "address",
+            "record api-address.dev.example.com (A 10.0.0.1) is not eden's: eden never makes such a record",
+        ),
         (
             "alias",
-            "record api-alias.dev.example.com is not eden's: it points at the shared ALB, but no state item",
+            "record api-alias.dev.example.com A is not eden's: it points at the shared ALB, but no state item",
         ),
     ] {
         world.try_create("api", name, "v1", &[]).failure(what);

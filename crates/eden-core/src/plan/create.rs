@@ -16,18 +16,18 @@
 use tracing::{debug, info};
 
 use super::apply::apply;
-use super::lease::{Leased, Left};
+use super::found::Found;
+use super::lease::Leased;
 use super::step::{Adopted, FileKey, Handover, Leaves, Op, Plan, Ref, StepId};
-use super::{environments, PlannedChange, SharedAlb, Stop};
+use super::{PlannedChange, Stop};
 use crate::cloud::{
-    AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, NewService, Object,
-    ServiceInfo, Tag, TargetGroup, TargetGroupTemplate, TaskDefinitionCopy, Template,
+    AliasRecord, Cloud, EnvironmentItem, NewService, ServiceInfo, Tag, TargetGroupTemplate,
+    TaskDefinitionCopy, Template,
 };
-use crate::envfile::EnvironmentsFile;
 use crate::error::Error;
 use crate::expiry::{rfc3339, Ttl};
 use crate::image::ImageUri;
-use crate::names::{dns_name, EnvName, Names};
+use crate::names::{EnvName, Names};
 use crate::overrides::EnvVar;
 use crate::ownership::{self, Claim};
 use crate::profile::Settings;
@@ -84,22 +84,22 @@ pub async fn create(
             s,
             stop,
             |names| look(cloud, s, req, names, now),
-            World::left,
+            |world| world.found.left(),
             |looked, left| async move {
                 let mut world = looked?;
-                world.claim_tags(cloud, s, req, left.as_ref()).await?;
+                world.found.claim_tags(cloud, s, left.as_ref()).await?;
                 let plan = decide(s, req, &world)?.plan(s, req, &world);
                 let applied = apply(cloud, s, &plan, lease, stop).await?;
-                let resource = &world.names.resource;
+                let resource = &world.found.names.resource;
                 info!("Successfully finished creating environment {resource}");
                 let item = state_item(s, req, &world);
                 Ok(Created {
                     profile: s.profile.clone(),
                     name: resource.clone(),
-                    endpoint: world.fqdn.clone(),
+                    endpoint: world.found.fqdn.clone(),
                     image: req.image.uri.clone(),
                     task_definition: applied.made_by(TASK_DEFINITION).unwrap_or_default(),
-                    deployed: world.service.is_some(),
+                    deployed: world.found.service.is_some(),
                     last_updated: item.last_updated,
                     expires_at: item.expires_at,
                 })
@@ -117,7 +117,7 @@ pub async fn preview(
     let names = s.names(&req.name);
     super::refuse_reference_service(s, &req.name, &names.resource)?;
     let mut w = look(cloud, s, req, names, super::now()).await?;
-    w.claim_tags(cloud, s, req, None).await?;
+    w.found.claim_tags(cloud, s, None).await?;
     Ok(decide(s, req, &w)?.plan(s, req, &w).changes())
 }
 
@@ -135,61 +135,23 @@ struct Reference {
 
 /// Everything the first round read.
 struct World {
-    names: Names,
-    fqdn: String,
+    /// What of the environment's names is there.
+    found: Found,
     /// When the run started, in epoch seconds: its state item's and tags' time.
     now: i64,
     reference: Reference,
-    shared: SharedAlb,
-    /// The shared listener's rules for the host, with their tags once claimed.
-    host_rules: Vec<(ListenerRule, Vec<Tag>)>,
-    records: HostRecords,
-    file: (Option<Object>, EnvironmentsFile),
-    state: Option<EnvironmentItem>,
-    service: Option<ServiceInfo>,
-    /// With its tags once claimed.
-    target_group: Option<TargetGroup>,
-    /// The tags of the task definition family's latest revision, when the family has one.
-    family: Option<Vec<Tag>>,
 }
 
 impl World {
     /// The alias records the environment needs.
     fn wanted_records(&self) -> Vec<AliasRecord> {
-        super::records_for(&self.fqdn, &self.shared.alb)
-    }
-
-    /// What the reads show, to compare with what the lease's previous holder left.
-    fn left(&self) -> Left {
-        Left::new(
-            self.state.as_ref().map(|item| item.last_updated),
-            self.service
-                .as_ref()
-                .map(|svc| svc.task_definition.as_str()),
-            self.target_group.as_ref().map(|tg| tg.arn.as_str()),
-            self.host_rules.iter().map(|(rule, _)| rule.arn.clone()),
-            &self.records.aliases,
-            &self.shared.alb.dns_name,
-        )
-    }
-
-    /// Reads the tags of the target group and host rules found, but of those `left` vouches
-    /// for (see [`super::claim_tags`]).
-    async fn claim_tags(
-        &mut self,
-        cloud: &Cloud,
-        s: &Settings,
-        req: &CreateRequest,
-        left: Option<&Left>,
-    ) -> Result<(), Error> {
-        let (tg, rules) = (&mut self.target_group, &mut self.host_rules);
-        super::claim_tags(cloud, s, &req.name, tg, rules, left).await
+        super::records_for(&self.found.fqdn, &self.found.shared.alb)
     }
 
     /// Whether no environment of this name exists: whatever of it is there is this run's, or
     /// was left by a run that stopped.
     fn is_new(&self) -> bool {
-        self.state.is_none() && self.service.is_none()
+        self.found.state.is_none() && self.found.service.is_none()
     }
 }
 
@@ -201,17 +163,16 @@ async fn look(
     names: Names,
     now: i64,
 ) -> Result<World, Error> {
-    let image = check_image(cloud, &req.image);
     // The templates are guessed alongside the service that names them: the task definition by
     // the family of the reference service's name, the target group from the profile. A guess
     // is used only when the service names it; else the right one is read, a round trip later.
-    let reference = async {
-        let guessed_target_group = async {
-            match &s.reference_target_group {
-                Some(arn) => Some(cloud.elb.target_group_template(arn).await),
-                None => None,
-            }
-        };
+    let guessed_target_group = async {
+        match &s.reference_target_group {
+            Some(arn) => Some(cloud.elb.target_group_template(arn).await),
+            None => None,
+        }
+    };
+    let services = async {
         let (services, guessed_task_definition, guessed_target_group) = futures::join!(
             super::services(cloud, s, &names.resource),
             cloud.ecs.task_definition_template(&s.reference.service),
@@ -259,59 +220,27 @@ async fn look(
         );
         info!("Retrieved reference target group: {}", used.target_group);
         let reference = Reference {
-            service: reference,
+            service: reference.clone(),
             container: used.container,
             container_port: used.container_port,
             task_definition: task_definition.template,
             target_group_arn: used.target_group,
             target_group,
         };
-        Ok::<_, Error>((reference, service))
+        Ok((Some(reference.service.clone()), service, reference))
     };
-    let shared = super::shared_alb(cloud, s);
-    let host = super::host_records(cloud, s, &names);
-    let file = environments::read(cloud, &s.bucket, &s.key);
-    let state = cloud
-        .table
-        .environment(&req.table, &s.profile, &names.resource);
-    let target_group = cloud.elb.find_target_group(&names.target_group);
-    let family = cloud.ecs.family_tags(&names.resource);
-    let ((reference, service), (), shared, (fqdn, records), file, state, target_group, family) = futures::try_join!(
-        reference,
-        image,
-        shared,
-        host,
-        file,
-        state,
-        target_group,
-        family
-    )?;
-    if let Some(service) = service.as_ref().filter(|svc| svc.status == "DRAINING") {
+    let found = Found::read(cloud, s, &names, &req.table, services);
+    let ((found, reference), ()) = futures::try_join!(found, check_image(cloud, &req.image))?;
+    if found.draining {
         return Err(Error::Busy {
-            what: format!("service {}", service.name),
+            what: format!("service {}", names.resource),
             why: "it is still being deleted".into(),
         });
     }
-    // Their tags are claimed once the run knows what the lease vouches for.
-    let host_rules = shared
-        .rules
-        .iter()
-        .filter(|r| r.serves_host(&fqdn))
-        .map(|r| (r.clone(), Vec::new()))
-        .collect();
     Ok(World {
-        names,
-        fqdn,
+        found,
         now,
         reference,
-        shared,
-        host_rules,
-        records,
-        file,
-        state,
-        service: service.filter(ServiceInfo::is_active),
-        target_group,
-        family,
     })
 }
 
@@ -383,16 +312,13 @@ fn reference_service(
 /// environment's names that is there is this environment's (or adopted); and which records it
 /// makes.
 fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Error> {
-    let reference = &w.reference;
+    let (f, reference) = (&w.found, &w.reference);
     super::refuse_reference(
         &req.name,
-        &w.names,
+        &f.names,
         &reference.service.task_definition,
         &reference.target_group_arn,
     )?;
-    let recorded = w.state.is_some();
-    let name = req.name.as_str();
-    let claim = |tags: &[Tag]| Claim::of(tags, &s.profile, name, recorded);
     let refuse = |what: String, why: String| Error::NotOurs {
         what,
         why,
@@ -400,42 +326,21 @@ fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Erro
             .to_string(),
     };
     let mut adopt = Vec::new();
-    if let Some(service) = &w.service {
-        match claim(&service.tags) {
-            Claim::Ours => {}
-            Claim::Adopt => adopt.push(Adopted::Service(service.arn.clone())),
-            Claim::NotOurs(why) => return Err(refuse(format!("service {}", service.name), why)),
+    for whose in f.whose(s, f.host_rules()) {
+        match (whose.claim, whose.adopted) {
+            (Claim::Ours, _) | (Claim::Adopt, None) => {}
+            (Claim::Adopt, Some(adopted)) => adopt.push(adopted),
+            (Claim::NotOurs(why), adopted) => {
+                let mut what = format!("{} {}", whose.resource, whose.name);
+                if let Some(Adopted::Rule(_)) = adopted {
+                    what = format!("{what} for host {}", f.fqdn);
+                }
+                return Err(refuse(what, why));
+            }
         }
     }
-    if let Some(tg) = &w.target_group {
-        match claim(&tg.tags) {
-            Claim::Ours => {}
-            Claim::Adopt => adopt.push(Adopted::TargetGroup(tg.arn.clone())),
-            Claim::NotOurs(why) => return Err(refuse(format!("target group {}", tg.name), why)),
-        }
-    }
-    if let Some(family) = &w.family {
-        // A new revision carries the tags: an untagged family of a recorded environment is
-        // adopted by it.
-        if let Claim::NotOurs(why) = claim(family) {
-            let what = format!("task definition family {}", w.names.resource);
-            return Err(refuse(what, why));
-        }
-    }
-    for (rule, tags) in &w.host_rules {
-        let what = format!("listener rule {} for host {}", rule.arn, w.fqdn);
-        if !rule.is_exactly_for(&w.fqdn) {
-            let why = "it matches other hosts or conditions too, as eden's rules never do";
-            return Err(refuse(what, why.into()));
-        }
-        match claim(tags) {
-            Claim::Ours => {}
-            Claim::Adopt => adopt.push(Adopted::Rule(rule.arn.clone())),
-            Claim::NotOurs(why) => return Err(refuse(what, why)),
-        }
-    }
-    let target_group = w.target_group.as_ref().map(|tg| tg.arn.clone());
-    let rule = match w.host_rules.first() {
+    let target_group = f.target_group.as_ref().map(|tg| tg.arn.clone());
+    let rule = match f.host_rules().next() {
         None => None,
         Some((rule, _))
             if target_group
@@ -446,7 +351,7 @@ fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Erro
         }
         Some((rule, _)) => {
             return Err(Error::Busy {
-                what: format!("host {}", w.fqdn),
+                what: format!("host {}", f.fqdn),
                 why: format!(
                     "listener rule {} sends it to another target group",
                     rule.arn
@@ -454,46 +359,19 @@ fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Erro
             })
         }
     };
+    // A record eden did not make is never overwritten.
+    let (ours, others) = f.records();
+    if let Some((record, why)) = others.into_iter().next() {
+        return Err(refuse(format!("record {record}"), why));
+    }
+    let records = w.wanted_records().into_iter();
+    let missing = records.filter(|r| !ours.iter().any(|e| super::same_alias(e, r)));
     Ok(Decision {
         adopt,
-        records: records_to_create(w).map_err(|why| refuse(format!("record {}", w.fqdn), why))?,
+        records: missing.collect(),
         target_group,
         rule,
     })
-}
-
-/// The alias records the host still needs. A record eden did not make is never overwritten:
-/// eden's are the aliases to the shared ALB at a host the state item records.
-fn records_to_create(w: &World) -> Result<Vec<AliasRecord>, String> {
-    let alb = dns_name(&w.shared.alb.dns_name);
-    if let Some(other) = w.records.others.first() {
-        return Err(format!("it is {other}, which eden never makes"));
-    }
-    if let Some(alias) = w
-        .records
-        .aliases
-        .iter()
-        .find(|r| dns_name(&r.target_dns) != alb)
-    {
-        return Err(format!(
-            "it is an alias to {}, not to the shared ALB",
-            alias.target_dns
-        ));
-    }
-    let recorded = w
-        .state
-        .as_ref()
-        .is_some_and(|item| dns_name(&item.endpoint) == dns_name(&w.fqdn));
-    if !w.records.aliases.is_empty() && !recorded {
-        return Err(
-            "it points at the shared ALB, but no state item records an environment at this host"
-                .into(),
-        );
-    }
-    Ok(w.wanted_records()
-        .into_iter()
-        .filter(|r| !w.records.aliases.iter().any(|e| super::same_alias(e, r)))
-        .collect())
 }
 
 // 3. Plan: the steps the dry run prints and the run applies.
@@ -519,7 +397,7 @@ impl Decision {
     /// last, after everything else, with the lease given up alongside it: a failure then never
     /// leaves a service behind, whose name ECS keeps while it drains.
     fn plan(&self, s: &Settings, req: &CreateRequest, w: &World) -> Plan {
-        let resource = &w.names.resource;
+        let resource = &w.found.names.resource;
         let item = state_item(s, req, w);
         let tags = tags_for(s, req, item.expires_at);
         let mut plan = Plan::default();
@@ -548,9 +426,9 @@ impl Decision {
             Some(arn) => (Ref::Known(arn.clone()), None),
             None => {
                 let id = plan.add_undoable(
-                    PlannedChange::create("target group", &w.names.target_group),
+                    PlannedChange::create("target group", &w.found.names.target_group),
                     Op::CreateTargetGroup {
-                        name: w.names.target_group.clone(),
+                        name: w.found.names.target_group.clone(),
                         settings: template.settings.clone(),
                         tags: tags.clone(),
                     },
@@ -569,7 +447,10 @@ impl Decision {
             plan.add(
                 PlannedChange::update(
                     "target group",
-                    format!("{} (the reference's attributes)", w.names.target_group),
+                    format!(
+                        "{} (the reference's attributes)",
+                        w.found.names.target_group
+                    ),
                 ),
                 Op::SetTargetGroupAttributes {
                     target_group: target_group.clone(),
@@ -595,35 +476,35 @@ impl Decision {
         let rule = match &self.rule {
             Some(arn) => Ref::Known(arn.clone()),
             None => Ref::MadeBy(plan.add_undoable(
-                PlannedChange::create("listener rule", format!("host {}", w.fqdn)),
+                PlannedChange::create("listener rule", format!("host {}", w.found.fqdn)),
                 Op::CreateRule {
-                    listener: w.shared.listener.clone(),
-                    host: w.fqdn.clone(),
+                    listener: w.found.shared.listener.clone(),
+                    host: w.found.fqdn.clone(),
                     target_group: target_group.clone(),
                     tags: tags.clone(),
-                    rules: w.shared.rules.clone(),
+                    rules: w.found.shared.rules.clone(),
                 },
                 &Vec::from_iter(made_target_group),
                 |id| Op::DeleteRule {
                     arn: Ref::MadeBy(id),
-                    host: w.fqdn.clone(),
+                    host: w.found.fqdn.clone(),
                 },
             )),
         };
-        let entry = &w.names.file_entry;
-        let (_, file) = &w.file;
+        let entry = &w.found.names.file_entry;
+        let (_, file) = &w.found.file;
         let endpoint = file.endpoint(entry, &s.update_key);
-        if endpoint != Some(w.fqdn.as_str()) {
+        if endpoint != Some(w.found.fqdn.as_str()) {
             let change = PlannedChange::update(
                 "config key",
                 format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
             );
-            let at = FileKey::of(s, &w.names);
+            let at = FileKey::of(s, &w.found.names);
             let set = Op::SetEndpoint {
                 at: at.clone(),
                 env_type: s.env_type.clone(),
-                endpoint: w.fqdn.clone(),
-                file: w.file.clone(),
+                endpoint: w.found.fqdn.clone(),
+                file: w.found.file.clone(),
             };
             // An endpoint that was there before is this run's to change, not to take away.
             let remove = Op::RemoveEndpoint { at, file: None };
@@ -634,7 +515,7 @@ impl Decision {
         }
         let item_change = format!("{resource} in table {}", req.table);
         let state = plan.add_undoable(
-            match &w.state {
+            match &w.found.state {
                 Some(_) => PlannedChange::update("state item", item_change),
                 None => PlannedChange::create("state item", item_change),
             },
@@ -643,7 +524,7 @@ impl Decision {
                 item: item.clone(),
             },
             &[],
-            |_| match &w.state {
+            |_| match &w.found.state {
                 Some(previous) => Op::PutStateItem {
                     table: req.table.clone(),
                     item: previous.clone(),
@@ -660,7 +541,7 @@ impl Decision {
                 zone_id: s.zone_id.clone(),
                 records: self.records.clone(),
             };
-            let change = format!("{} -> {}", w.fqdn, w.shared.alb.dns_name);
+            let change = format!("{} -> {}", w.found.fqdn, w.found.shared.alb.dns_name);
             plan.add_undoable(
                 PlannedChange::create("record", change),
                 records,
@@ -671,7 +552,7 @@ impl Decision {
                 },
             );
         }
-        match &w.service {
+        match &w.found.service {
             Some(existing) => {
                 let expiry = tags.iter().filter(|(k, _)| k == EXPIRY_TAG).cloned();
                 let expiry: Vec<Tag> = expiry.collect();
@@ -724,7 +605,7 @@ impl Decision {
             target_group,
             rule,
             records: w.wanted_records(),
-            alb: w.shared.alb.dns_name.clone(),
+            alb: w.found.shared.alb.dns_name.clone(),
         }));
         plan
     }
@@ -733,13 +614,13 @@ impl Decision {
 /// The environment's state item after this run: its TTL, or the earlier one, started again.
 fn state_item(s: &Settings, req: &CreateRequest, w: &World) -> EnvironmentItem {
     let ttl = req.ttl.or_else(|| {
-        let previous = w.state.as_ref()?;
+        let previous = w.found.state.as_ref()?;
         Ttl::from_secs(previous.ttl_seconds?)
     });
     EnvironmentItem {
         profile: s.profile.clone(),
-        name: w.names.resource.clone(),
-        endpoint: w.fqdn.clone(),
+        name: w.found.names.resource.clone(),
+        endpoint: w.found.fqdn.clone(),
         last_updated: w.now,
         expires_at: ttl.map(|t| t.expiry_from(w.now)),
         ttl_seconds: ttl.map(Ttl::as_secs),
@@ -779,17 +660,17 @@ mod tests {
     /// A service of the environment's name, tagged as `tags` say.
     fn service_tagged(w: &mut World, tags: Vec<Tag>) {
         let mut service = w.reference.service.clone();
-        service.name = w.names.resource.clone();
+        service.name = w.found.names.resource.clone();
         service.arn = format!("{}-env", service.arn);
         service.tags = tags;
-        w.service = Some(service);
+        w.found.service = Some(service);
     }
 
     fn state_item(w: &mut World) {
-        w.state = Some(EnvironmentItem {
+        w.found.state = Some(EnvironmentItem {
             profile: "api".into(),
-            name: w.names.resource.clone(),
-            endpoint: w.fqdn.clone(),
+            name: w.found.names.resource.clone(),
+            endpoint: w.found.fqdn.clone(),
             last_updated: 1,
             expires_at: None,
             ttl_seconds: None,
@@ -807,7 +688,7 @@ mod tests {
             let (cloud, s) = (&cloud, &s);
             async move {
                 let mut w = look(cloud, s, &req, s.names(&req.name), 1).await?;
-                w.claim_tags(cloud, s, &req, None).await?;
+                w.found.claim_tags(cloud, s, None).await?;
                 decide(s, &req, &w).map(|decision| decision.plan(s, &req, &w))
             }
         };
@@ -883,14 +764,17 @@ mod tests {
             ),
             (
                 "an A record to an address at the host",
-                Box::new(|w| w.records.others.push("A 10.0.0.1".into())),
+                Box::new(|w| w.found.records.others.push("A 10.0.0.1".into())),
                 Outcome::Refused("NotOurs"),
             ),
             (
                 "the host already in the environments file",
                 Box::new(|w| {
-                    let (entry, fqdn) = (w.names.file_entry.clone(), w.fqdn.clone());
-                    w.file.1.set_endpoint(&entry, "dev", "api_endpoint", &fqdn);
+                    let (entry, fqdn) = (w.found.names.file_entry.clone(), w.found.fqdn.clone());
+                    w.found
+                        .file
+                        .1
+                        .set_endpoint(&entry, "dev", "api_endpoint", &fqdn);
                 }),
                 plan(&[
                     "create task definition",
@@ -907,7 +791,7 @@ mod tests {
                 Box::new(|w| {
                     w.reference.service.task_definition = format!(
                         "arn:aws:ecs:ap-northeast-1:1:task-definition/{}:1",
-                        w.names.resource
+                        w.found.names.resource
                     )
                 }),
                 Outcome::Refused("ReferenceName"),

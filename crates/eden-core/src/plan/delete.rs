@@ -14,15 +14,12 @@
 use tracing::info;
 
 use super::apply::apply;
-use super::environments;
-use super::lease::{Leased, Left};
+use super::found::Found;
+use super::lease::Leased;
 use super::step::{FileKey, Handover, Op, Plan, Ref};
 use super::PlannedChange;
 use super::Stop;
-use crate::cloud::{
-    AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, Object, ServiceInfo, Tag,
-    TargetGroup,
-};
+use crate::cloud::{AliasRecord, Cloud, EnvironmentItem, ListenerRule, Object, TargetGroup};
 use crate::envfile::EnvironmentsFile;
 use crate::error::Error;
 use crate::names::{dns_name, EnvName, Names};
@@ -64,11 +61,11 @@ pub async fn delete(
             s,
             stop,
             |names| look(cloud, s, names, &req.table),
-            Found::left,
-            |found, left| async move {
-                let mut found = found?;
+            |(found, _)| found.left(),
+            |looked, left| async move {
+                let (mut found, revisions) = looked?;
                 found.claim_tags(cloud, s, left.as_ref()).await?;
-                let removal = decide(s, &req.name, found)?;
+                let removal = decide(s, &req.name, found, revisions)?;
                 // The environment as `eden ls` shows it, should it have to be listed again:
                 // expired at once, so that `eden gc` finishes what was asked to go.
                 let now = super::now();
@@ -86,112 +83,23 @@ pub async fn delete(
         .await
 }
 
-/// What of an environment's names is there.
-pub(super) struct Found {
-    names: Names,
-    file: (Option<Object>, EnvironmentsFile),
-    fqdn: String,
-    /// The shared ALB's DNS name, which eden's records point at.
-    alb: String,
-    records: HostRecords,
-    /// The shared listener's rules for the host or the target group, with their tags once
-    /// claimed.
-    rules: Vec<(ListenerRule, Vec<Tag>)>,
-    /// The reference service, when it is there: its names are never an environment's.
-    reference: Option<ServiceInfo>,
-    service: Option<ServiceInfo>,
-    /// With its tags once claimed.
-    target_group: Option<TargetGroup>,
-    /// The tags of the task definition family's latest revision, when it has one.
-    family: Option<Vec<Tag>>,
-    revisions: Vec<String>,
-    state: Option<EnvironmentItem>,
-}
-
-impl Found {
-    /// Reads the tags of the target group and rules found, but of those `left` vouches for
-    /// (see [`super::claim_tags`]).
-    pub(super) async fn claim_tags(
-        &mut self,
-        cloud: &Cloud,
-        s: &Settings,
-        left: Option<&Left>,
-    ) -> Result<(), Error> {
-        let env = &self.names.env;
-        super::claim_tags(cloud, s, env, &mut self.target_group, &mut self.rules, left).await
-    }
-
-    /// What the reads show, to compare with what the lease's previous holder left.
-    pub(super) fn left(&self) -> Left {
-        Left::new(
-            self.state.as_ref().map(|item| item.last_updated),
-            self.service
-                .as_ref()
-                .map(|svc| svc.task_definition.as_str()),
-            self.target_group.as_ref().map(|tg| tg.arn.as_str()),
-            self.rules
-                .iter()
-                .filter(|(rule, _)| rule.serves_host(&self.fqdn))
-                .map(|(rule, _)| rule.arn.clone()),
-            &self.records.aliases,
-            &self.alb,
-        )
-    }
-}
-
-/// Every read, at once.
+/// Every read, at once: what of the environment's names is there, and the task definition
+/// revisions of its family.
 pub(super) async fn look(
     cloud: &Cloud,
     s: &Settings,
     names: Names,
     table: &str,
-) -> Result<Found, Error> {
-    let (
-        file,
-        (fqdn, records),
-        shared,
-        (reference, service),
-        target_group,
-        family,
-        revisions,
-        state,
-    ) = futures::try_join!(
-        environments::read(cloud, &s.bucket, &s.key),
-        super::host_records(cloud, s, &names),
-        super::shared_alb(cloud, s),
-        super::services(cloud, s, &names.resource),
-        cloud.elb.find_target_group(&names.target_group),
-        cloud.ecs.family_tags(&names.resource),
+) -> Result<(Found, Vec<String>), Error> {
+    let services = async {
+        let (reference, service) = super::services(cloud, s, &names.resource).await?;
+        Ok((reference, service, ()))
+    };
+    let ((found, ()), revisions) = futures::try_join!(
+        Found::read(cloud, s, &names, table, services),
         cloud.ecs.task_definitions(&names.resource),
-        cloud.table.environment(table, &s.profile, &names.resource),
     )?;
-    // The rules for the host or the target group (a rule forwards to it by an ARN that names
-    // it); their tags are claimed once the run knows what the lease vouches for.
-    let rules = shared
-        .rules
-        .into_iter()
-        .filter(|r| {
-            r.serves_host(&fqdn)
-                || r.target_groups
-                    .iter()
-                    .any(|tg| super::target_group_name(tg) == Some(names.target_group.as_str()))
-        })
-        .map(|rule| (rule, Vec::new()))
-        .collect();
-    Ok(Found {
-        names,
-        file,
-        alb: shared.alb.dns_name,
-        fqdn,
-        records,
-        rules,
-        reference: reference.filter(ServiceInfo::is_active),
-        service: service.filter(ServiceInfo::is_active),
-        target_group,
-        family,
-        revisions,
-        state,
-    })
+    Ok((found, revisions))
 }
 
 /// What a delete removes of what it found, and what it leaves.
@@ -303,85 +211,55 @@ impl Removal {
 }
 
 /// Decides, from what was read, what of it is this environment's to remove.
-pub(super) fn decide(s: &Settings, env: &EnvName, found: Found) -> Result<Removal, Error> {
-    let names = found.names;
+pub(super) fn decide(
+    s: &Settings,
+    env: &EnvName,
+    found: Found,
+    revisions: Vec<String>,
+) -> Result<Removal, Error> {
+    let names = &found.names;
     if let Some(reference) = &found.reference {
         let reference_tg = reference
             .load_balancers
             .iter()
             .find_map(|lb| lb.target_group_arn.as_deref())
             .unwrap_or_default();
-        super::refuse_reference(env, &names, &reference.task_definition, reference_tg)?;
+        super::refuse_reference(env, names, &reference.task_definition, reference_tg)?;
     }
-    let recorded = found.state.is_some();
-    let claim = |tags: &[Tag]| Claim::of(tags, &s.profile, env.as_str(), recorded);
     let mut kept = Vec::new();
-    let service = found
-        .service
-        .filter(|svc| ours(claim(&svc.tags), "service", &svc.name, &mut kept))
-        .map(|svc| svc.name);
-    let family_ours = found.family.as_deref().is_some_and(|tags| {
-        let family = format!("family {}", names.resource);
-        ours(claim(tags), "task definition", &family, &mut kept)
-    });
-    let task_definitions = match family_ours {
-        true => found.revisions,
-        false => Vec::new(),
-    };
-    let target_group = found
-        .target_group
-        .filter(|tg| ours(claim(&tg.tags), "target group", &tg.name, &mut kept));
     let mut keep = |resource, name: String, why: String| {
         kept.push(PlannedChange::keep(resource, format!("{name}: {why}")));
     };
-    let mut rules = Vec::new();
-    let mut target_group_used_by = None;
-    for (rule, tags) in found.rules {
-        let why = match claim(&tags) {
-            _ if !rule.is_exactly_for(&found.fqdn) => {
-                "it is not for this host alone, as eden's rules are".to_string()
-            }
-            Claim::NotOurs(why) => why,
-            Claim::Ours | Claim::Adopt => {
-                rules.push(rule.arn);
-                continue;
-            }
-        };
-        let uses_ours = target_group
-            .as_ref()
-            .is_some_and(|tg| rule.target_groups.contains(&tg.arn));
-        if uses_ours {
-            target_group_used_by = Some(rule.arn.clone());
+    let mut ours = Vec::new();
+    for whose in found.whose(s, &found.rules) {
+        match whose.claim {
+            Claim::NotOurs(why) => keep(whose.resource, whose.name, why),
+            Claim::Ours | Claim::Adopt => ours.push((whose.resource, whose.name)),
         }
-        keep("listener rule", rule.arn, why);
     }
-    let at_host = found
-        .state
-        .as_ref()
-        .is_some_and(|item| dns_name(&item.endpoint) == dns_name(&found.fqdn));
-    let alb = dns_name(&found.alb);
-    let (records, foreign): (Vec<AliasRecord>, Vec<AliasRecord>) = found
-        .records
-        .aliases
-        .into_iter()
-        .partition(|r| at_host && dns_name(&r.target_dns) == alb);
-    for alias in foreign {
-        let why = match dns_name(&alias.target_dns) == alb {
-            true => "no state item records an environment at this host".to_string(),
-            false => format!(
-                "it is an alias to {}, not to the shared ALB",
-                alias.target_dns
-            ),
-        };
-        keep(
-            "record",
-            format!("{} {:?}", found.fqdn, alias.record_type),
-            why,
-        );
-    }
-    for other in found.records.others {
-        let name = format!("{} ({other})", found.fqdn);
-        keep("record", name, "eden never makes such a record".into());
+    let is_ours = |resource: &str, name: &str| {
+        ours.iter()
+            .any(|(r, n)| (*r, n.as_str()) == (resource, name))
+    };
+    let service = found.service.as_ref().map(|svc| svc.name.clone());
+    let service = service.filter(|name| is_ours("service", name));
+    let target_group = found.target_group.clone();
+    let target_group = target_group.filter(|tg| is_ours("target group", &tg.name));
+    let task_definitions = match is_ours("task definition", &format!("family {}", names.resource)) {
+        true => revisions,
+        false => Vec::new(),
+    };
+    let rules = found.rules.iter().map(|(rule, _)| rule);
+    let (rules, others): (Vec<&ListenerRule>, _) =
+        rules.partition(|rule| is_ours("listener rule", &rule.arn));
+    // AWS keeps a target group while a rule forwards to it.
+    let target_group_used_by = others.into_iter().find(|rule| {
+        let tg = target_group.as_ref();
+        tg.is_some_and(|tg| rule.target_groups.contains(&tg.arn))
+    });
+    let (records, others) = found.records();
+    for (record, why) in others {
+        keep("record", record, why);
     }
     let endpoint = found.file.1.endpoint(&names.file_entry, &s.update_key);
     let file_entry = endpoint.is_some_and(|e| dns_name(e) == dns_name(&found.fqdn));
@@ -391,29 +269,18 @@ pub(super) fn decide(s: &Settings, env: &EnvName, found: Found) -> Result<Remova
         keep("config key", key, why);
     }
     Ok(Removal {
-        names,
+        rules: rules.into_iter().map(|rule| rule.arn.clone()).collect(),
+        target_group_used_by: target_group_used_by.map(|rule| rule.arn.clone()),
+        names: found.names,
         fqdn: found.fqdn,
         file: found.file,
         file_entry,
         records,
-        rules,
         service,
         task_definitions,
         target_group,
-        target_group_used_by,
         kept,
     })
-}
-
-/// Whether a resource is eden's to remove; when it is not, `kept` says so, with why.
-fn ours(claim: Claim, resource: &'static str, name: &str, kept: &mut Vec<PlannedChange>) -> bool {
-    match claim {
-        Claim::NotOurs(why) => {
-            kept.push(PlannedChange::keep(resource, format!("{name}: {why}")));
-            false
-        }
-        Claim::Ours | Claim::Adopt => true,
-    }
 }
 
 /// What delete would remove, changing nothing: what the same reads would decide.
@@ -424,10 +291,10 @@ pub async fn preview(
 ) -> Result<Vec<PlannedChange>, Error> {
     let names = s.names(&req.name);
     super::refuse_reference_service(s, &req.name, &names.resource)?;
-    let mut found = look(cloud, s, names, &req.table).await?;
+    let (mut found, revisions) = look(cloud, s, names, &req.table).await?;
     found.claim_tags(cloud, s, None).await?;
     let recorded = found.state.is_some().then_some(req.table.as_str());
-    let removal = decide(s, &req.name, found)?;
+    let removal = decide(s, &req.name, found, revisions)?;
     Ok(removal.plan(s, recorded, None).changes())
 }
 
@@ -520,9 +387,9 @@ mod tests {
             .await
             .expect("created");
         let read = || async {
-            let mut found = look(&cloud, &s, s.names(&req.name), "eden").await?;
+            let (mut found, revisions) = look(&cloud, &s, s.names(&req.name), "eden").await?;
             found.claim_tags(&cloud, &s, None).await?;
-            Ok::<_, Error>(found)
+            Ok::<_, Error>((found, revisions))
         };
         let everything = [
             "delete config key",
@@ -585,11 +452,11 @@ mod tests {
             ),
         ];
         for (case, change, expected) in cases {
-            let mut found = read().await.expect("read");
+            let (mut found, revisions) = read().await.expect("read");
             change(&mut found);
             let recorded = found.state.is_some().then_some("eden");
             let calls = fake.calls.names().len();
-            let removal = decide(&s, &req.name, found).expect("decided");
+            let removal = decide(&s, &req.name, found, revisions).expect("decided");
             let plan = removal.plan(&s, recorded, None);
             plan.assert_consistent();
             assert_eq!(kinds(&plan.changes()), expected, "{case}");

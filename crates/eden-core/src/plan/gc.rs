@@ -288,9 +288,9 @@ async fn planned(
     table: &str,
 ) -> Result<Vec<String>, Error> {
     let env = env_of(s, resource)?;
-    let mut found = look(cloud, s, s.names(&env), table).await?;
+    let (mut found, revisions) = look(cloud, s, s.names(&env), table).await?;
     found.claim_tags(cloud, s, None).await?;
-    Ok(decide(s, &env, found)?.describe(s))
+    Ok(decide(s, &env, found, revisions)?.describe(s))
 }
 
 /// The environment whose resources are named `resource` under this profile.
@@ -400,9 +400,9 @@ async fn sweep_one(
                 if let Some(why) = kept {
                     return Ok(Err(why));
                 }
-                let mut found = look(cloud, s, names, table).await?;
+                let (mut found, revisions) = look(cloud, s, names, table).await?;
                 found.claim_tags(cloud, s, None).await?;
-                let removal = decide(s, env, found)?;
+                let removal = decide(s, env, found, revisions)?;
                 remove(cloud, s, lease, removal, item.as_ref(), stop)
                     .await
                     .map(Ok)

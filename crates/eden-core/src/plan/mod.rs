@@ -6,6 +6,7 @@ mod calls;
 mod create;
 mod delete;
 mod environments;
+mod found;
 pub mod gc;
 mod lease;
 #[cfg(test)]
@@ -105,12 +106,10 @@ impl Stop {
     }
 }
 
-use crate::cloud::{Cloud, ListenerRule, LoadBalancer, ServiceInfo, Tag, TargetGroup};
+use crate::cloud::{Cloud, ListenerRule, LoadBalancer, ServiceInfo};
 use crate::error::Error;
 use crate::names::{EnvName, Names};
-use crate::ownership;
 use crate::profile::Settings;
-use lease::Left;
 use records::{host_records, records_for, same_alias};
 
 /// The shared ALB as create and delete need it.
@@ -165,57 +164,6 @@ async fn listener_rules(cloud: &Cloud, s: &Settings) -> Result<(String, Vec<List
         _ => cloud.elb.rules(&listener).await?,
     };
     Ok((listener, rules))
-}
-
-/// Fills in the tags that decide whose the environment's target group and rules are (see
-/// [`crate::ownership`]), in one call, and none for what `left` names: the target group and
-/// rules the lease's previous holder, an eden run of this profile and name, recorded leaving
-/// (given only when the run's reads show exactly what it recorded). Those are eden's, as that
-/// run made or adopted them; their ARNs name them and no other resource.
-async fn claim_tags(
-    cloud: &Cloud,
-    s: &Settings,
-    env: &EnvName,
-    target_group: &mut Option<TargetGroup>,
-    rules: &mut [(ListenerRule, Vec<Tag>)],
-    left: Option<&Left>,
-) -> Result<(), Error> {
-    let tg_vouched =
-        |tg: &TargetGroup| left.is_some_and(|l| l.target_group.as_ref() == Some(&tg.arn));
-    let rule_vouched = |rule: &ListenerRule| left.is_some_and(|l| l.rules.contains(&rule.arn));
-    let unknown: Vec<String> = target_group
-        .iter()
-        .filter(|tg| !tg_vouched(tg))
-        .map(|tg| tg.arn.clone())
-        .chain(
-            rules
-                .iter()
-                .filter(|(rule, _)| !rule_vouched(rule))
-                .map(|(rule, _)| rule.arn.clone()),
-        )
-        .collect();
-    let read = match unknown.is_empty() {
-        true => Vec::new(),
-        false => cloud.elb.tags(&unknown).await?,
-    };
-    let ours = ownership::tags(&s.profile, env.as_str());
-    let read_of = |arn: &str| {
-        let found = read.iter().find(|(of, _)| of == arn);
-        found.map(|(_, tags)| tags.clone()).unwrap_or_default()
-    };
-    if let Some(tg) = target_group.as_mut() {
-        tg.tags = match tg_vouched(tg) {
-            true => ours.clone(),
-            false => read_of(&tg.arn),
-        };
-    }
-    for (rule, tags) in rules.iter_mut() {
-        *tags = match rule_vouched(rule) {
-            true => ours.clone(),
-            false => read_of(&rule.arn),
-        };
-    }
-    Ok(())
 }
 
 /// The reference service and the environment's service, in one call when they share a cluster.

@@ -293,11 +293,11 @@ async fn a_deletes_plan_is_two_rounds_of_writes() {
         .await
         .expect("created");
     let name = delete_request().name;
-    let mut found = super::delete::look(&cloud, &s, s.names(&name), TABLE)
+    let (mut found, revisions) = super::delete::look(&cloud, &s, s.names(&name), TABLE)
         .await
         .expect("read");
     found.claim_tags(&cloud, &s, None).await.expect("tags");
-    let plan = super::delete::decide(&s, &name, found)
+    let plan = super::delete::decide(&s, &name, found, revisions)
         .expect("decided")
         .plan(&s, Some(TABLE), None);
     plan.assert_consistent();
