@@ -2,15 +2,14 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerDefinition,
-    DeploymentCircuitBreaker, DeploymentConfiguration, DesiredStatus, KeyValuePair, LaunchType,
-    LoadBalancer, NetworkConfiguration, PropagateTags, SchedulingStrategy, Service, ServiceField,
-    Tag, Task, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
+    ContainerDefinition, DeploymentConfiguration, DesiredStatus, KeyValuePair, LoadBalancer,
+    PropagateTags, Service, ServiceField, Tag, Task, TaskDefinition, TaskDefinitionField,
+    TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 use eden_core::cloud::{
-    self, AwsVpcNetwork, CapacityProvider, Deployment, DeploymentSettings, NewService, Result,
-    ServiceInfo, ServiceLoadBalancer, ServiceSettings, TaskDefinitionCopy, TaskTemplate, Template,
+    self, Deployment, NewService, Result, ServiceInfo, ServiceLoadBalancer, TaskDefinitionCopy,
+    TaskTemplate, Template,
 };
 use eden_core::overrides::EnvVar;
 use eden_core::Error;
@@ -180,73 +179,34 @@ impl cloud::Ecs for Ecs {
     }
 
     async fn create_service(&self, new: &NewService) -> Result<String> {
-        let s = &new.settings;
+        let s: &Service = new
+            .settings
+            .get()
+            .ok_or_else(|| foreign_template(&new.name))?;
         let lb = LoadBalancer::builder()
             .target_group_arn(&new.target_group_arn)
             .container_name(&new.container_name)
             .container_port(new.container_port)
             .build();
+        // A capacity provider strategy and a launch type exclude each other.
         let strategy = s
             .capacity_provider_strategy
-            .iter()
-            .map(|c| {
-                CapacityProviderStrategyItem::builder()
-                    .capacity_provider(&c.provider)
-                    .weight(c.weight)
-                    .base(c.base)
-                    .build()
-                    .map_err(|e| build_error(&new.name, e))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // A capacity provider strategy and a launch type exclude each other.
-        let launch_type = if strategy.is_empty() {
-            s.launch_type.as_deref().map(LaunchType::from)
-        } else {
-            None
-        };
-        let network = match &s.network {
-            Some(n) => Some(
-                NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        AwsVpcConfiguration::builder()
-                            .set_subnets(Some(n.subnets.clone()))
-                            .set_security_groups(Some(n.security_groups.clone()))
-                            .assign_public_ip(if n.assign_public_ip {
-                                AssignPublicIp::Enabled
-                            } else {
-                                AssignPublicIp::Disabled
-                            })
-                            .build()
-                            .map_err(|e| build_error(&new.name, e))?,
-                    )
-                    .build(),
-            ),
-            None => None,
-        };
-        let deployment = match &s.deployment {
-            Some(d) => {
-                let breaker = d.circuit_breaker.map(|(enable, rollback)| {
-                    DeploymentCircuitBreaker::builder()
-                        .enable(enable)
-                        .rollback(rollback)
-                        .build()
-                });
-                Some(
-                    DeploymentConfiguration::builder()
-                        .set_maximum_percent(d.maximum_percent)
-                        .set_minimum_healthy_percent(d.minimum_healthy_percent)
-                        .set_deployment_circuit_breaker(breaker)
-                        .build(),
-                )
-            }
-            None => None,
-        };
+            .clone()
+            .filter(|s| !s.is_empty());
+        let launch_type = s.launch_type.clone().filter(|_| strategy.is_none());
+        // The deployment's sizes and circuit breaker; not its alarms, which watch the reference.
+        let deployment = s.deployment_configuration.as_ref().map(|d| {
+            DeploymentConfiguration::builder()
+                .set_maximum_percent(d.maximum_percent)
+                .set_minimum_healthy_percent(d.minimum_healthy_percent)
+                .set_deployment_circuit_breaker(d.deployment_circuit_breaker.clone())
+                .build()
+        });
         // describe-services shows NONE, which create-service does not accept.
         let propagate = s
             .propagate_tags
-            .as_deref()
-            .filter(|p| *p != "NONE")
-            .map(PropagateTags::from);
+            .clone()
+            .filter(|p| *p != PropagateTags::None);
         let out = self
             .0
             .create_service()
@@ -256,17 +216,13 @@ impl cloud::Ecs for Ecs {
             .desired_count(s.desired_count)
             .load_balancers(lb)
             .set_launch_type(launch_type)
-            .set_capacity_provider_strategy((!strategy.is_empty()).then_some(strategy))
+            .set_capacity_provider_strategy(strategy)
             .set_platform_version(s.platform_version.clone())
-            .set_network_configuration(network)
+            .set_network_configuration(s.network_configuration.clone())
             .set_deployment_configuration(deployment)
-            .set_health_check_grace_period_seconds(s.health_check_grace_period)
+            .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
             .enable_execute_command(s.enable_execute_command)
-            .set_scheduling_strategy(
-                s.scheduling_strategy
-                    .as_deref()
-                    .map(SchedulingStrategy::from),
-            )
+            .set_scheduling_strategy(s.scheduling_strategy.clone())
             .set_propagate_tags(propagate)
             .enable_ecs_managed_tags(s.enable_ecs_managed_tags)
             .set_tags(Some(tags(&new.tags)))
@@ -461,31 +417,7 @@ fn no_arn(action: &str, resource: &str) -> Error {
     )
 }
 
-fn build_error(resource: &str, e: impl std::fmt::Display) -> Error {
-    Error::aws(
-        "copy settings of reference service to",
-        resource,
-        e.to_string(),
-        eden_core::error::AwsFailure::Other,
-    )
-}
-
 fn service_info(s: &Service) -> ServiceInfo {
-    let network = s
-        .network_configuration()
-        .and_then(|n| n.awsvpc_configuration())
-        .map(|v| AwsVpcNetwork {
-            subnets: v.subnets().to_vec(),
-            security_groups: v.security_groups().to_vec(),
-            assign_public_ip: v.assign_public_ip() == Some(&AssignPublicIp::Enabled),
-        });
-    let deployment = s.deployment_configuration().map(|d| DeploymentSettings {
-        maximum_percent: d.maximum_percent(),
-        minimum_healthy_percent: d.minimum_healthy_percent(),
-        circuit_breaker: d
-            .deployment_circuit_breaker()
-            .map(|b| (b.enable(), b.rollback())),
-    });
     ServiceInfo {
         arn: s.service_arn().unwrap_or_default().to_string(),
         name: s.service_name().unwrap_or_default().to_string(),
@@ -500,27 +432,8 @@ fn service_info(s: &Service) -> ServiceInfo {
                 container_port: lb.container_port(),
             })
             .collect(),
-        settings: ServiceSettings {
-            desired_count: s.desired_count(),
-            launch_type: s.launch_type().map(|l| l.as_str().to_string()),
-            capacity_provider_strategy: s
-                .capacity_provider_strategy()
-                .iter()
-                .map(|c| CapacityProvider {
-                    provider: c.capacity_provider().to_string(),
-                    weight: c.weight(),
-                    base: c.base(),
-                })
-                .collect(),
-            platform_version: s.platform_version().map(str::to_string),
-            network,
-            deployment,
-            health_check_grace_period: s.health_check_grace_period_seconds(),
-            enable_execute_command: s.enable_execute_command(),
-            scheduling_strategy: s.scheduling_strategy().map(|x| x.as_str().to_string()),
-            propagate_tags: s.propagate_tags().map(|p| p.as_str().to_string()),
-            enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
-        },
+        desired_count: s.desired_count(),
+        settings: Template::new(s.clone()),
         running_count: s.running_count(),
         pending_count: s.pending_count(),
         deployments: s.deployments().iter().map(deployment_of).collect(),

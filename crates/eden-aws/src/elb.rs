@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, HostHeaderConditionConfig, IpAddressType, Matcher, ProtocolEnum, Rule,
-    RuleCondition, Tag, TargetGroupAttribute, TargetGroupIpAddressTypeEnum, TargetTypeEnum,
+    Action, ActionTypeEnum, HostHeaderConditionConfig, IpAddressType, ProtocolEnum, Rule,
+    RuleCondition, Tag, TargetGroupAttribute,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use eden_core::cloud::{
     self, Listener, ListenerRule, LoadBalancer, NewRule, Result, RuleCreation, TargetGroup,
-    TargetGroupCreation, TargetGroupSettings, TargetGroupTemplate, TargetHealth,
+    TargetGroupCreation, TargetGroupTemplate, TargetHealth, Template,
 };
 use eden_core::Error;
 
@@ -292,46 +292,39 @@ impl cloud::Elb for Elb {
             .filter(|(key, _)| COPIED_ATTRIBUTES.iter().any(|p| key.starts_with(p)))
             .collect();
         Ok(TargetGroupTemplate {
-            settings: settings_of(group),
+            settings: Template::new(group.clone()),
             attributes,
         })
     }
 
     async fn copy_target_group(
         &self,
-        r: &TargetGroupSettings,
+        settings: &Template,
         name: &str,
         tags_: &[(String, String)],
     ) -> Result<TargetGroupCreation> {
-        let matcher = (r.matcher_http_code.is_some() || r.matcher_grpc_code.is_some()).then(|| {
-            Matcher::builder()
-                .set_http_code(r.matcher_http_code.clone())
-                .set_grpc_code(r.matcher_grpc_code.clone())
-                .build()
-        });
+        let r: &aws_sdk_elasticloadbalancingv2::types::TargetGroup = settings
+            .get()
+            .ok_or_else(|| crate::ecs::foreign_template(name))?;
         let created = self
             .0
             .create_target_group()
             .name(name)
-            .set_protocol(r.protocol.as_deref().map(ProtocolEnum::from))
+            .set_protocol(r.protocol.clone())
             .set_protocol_version(r.protocol_version.clone())
             .set_port(r.port)
             .set_vpc_id(r.vpc_id.clone())
-            .set_target_type(r.target_type.as_deref().map(TargetTypeEnum::from))
-            .set_ip_address_type(
-                r.ip_address_type
-                    .as_deref()
-                    .map(TargetGroupIpAddressTypeEnum::from),
-            )
+            .set_target_type(r.target_type.clone())
+            .set_ip_address_type(r.ip_address_type.clone())
             .set_health_check_enabled(r.health_check_enabled)
-            .set_health_check_protocol(r.health_check_protocol.as_deref().map(ProtocolEnum::from))
+            .set_health_check_protocol(r.health_check_protocol.clone())
             .set_health_check_port(r.health_check_port.clone())
             .set_health_check_path(r.health_check_path.clone())
             .set_health_check_interval_seconds(r.health_check_interval_seconds)
             .set_health_check_timeout_seconds(r.health_check_timeout_seconds)
             .set_healthy_threshold_count(r.healthy_threshold_count)
             .set_unhealthy_threshold_count(r.unhealthy_threshold_count)
-            .set_matcher(matcher)
+            .set_matcher(r.matcher.clone())
             .set_tags(Some(tags(tags_)))
             .send()
             .await;
@@ -456,31 +449,4 @@ fn tags(tags: &[(String, String)]) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
-}
-
-/// The settings of a target group that a copy takes over.
-fn settings_of(group: &aws_sdk_elasticloadbalancingv2::types::TargetGroup) -> TargetGroupSettings {
-    let text = |s: Option<&str>| s.map(str::to_string);
-    TargetGroupSettings {
-        protocol: text(group.protocol().map(ProtocolEnum::as_str)),
-        protocol_version: text(group.protocol_version()),
-        port: group.port(),
-        vpc_id: text(group.vpc_id()),
-        target_type: text(group.target_type().map(TargetTypeEnum::as_str)),
-        ip_address_type: text(
-            group
-                .ip_address_type()
-                .map(TargetGroupIpAddressTypeEnum::as_str),
-        ),
-        health_check_enabled: group.health_check_enabled(),
-        health_check_protocol: text(group.health_check_protocol().map(ProtocolEnum::as_str)),
-        health_check_port: text(group.health_check_port()),
-        health_check_path: text(group.health_check_path()),
-        health_check_interval_seconds: group.health_check_interval_seconds(),
-        health_check_timeout_seconds: group.health_check_timeout_seconds(),
-        healthy_threshold_count: group.healthy_threshold_count(),
-        unhealthy_threshold_count: group.unhealthy_threshold_count(),
-        matcher_http_code: text(group.matcher().and_then(|m| m.http_code())),
-        matcher_grpc_code: text(group.matcher().and_then(|m| m.grpc_code())),
-    }
 }

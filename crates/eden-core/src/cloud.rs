@@ -46,7 +46,7 @@ pub struct TaskTemplate {
 }
 
 /// What eden reads of an ECS service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServiceInfo {
     pub arn: String,
     pub name: String,
@@ -54,7 +54,10 @@ pub struct ServiceInfo {
     pub status: String,
     pub task_definition: String,
     pub load_balancers: Vec<ServiceLoadBalancer>,
-    pub settings: ServiceSettings,
+    pub desired_count: i32,
+    /// What a copy takes over (its launch type, network, deployment settings...), in the
+    /// adapter's own terms: the core hands it back to make the copy.
+    pub settings: Template,
     pub running_count: i32,
     pub pending_count: i32,
     /// Newest first, as ECS lists them.
@@ -96,44 +99,6 @@ pub struct ServiceLoadBalancer {
     pub container_port: Option<i32>,
 }
 
-/// The settings a copy takes over from the reference service.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServiceSettings {
-    pub desired_count: i32,
-    pub launch_type: Option<String>,
-    pub capacity_provider_strategy: Vec<CapacityProvider>,
-    pub platform_version: Option<String>,
-    pub network: Option<AwsVpcNetwork>,
-    pub deployment: Option<DeploymentSettings>,
-    pub health_check_grace_period: Option<i32>,
-    pub enable_execute_command: bool,
-    pub scheduling_strategy: Option<String>,
-    pub propagate_tags: Option<String>,
-    pub enable_ecs_managed_tags: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapacityProvider {
-    pub provider: String,
-    pub weight: i32,
-    pub base: i32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsVpcNetwork {
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-    pub assign_public_ip: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeploymentSettings {
-    pub maximum_percent: Option<i32>,
-    pub minimum_healthy_percent: Option<i32>,
-    /// (enable, rollback) of the deployment circuit breaker.
-    pub circuit_breaker: Option<(bool, bool)>,
-}
-
 /// A new task definition family revision: the reference's, with one container's image replaced.
 #[derive(Debug, Clone)]
 pub struct TaskDefinitionCopy {
@@ -148,7 +113,7 @@ pub struct TaskDefinitionCopy {
 }
 
 /// A new service: the reference's settings, attached to its own target group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct NewService {
     pub cluster: String,
     pub name: String,
@@ -156,7 +121,8 @@ pub struct NewService {
     pub target_group_arn: String,
     pub container_name: String,
     pub container_port: i32,
-    pub settings: ServiceSettings,
+    /// The reference's [`ServiceInfo::settings`].
+    pub settings: Template,
     pub tags: Vec<Tag>,
 }
 
@@ -233,32 +199,11 @@ pub struct TargetGroup {
     pub tags: Vec<Tag>,
 }
 
-/// A target group's settings as CreateTargetGroup takes them: what a copy of the reference's
-/// needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TargetGroupSettings {
-    pub protocol: Option<String>,
-    pub protocol_version: Option<String>,
-    pub port: Option<i32>,
-    pub vpc_id: Option<String>,
-    pub target_type: Option<String>,
-    pub ip_address_type: Option<String>,
-    pub health_check_enabled: Option<bool>,
-    pub health_check_protocol: Option<String>,
-    pub health_check_port: Option<String>,
-    pub health_check_path: Option<String>,
-    pub health_check_interval_seconds: Option<i32>,
-    pub health_check_timeout_seconds: Option<i32>,
-    pub healthy_threshold_count: Option<i32>,
-    pub unhealthy_threshold_count: Option<i32>,
-    pub matcher_http_code: Option<String>,
-    pub matcher_grpc_code: Option<String>,
-}
-
 /// The reference target group as a copy needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TargetGroupTemplate {
-    pub settings: TargetGroupSettings,
+    /// Its settings as CreateTargetGroup takes them, in the adapter's own terms.
+    pub settings: Template,
     /// The attributes a copy takes over: deregistration delay, stickiness...
     pub attributes: Vec<(String, String)>,
 }
@@ -353,7 +298,7 @@ pub trait Elb: Send + Sync {
     /// Creates `name` with the reference target group's settings.
     async fn copy_target_group(
         &self,
-        settings: &TargetGroupSettings,
+        settings: &Template,
         name: &str,
         tags: &[Tag],
     ) -> Result<TargetGroupCreation>;

@@ -12,9 +12,9 @@ use super::{lock, Calls, FakeTable};
 use crate::cloud::{
     AliasRecord, Certificates, Cloud, Dns, Ecs, Elb, HostRecords, Listener, ListenerRule,
     LoadBalancer, NewRule, NewService, Object, ObjectStore, Registry, ResourceTags, Result,
-    RuleCreation, ServiceInfo, ServiceLoadBalancer, ServiceSettings, Tag, TaggedResource,
-    TargetGroup, TargetGroupCreation, TargetGroupSettings, TargetGroupTemplate, TargetHealth,
-    TaskDefinitionCopy, TaskTemplate, Template, WriteCondition, WriteOutcome,
+    RuleCreation, ServiceInfo, ServiceLoadBalancer, Tag, TaggedResource, TargetGroup,
+    TargetGroupCreation, TargetGroupTemplate, TargetHealth, TaskDefinitionCopy, TaskTemplate,
+    Template, WriteCondition, WriteOutcome,
 };
 use crate::error::{AwsFailure, Error};
 use crate::image::ImageUri;
@@ -43,7 +43,7 @@ pub struct World {
     pub alb: Option<LoadBalancer>,
     pub listener: Option<Listener>,
     pub rules: Vec<(ListenerRule, Vec<Tag>)>,
-    pub target_groups: Vec<(TargetGroup, TargetGroupSettings)>,
+    pub target_groups: Vec<(TargetGroup, Template)>,
     /// (id, name).
     pub zone: (String, String),
     pub records: Vec<AliasRecord>,
@@ -147,10 +147,7 @@ impl FakeCloud {
                     load_balancers: vec![],
                     tags: vec![],
                 },
-                TargetGroupSettings {
-                    port: Some(80),
-                    ..TargetGroupSettings::default()
-                },
+                Template::new(()),
             )],
             ..World::default()
         };
@@ -166,10 +163,8 @@ impl FakeCloud {
                     container_name: Some("api".into()),
                     container_port: Some(80),
                 }],
-                settings: ServiceSettings {
-                    desired_count: 1,
-                    ..ServiceSettings::default()
-                },
+                desired_count: 1,
+                settings: Template::new(()),
                 running_count: 0,
                 pending_count: 0,
                 deployments: vec![],
@@ -307,6 +302,7 @@ impl Ecs for FakeCloud {
                     container_name: Some(new.container_name.clone()),
                     container_port: Some(new.container_port),
                 }],
+                desired_count: 1,
                 settings: new.settings.clone(),
                 running_count: 0,
                 pending_count: 0,
@@ -527,7 +523,7 @@ impl Elb for FakeCloud {
 
     async fn copy_target_group(
         &self,
-        settings: &TargetGroupSettings,
+        settings: &Template,
         name: &str,
         tags: &[Tag],
     ) -> Result<TargetGroupCreation> {

@@ -139,7 +139,7 @@ pub async fn status(
             arn: svc.arn,
             status: svc.status,
             task_definition: svc.task_definition,
-            desired: svc.settings.desired_count,
+            desired: svc.desired_count,
             running: svc.running_count,
             pending: svc.pending_count,
             events: svc.events,

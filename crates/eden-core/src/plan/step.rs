@@ -5,8 +5,8 @@
 use super::lease::Left;
 use super::PlannedChange;
 use crate::cloud::{
-    AliasRecord, EnvironmentItem, ListenerRule, NewService, Object, Tag, TargetGroupSettings,
-    TaskDefinitionCopy,
+    AliasRecord, EnvironmentItem, ListenerRule, NewService, Object, Tag, TaskDefinitionCopy,
+    Template,
 };
 use crate::envfile::EnvironmentsFile;
 use crate::error::Error;
@@ -72,7 +72,7 @@ pub enum Op {
     },
     CreateTargetGroup {
         name: String,
-        settings: TargetGroupSettings,
+        settings: Template,
         tags: Vec<Tag>,
     },
     SetTargetGroupAttributes {
