@@ -539,15 +539,6 @@ pub struct TaggedResource {
     pub tags: Vec<Tag>,
 }
 
-impl TaggedResource {
-    pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 #[async_trait]
 pub trait ResourceTags: Send + Sync {
     /// Every resource of the account and region that has all of these tags.

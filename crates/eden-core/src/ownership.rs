@@ -50,10 +50,6 @@ impl Claim {
             )),
         }
     }
-
-    pub fn is_ours(&self) -> bool {
-        !matches!(self, Claim::NotOurs(_))
-    }
 }
 
 #[cfg(test)]

@@ -146,7 +146,15 @@ pub async fn collect(
     let mut found: Vec<(Settings, Swept)> = Vec::new();
     for item in expired(&recorded) {
         if let Some(s) = profiles.settings(&item.profile).await {
-            found.push((s, Swept::from(item)));
+            let expired = Swept::new(&item.profile, &item.name, Reason::Expired);
+            let expires_at = item.expires_at;
+            found.push((
+                s,
+                Swept {
+                    expires_at,
+                    ..expired
+                },
+            ));
         }
     }
     if req.orphans {
@@ -267,14 +275,8 @@ async fn orphans(cloud: &Cloud, s: &Settings, table: &str) -> Result<Vec<Swept>,
             continue;
         }
         orphans.push(Swept {
-            profile: s.profile.clone(),
-            name,
-            reason: Reason::Orphan,
-            expires_at: None,
             found,
-            removed: Vec::new(),
-            left: Vec::new(),
-            kept: None,
+            ..Swept::new(&s.profile, &name, Reason::Orphan)
         });
     }
     Ok(orphans)
@@ -324,20 +326,11 @@ async fn stale_leases(
             if recorded || profile.is_some_and(|p| p != owner_profile) {
                 return None;
             }
-            let swept = Swept {
-                profile: owner_profile.to_string(),
-                name: name.to_string(),
-                reason: Reason::Lease,
-                expires_at: None,
-                found: vec![match &lease.owner {
-                    Some(_) => format!("lease item {} (held)", lease.key),
-                    None => format!("lease item {}", lease.key),
-                }],
-                removed: Vec::new(),
-                left: Vec::new(),
-                kept: None,
-            };
-            Some(swept)
+            let held = if lease.owner.is_some() { " (held)" } else { "" };
+            Some(Swept {
+                found: vec![format!("lease item {}{held}", lease.key)],
+                ..Swept::new(owner_profile, name, Reason::Lease)
+            })
         })
         .collect())
 }
@@ -426,13 +419,13 @@ async fn sweep_one(
     Ok(swept)
 }
 
-impl From<&EnvironmentItem> for Swept {
-    fn from(item: &EnvironmentItem) -> Self {
+impl Swept {
+    fn new(profile: &str, name: &str, reason: Reason) -> Self {
         Swept {
-            profile: item.profile.clone(),
-            name: item.name.clone(),
-            reason: Reason::Expired,
-            expires_at: item.expires_at,
+            profile: profile.to_string(),
+            name: name.to_string(),
+            reason,
+            expires_at: None,
             found: Vec::new(),
             removed: Vec::new(),
             left: Vec::new(),
