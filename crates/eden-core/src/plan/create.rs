@@ -2,9 +2,10 @@
 //!
 //! Read, plan, apply:
 //! 1. [`look`]: the environment's lease, and beside it every check and read (the image, the
-//!    reference service and its templates, the shared ALB and its rules, the host's records,
-//!    the environments file, the state item, whatever of the environment's names exists), read
-//!    again under the lease when the previous holder left something else (see [`super::lease`]).
+//!    reference service and its templates, and [`Found`]: the shared ALB and its rules, the
+//!    host's records, the environments file, the state item, whatever of the environment's names
+//!    exists), read again under the lease when the previous holder left something else (see
+//!    [`super::lease`]).
 //!    A read that needs an earlier answer waits for it, unless the profile names the answer:
 //!    then it goes beside, and is used only when the first answer confirms it;
 //! 2. [`decide`], without calls: the names are not the reference's, and every resource of them

@@ -2,9 +2,9 @@
 //! failed part-way is finished by running it again: each run removes what is still there.
 //!
 //! Read, plan, apply, as create does:
-//! 1. [`look`]: the environment's lease, and beside it every read: the records, the shared ALB
-//!    and its listener's rules, the service, the target group, the task definition revisions and
-//!    their family's tags, the environments file and the state item;
+//! 1. [`look`]: the environment's lease, and beside it every read: [`Found`] (the records, the
+//!    shared ALB and its listener's rules, the service, the target group, its task definition
+//!    family's tags, the environments file and the state item) and the family's revisions;
 //! 2. [`decide`] what of it is eden's (see [`crate::ownership`]): a resource of the
 //!    environment's names that eden did not make for this profile and name is left, and said
 //!    so; [`Removal::plan`] gives the steps, which the dry run prints;
