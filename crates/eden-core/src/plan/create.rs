@@ -398,7 +398,8 @@ impl Decision {
     /// last, after everything else, with the lease given up alongside it: a failure then never
     /// leaves a service behind, whose name ECS keeps while it drains.
     fn plan(&self, s: &Settings, req: &CreateRequest, w: &World) -> Plan {
-        let resource = &w.found.names.resource;
+        let (f, names) = (&w.found, &w.found.names);
+        let resource = &names.resource;
         let item = state_item(s, req, w);
         let tags = tags_for(s, req, item.expires_at);
         let mut plan = Plan::default();
@@ -427,9 +428,9 @@ impl Decision {
             Some(arn) => (Ref::Known(arn.clone()), None),
             None => {
                 let id = plan.add_undoable(
-                    PlannedChange::create("target group", &w.found.names.target_group),
+                    PlannedChange::create("target group", &names.target_group),
                     Op::CreateTargetGroup {
-                        name: w.found.names.target_group.clone(),
+                        name: names.target_group.clone(),
                         settings: template.settings.clone(),
                         tags: tags.clone(),
                     },
@@ -448,10 +449,7 @@ impl Decision {
             plan.add(
                 PlannedChange::update(
                     "target group",
-                    format!(
-                        "{} (the reference's attributes)",
-                        w.found.names.target_group
-                    ),
+                    format!("{} (the reference's attributes)", names.target_group),
                 ),
                 Op::SetTargetGroupAttributes {
                     target_group: target_group.clone(),
@@ -477,35 +475,35 @@ impl Decision {
         let rule = match &self.rule {
             Some(arn) => Ref::Known(arn.clone()),
             None => Ref::MadeBy(plan.add_undoable(
-                PlannedChange::create("listener rule", format!("host {}", w.found.fqdn)),
+                PlannedChange::create("listener rule", format!("host {}", f.fqdn)),
                 Op::CreateRule {
-                    listener: w.found.shared.listener.clone(),
-                    host: w.found.fqdn.clone(),
+                    listener: f.shared.listener.clone(),
+                    host: f.fqdn.clone(),
                     target_group: target_group.clone(),
                     tags: tags.clone(),
-                    rules: w.found.shared.rules.clone(),
+                    rules: f.shared.rules.clone(),
                 },
                 &Vec::from_iter(made_target_group),
                 |id| Op::DeleteRule {
                     arn: Ref::MadeBy(id),
-                    host: w.found.fqdn.clone(),
+                    host: f.fqdn.clone(),
                 },
             )),
         };
-        let entry = &w.found.names.file_entry;
-        let (_, file) = &w.found.file;
+        let entry = &names.file_entry;
+        let (_, file) = &f.file;
         let endpoint = file.endpoint(entry, &s.update_key);
-        if endpoint != Some(w.found.fqdn.as_str()) {
+        if endpoint != Some(f.fqdn.as_str()) {
             let change = PlannedChange::update(
                 "config key",
                 format!("{} of {entry} in s3://{}/{}", s.update_key, s.bucket, s.key),
             );
-            let at = FileKey::of(s, &w.found.names);
+            let at = FileKey::of(s, &f.names);
             let set = Op::SetEndpoint {
                 at: at.clone(),
                 env_type: s.env_type.clone(),
-                endpoint: w.found.fqdn.clone(),
-                file: w.found.file.clone(),
+                endpoint: f.fqdn.clone(),
+                file: f.file.clone(),
             };
             // An endpoint that was there before is this run's to change, not to take away.
             let remove = Op::RemoveEndpoint { at, file: None };
@@ -516,7 +514,7 @@ impl Decision {
         }
         let item_change = format!("{resource} in table {}", req.table);
         let state = plan.add_undoable(
-            match &w.found.state {
+            match &f.state {
                 Some(_) => PlannedChange::update("state item", item_change),
                 None => PlannedChange::create("state item", item_change),
             },
@@ -525,7 +523,7 @@ impl Decision {
                 item: item.clone(),
             },
             &[],
-            |_| match &w.found.state {
+            |_| match &f.state {
                 Some(previous) => Op::PutStateItem {
                     table: req.table.clone(),
                     item: previous.clone(),
@@ -542,7 +540,7 @@ impl Decision {
                 zone_id: s.zone_id.clone(),
                 records: self.records.clone(),
             };
-            let change = format!("{} -> {}", w.found.fqdn, w.found.shared.alb.dns_name);
+            let change = format!("{} -> {}", f.fqdn, f.shared.alb.dns_name);
             plan.add_undoable(
                 PlannedChange::create("record", change),
                 records,
@@ -553,7 +551,7 @@ impl Decision {
                 },
             );
         }
-        match &w.found.service {
+        match &f.service {
             Some(existing) => {
                 let expiry = tags.iter().filter(|(k, _)| k == EXPIRY_TAG).cloned();
                 let expiry: Vec<Tag> = expiry.collect();
@@ -606,7 +604,7 @@ impl Decision {
             target_group,
             rule,
             records: w.wanted_records(),
-            alb: w.found.shared.alb.dns_name.clone(),
+            alb: f.shared.alb.dns_name.clone(),
         }));
         plan
     }
@@ -614,14 +612,15 @@ impl Decision {
 
 /// The environment's state item after this run: its TTL, or the earlier one, started again.
 fn state_item(s: &Settings, req: &CreateRequest, w: &World) -> EnvironmentItem {
+    let f = &w.found;
     let ttl = req.ttl.or_else(|| {
-        let previous = w.found.state.as_ref()?;
+        let previous = f.state.as_ref()?;
         Ttl::from_secs(previous.ttl_seconds?)
     });
     EnvironmentItem {
         profile: s.profile.clone(),
-        name: w.found.names.resource.clone(),
-        endpoint: w.found.fqdn.clone(),
+        name: f.names.resource.clone(),
+        endpoint: f.fqdn.clone(),
         last_updated: w.now,
         expires_at: ttl.map(|t| t.expiry_from(w.now)),
         ttl_seconds: ttl.map(Ttl::as_secs),
