@@ -1,5 +1,6 @@
 //! The endpoints: parameters in, the core's plans run, JSON out.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +66,19 @@ fn body<T>(params: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
 }
 
+/// Runs a call that changes AWS to its end in a task of its own. axum drops the handler of a
+/// client that hangs up; a plan dropped halfway would leave what it made without its undo, and
+/// its lease held.
+async fn to_the_end(
+    call: impl Future<Output = Result<Json<Value>, ApiError>> + Send + 'static,
+) -> Result<Json<Value>, ApiError> {
+    tokio::spawn(call).await.unwrap_or_else(|stopped| {
+        Err(ApiError::Core(eden_core::Error::PlanBroken {
+            why: format!("the run stopped: {stopped}"),
+        }))
+    })
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::NotFound
 }
@@ -83,28 +97,32 @@ pub async fn create_query(
     State(app): State<Arc<App>>,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    create(&app, query(params)?).await
+    let params = query(params)?;
+    to_the_end(async move { create(&app, params).await }).await
 }
 
 pub async fn create_json(
     State(app): State<Arc<App>>,
     params: Result<Json<Params>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    create(&app, body(params)?).await
+    let params = body(params)?;
+    to_the_end(async move { create(&app, params).await }).await
 }
 
 pub async fn delete_query(
     State(app): State<Arc<App>>,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    delete(&app, query(params)?).await
+    let params = query(params)?;
+    to_the_end(async move { delete(&app, params).await }).await
 }
 
 pub async fn delete_json(
     State(app): State<Arc<App>>,
     params: Result<Json<Params>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    delete(&app, body(params)?).await
+    let params = body(params)?;
+    to_the_end(async move { delete(&app, params).await }).await
 }
 
 async fn create(app: &App, params: Params) -> Result<Json<Value>, ApiError> {
@@ -193,14 +211,16 @@ pub async fn gc_query(
     State(app): State<Arc<App>>,
     params: Result<Query<GcParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    gc(&app, query(params)?).await
+    let params = query(params)?;
+    to_the_end(async move { gc(&app, params).await }).await
 }
 
 pub async fn gc_json(
     State(app): State<Arc<App>>,
     params: Result<Json<GcParams>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    gc(&app, body(params)?).await
+    let params = body(params)?;
+    to_the_end(async move { gc(&app, params).await }).await
 }
 
 /// As `eden gc`, over the remote profiles: for a schedule (EventBridge, cron) to call.

@@ -355,6 +355,47 @@ async fn a_corrupt_remote_profile_is_skipped_by_gc_and_the_others_are_swept() {
     server.stop();
 }
 
+/// A client that hangs up mid-create does not stop the run halfway: the create goes on to its
+/// end and gives its lease up, so the next call goes on (axum drops a handler whose client is
+/// gone).
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_create_does_not_stop_the_run_halfway() {
+    use std::io::Write;
+    let world = World::behind_proxy();
+    world.eden(&["config", "push", "-p", "api"]).success();
+    let server = Server::start(&world);
+    let aws = world.aws().await;
+    world
+        .proxy()
+        .rules(json!({"operation_latency_ms": {"CreateRule": 1500}}));
+    let address = server.endpoint.trim_start_matches("http://");
+    let mut client = std::net::TcpStream::connect(address).unwrap();
+    let path = create_path("hangup", &world.image("api", "v1"), "api");
+    write!(
+        client,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nx-api-key: {KEY}\r\n\r\n"
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    drop(client);
+    // The create finishes (its service is made after the delay) and frees the lease: a delete,
+    // which never waits for a lease over the API, soon goes through.
+    let deleted = (0..40).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let (status, body) = server.get("/api/v1/delete?name=hangup&profile=api", Some(KEY));
+        (status != 409).then_some((status, body))
+    });
+    let (status, deleted) = deleted.expect("the lease was never given up");
+    assert_eq!(status, 200, "{deleted}");
+    let removed = deleted["removed"].to_string();
+    assert!(
+        removed.contains("service dev-dynamic-api-hangup"),
+        "{removed}"
+    );
+    assert!(aws.services("dev-dynamic-api-hangup").await.is_empty());
+    server.stop();
+}
+
 #[tokio::test]
 async fn twenty_concurrent_api_creates_all_succeed() {
     let (world, server) = served_world();

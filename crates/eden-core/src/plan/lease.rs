@@ -128,8 +128,6 @@ pub struct Leased<'a> {
 struct Held {
     key: String,
     owner: String,
-    /// Whether the last call gave the lease up.
-    given_up: bool,
     heartbeat: Option<JoinHandle<()>>,
     /// The run's stop, requested when the lease is lost.
     stop: Stop,
@@ -207,7 +205,7 @@ impl<'a> Leased<'a> {
         let failed = match (called, released) {
             // Given up, or taken over: the other run's now.
             (Ok(value), Ok(_)) => {
-                self.set_given_up();
+                self.given_up();
                 return Ok(value);
             }
             // Still held: given up after the call instead. A delete's environment is gone but
@@ -252,7 +250,7 @@ impl<'a> Leased<'a> {
             Ok(false) => "another run holds it".to_string(),
             Err(e) => e.to_string(),
         };
-        self.set_given_up();
+        self.given_up();
         let (cause, cleanup) = (
             Box::new(failed),
             super::cleanup_command(s, self.name.as_str()),
@@ -277,10 +275,9 @@ impl<'a> Leased<'a> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn set_given_up(&self) {
-        if let Some(held) = self.lock().as_mut() {
-            held.given_up = true;
-        }
+    /// The last call gave the lease up: nothing is left to renew or release.
+    fn given_up(&self) {
+        self.lock().take();
     }
 
     /// Stops renewing, before a write that gives the lease up: returns its key and owner.
@@ -371,7 +368,6 @@ impl<'a> Leased<'a> {
         *self.lock() = Some(Held {
             key: key.clone(),
             owner,
-            given_up: false,
             heartbeat: None,
             stop: stop.clone(),
         });
@@ -399,7 +395,7 @@ impl<'a> Leased<'a> {
         let Some((_, owner)) = self.stop_heartbeat() else {
             return;
         };
-        if self.lock().as_ref().is_some_and(|held| held.given_up) || self.is_lost() {
+        if self.is_lost() {
             return;
         }
         let version = new_version();
@@ -418,6 +414,14 @@ impl<'a> Leased<'a> {
         {
             warn!("Could not release lease {key}: {e}; another run takes it over in {LEASE_SECONDS} s");
         }
+    }
+}
+
+/// A run dropped before its end (its caller went away) stops renewing: its lease is taken over
+/// once it has not changed for [`LEASE_SECONDS`], instead of being held while the process lives.
+impl Drop for Leased<'_> {
+    fn drop(&mut self) {
+        self.stop_heartbeat();
     }
 }
 

@@ -398,3 +398,26 @@ async fn a_stop_during_a_create_undoes_what_it_made() {
     assert_eq!(fake.table.item("api", "dev-dynamic-foo"), None);
     assert_eq!(fake.table.lease_keys(), Vec::<String>::new());
 }
+
+/// A run dropped halfway (its caller went away, as an HTTP client that hangs up) stops renewing
+/// its lease: the next run takes it over once it has stood still for a lease's time, and makes
+/// the environment whole.
+#[tokio::test(start_paused = true)]
+async fn a_run_dropped_halfway_stops_renewing_its_lease() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    fake.calls.set_latency(LATENCY);
+    let first = create_request("api:v1");
+    // In the third round, as in the stop above.
+    let dropped = tokio::time::timeout(LATENCY * 5 / 2, create(&cloud, &s, &first, &stop)).await;
+    assert!(dropped.is_err(), "the create ended before it was dropped");
+    let next = CreateRequest {
+        wait: Duration::from_secs(60),
+        ..create_request("api:v2")
+    };
+    let (made, rounds) = timed(create(&cloud, &s, &next, &stop)).await;
+    made.expect("the next run takes the lease over");
+    assert!(rounds >= super::LEASE_SECONDS, "taken after {rounds} s");
+    let calls = fake.calls.names();
+    assert!(calls.contains(&"CreateService"), "{calls:?}");
+}
