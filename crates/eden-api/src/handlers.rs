@@ -66,13 +66,18 @@ fn body<T>(params: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
 }
 
-/// Runs a call that changes AWS to its end in a task of its own. axum drops the handler of a
-/// client that hangs up; a plan dropped halfway would leave what it made without its undo, and
-/// its lease held.
-async fn to_the_end(
-    call: impl Future<Output = Result<Json<Value>, ApiError>> + Send + 'static,
-) -> Result<Json<Value>, ApiError> {
-    tokio::spawn(call).await.unwrap_or_else(|stopped| {
+/// Runs a call that changes AWS to its end in a task of its own, among the app's runs. axum
+/// drops the handler of a client that hangs up; a plan dropped halfway would leave what it made
+/// without its undo, and its lease held.
+async fn to_the_end<F>(
+    app: Arc<App>,
+    call: impl FnOnce(Arc<App>) -> F,
+) -> Result<Json<Value>, ApiError>
+where
+    F: Future<Output = Result<Json<Value>, ApiError>> + Send + 'static,
+{
+    let runs = app.runs.clone();
+    runs.spawn(call(app)).await.unwrap_or_else(|stopped| {
         Err(ApiError::Core(eden_core::Error::PlanBroken {
             why: format!("the run stopped: {stopped}"),
         }))
@@ -98,7 +103,7 @@ pub async fn create_query(
     params: Result<Query<Params>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let params = query(params)?;
-    to_the_end(async move { create(&app, params).await }).await
+    to_the_end(app, |app| async move { create(&app, params).await }).await
 }
 
 pub async fn create_json(
@@ -106,7 +111,7 @@ pub async fn create_json(
     params: Result<Json<Params>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let params = body(params)?;
-    to_the_end(async move { create(&app, params).await }).await
+    to_the_end(app, |app| async move { create(&app, params).await }).await
 }
 
 pub async fn delete_query(
@@ -114,7 +119,7 @@ pub async fn delete_query(
     params: Result<Query<Params>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let params = query(params)?;
-    to_the_end(async move { delete(&app, params).await }).await
+    to_the_end(app, |app| async move { delete(&app, params).await }).await
 }
 
 pub async fn delete_json(
@@ -122,7 +127,7 @@ pub async fn delete_json(
     params: Result<Json<Params>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let params = body(params)?;
-    to_the_end(async move { delete(&app, params).await }).await
+    to_the_end(app, |app| async move { delete(&app, params).await }).await
 }
 
 async fn create(app: &App, params: Params) -> Result<Json<Value>, ApiError> {
@@ -212,7 +217,7 @@ pub async fn gc_query(
     params: Result<Query<GcParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let params = query(params)?;
-    to_the_end(async move { gc(&app, params).await }).await
+    to_the_end(app, |app| async move { gc(&app, params).await }).await
 }
 
 pub async fn gc_json(
@@ -220,7 +225,7 @@ pub async fn gc_json(
     params: Result<Json<GcParams>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let params = body(params)?;
-    to_the_end(async move { gc(&app, params).await }).await
+    to_the_end(app, |app| async move { gc(&app, params).await }).await
 }
 
 /// As `eden gc`, over the remote profiles: for a schedule (EventBridge, cron) to call.

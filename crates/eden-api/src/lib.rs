@@ -12,6 +12,7 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::{middleware, Router};
 use eden_core::cloud::Cloud;
+use tokio_util::task::TaskTracker;
 
 pub use error::ApiError;
 pub use keys::ApiKeys;
@@ -22,6 +23,21 @@ pub struct App {
     /// The DynamoDB state table with the remote profiles.
     pub table: String,
     pub keys: ApiKeys,
+    /// The runs that change AWS, each in a task of its own: a server waits for them before it
+    /// stops, whether their clients still wait for the answer or not.
+    pub runs: TaskTracker,
+}
+
+impl App {
+    pub fn new(cloud: Cloud, table: String, keys: ApiKeys) -> Self {
+        let runs = TaskTracker::new();
+        Self {
+            cloud,
+            table,
+            keys,
+            runs,
+        }
+    }
 }
 
 pub fn router(app: App) -> Router {

@@ -56,6 +56,18 @@ impl Server {
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 
+    /// Asks the server to stop, as a service manager does (SIGTERM), waits until it has, and
+    /// returns everything it logged.
+    fn terminate(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        assert!(sent.unwrap().success());
+        let _ = self.child.wait();
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+
     /// Stops the server and returns everything it logged.
     fn stop(mut self) -> String {
         let _ = self.child.kill();
@@ -355,9 +367,9 @@ async fn a_corrupt_remote_profile_is_skipped_by_gc_and_the_others_are_swept() {
     server.stop();
 }
 
-/// A client that hangs up mid-create does not stop the run halfway: the create goes on to its
-/// end and gives its lease up, so the next call goes on (axum drops a handler whose client is
-/// gone).
+/// A client that hangs up mid-create does not stop the run halfway (axum drops a handler whose
+/// client is gone), and a server asked to stop meanwhile waits for the run: the environment is
+/// whole, its lease given up.
 #[tokio::test]
 async fn a_client_that_hangs_up_mid_create_does_not_stop_the_run_halfway() {
     use std::io::Write;
@@ -376,24 +388,24 @@ async fn a_client_that_hangs_up_mid_create_does_not_stop_the_run_halfway() {
         "GET {path} HTTP/1.1\r\nHost: {address}\r\nx-api-key: {KEY}\r\n\r\n"
     )
     .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    world.proxy().wait_for_call("CreateRule");
     drop(client);
-    // The create finishes (its service is made after the delay) and frees the lease: a delete,
-    // which never waits for a lease over the API, soon goes through.
-    let deleted = (0..40).find_map(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        let (status, body) = server.get("/api/v1/delete?name=hangup&profile=api", Some(KEY));
-        (status != 409).then_some((status, body))
-    });
-    let (status, deleted) = deleted.expect("the lease was never given up");
-    assert_eq!(status, 200, "{deleted}");
-    let removed = deleted["removed"].to_string();
+    let log = server.terminate();
+    assert!(log.contains("eden API stopped"), "{log}");
+    assert_eq!(aws.services("dev-dynamic-api-hangup").await.len(), 1);
+    let ls = world.eden(&["ls", "-p", "api"]).success();
     assert!(
-        removed.contains("service dev-dynamic-api-hangup"),
-        "{removed}"
+        ls.stdout.contains("dev-dynamic-api-hangup"),
+        "{}",
+        ls.stdout
     );
-    assert!(aws.services("dev-dynamic-api-hangup").await.is_empty());
-    server.stop();
+    world
+        .eden(&["delete", "-p", "api", "--name", "hangup"])
+        .success();
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-hangup", "hangup").await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]

@@ -20,10 +20,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         .init();
     let keys = ApiKeys::parse(&std::env::var("EDEN_API_KEYS").unwrap_or_default())
         .ok_or("no API key configured: set EDEN_API_KEYS=KEY[,KEY...] on the function")?;
-    let app = App {
-        cloud: eden_aws::connect().await,
-        table: std::env::var("EDEN_TABLE").unwrap_or_else(|_| "eden".into()),
-        keys,
-    };
+    let table = std::env::var("EDEN_TABLE").unwrap_or_else(|_| "eden".into());
+    let app = App::new(eden_aws::connect().await, table, keys);
     lambda_http::run(eden_lambda::router(app)).await
 }

@@ -47,11 +47,11 @@ fn http_v2(method: &str, path: &str, query: &str, key: Option<&str>, domain: &st
 
 async fn answer(event: Value) -> (u16, Value) {
     // No call in these tests reaches AWS; the clients only need to exist.
-    let app = App {
-        cloud: eden_aws::connect().await,
-        table: "eden".into(),
-        keys: ApiKeys::parse(KEY).unwrap(),
-    };
+    let app = App::new(
+        eden_aws::connect().await,
+        "eden".into(),
+        ApiKeys::parse(KEY).unwrap(),
+    );
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
     let response = eden_lambda::router(app).oneshot(request).await.unwrap();
     let status = response.status().as_u16();

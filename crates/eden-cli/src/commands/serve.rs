@@ -14,11 +14,8 @@ const KEYS_VARIABLE: &str = "EDEN_API_KEYS";
 pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let keys = keys(args.api_keys_file.as_deref())?;
     let cloud = eden_aws::connect().await;
-    let app = App {
-        cloud,
-        table: args.table.remote_table_name,
-        keys,
-    };
+    let app = App::new(cloud, args.table.remote_table_name, keys);
+    let runs = app.runs.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| {
@@ -32,6 +29,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| Failure::Serve(format!("the API server stopped: {e}")))?;
+    // A run whose client hung up is no request in flight: it is waited for too.
+    runs.close();
+    runs.wait().await;
     info!("eden API stopped");
     Ok(())
 }
