@@ -50,8 +50,6 @@ pub async fn apply(
     lease: &Leased<'_>,
     stop: &Stop,
 ) -> Result<Applied, Error> {
-    let (steps, depth) = (plan.steps.len(), plan.depth());
-    debug!("applying a plan of {steps} steps, {depth} rounds of calls deep");
     let mut run = Run {
         done: vec![None; plan.steps.len()],
         order: Vec::new(),
@@ -95,6 +93,11 @@ impl Run {
         // The steps with the longest chain ahead go first: where calls queue (moto, or a
         // throttled API), the chain to the last step goes ahead of calls with time to spare.
         let ahead = plan.chains_ahead();
+        let depth = ahead.iter().max().unwrap_or(&0);
+        debug!(
+            "applying a plan of {} steps, {depth} rounds of calls deep",
+            ahead.len()
+        );
         let mut by_chain: Vec<StepId> = (0..plan.steps.len()).collect();
         by_chain.sort_by_key(|id| std::cmp::Reverse(ahead[*id]));
         let mut started = vec![false; plan.steps.len()];

@@ -17,7 +17,7 @@
 use tracing::{debug, info};
 
 use super::apply::apply;
-use super::found::Found;
+use super::found::{Found, Part};
 use super::lease::Leased;
 use super::step::{Adopted, FileKey, Handover, Leaves, Op, Plan, Ref, StepId};
 use super::{PlannedChange, Stop};
@@ -220,7 +220,7 @@ async fn look(
             used.task_definition
         );
         info!("Retrieved reference target group: {}", used.target_group);
-        let reference = Reference {
+        let copied = Reference {
             service: reference.clone(),
             container: used.container,
             container_port: used.container_port,
@@ -228,7 +228,7 @@ async fn look(
             target_group_arn: used.target_group,
             target_group,
         };
-        Ok((Some(reference.service.clone()), service, reference))
+        Ok((Some(reference), service, copied))
     };
     let found = Found::read(cloud, s, &names, &req.table, services);
     let ((found, reference), ()) = futures::try_join!(found, check_image(cloud, &req.image))?;
@@ -328,12 +328,12 @@ fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Erro
     };
     let mut adopt = Vec::new();
     for whose in f.whose(s, f.host_rules()) {
-        match (whose.claim, whose.adopted) {
-            (Claim::Ours, _) | (Claim::Adopt, None) => {}
-            (Claim::Adopt, Some(adopted)) => adopt.push(adopted),
-            (Claim::NotOurs(why), adopted) => {
-                let mut what = format!("{} {}", whose.resource, whose.name);
-                if let Some(Adopted::Rule(_)) = adopted {
+        match whose.claim {
+            Claim::Ours => {}
+            Claim::Adopt => adopt.extend(whose.part.adopted()),
+            Claim::NotOurs(why) => {
+                let mut what = format!("{} {}", whose.part.kind(), whose.name);
+                if let Part::Rule(_) = whose.part {
                     what = format!("{what} for host {}", f.fqdn);
                 }
                 return Err(refuse(what, why));

@@ -14,13 +14,13 @@
 use tracing::info;
 
 use super::apply::apply;
-use super::found::Found;
+use super::environments::FileRead;
+use super::found::{Found, Part};
 use super::lease::Leased;
 use super::step::{FileKey, Handover, Op, Plan, Ref};
 use super::PlannedChange;
 use super::Stop;
-use crate::cloud::{AliasRecord, Cloud, EnvironmentItem, ListenerRule, Object, TargetGroup};
-use crate::envfile::EnvironmentsFile;
+use crate::cloud::{AliasRecord, Cloud, EnvironmentItem, ListenerRule, TargetGroup};
 use crate::error::Error;
 use crate::names::{dns_name, EnvName, Names};
 use crate::ownership::Claim;
@@ -106,7 +106,7 @@ pub(super) async fn look(
 pub(super) struct Removal {
     names: Names,
     fqdn: String,
-    file: (Option<Object>, EnvironmentsFile),
+    file: FileRead,
     /// Whether the file's endpoint for the environment is this host, to remove.
     file_entry: bool,
     records: Vec<AliasRecord>,
@@ -118,6 +118,8 @@ pub(super) struct Removal {
     target_group_used_by: Option<String>,
     /// What is not eden's, each named with why.
     kept: Vec<PlannedChange>,
+    /// Whether a state item records the environment.
+    recorded: bool,
 }
 
 impl Removal {
@@ -233,25 +235,21 @@ pub(super) fn decide(
     let mut ours = Vec::new();
     for whose in found.whose(s, &found.rules) {
         match whose.claim {
-            Claim::NotOurs(why) => keep(whose.resource, whose.name, why),
-            Claim::Ours | Claim::Adopt => ours.push((whose.resource, whose.name)),
+            Claim::NotOurs(why) => keep(whose.part.kind(), whose.name, why),
+            Claim::Ours | Claim::Adopt => ours.push(whose.part),
         }
     }
-    let is_ours = |resource: &str, name: &str| {
-        ours.iter()
-            .any(|(r, n)| (*r, n.as_str()) == (resource, name))
-    };
-    let service = found.service.as_ref().map(|svc| svc.name.clone());
-    let service = service.filter(|name| is_ours("service", name));
+    let service = found.service.as_ref();
+    let service = service.filter(|svc| ours.contains(&Part::Service(svc.arn.clone())));
     let target_group = found.target_group.clone();
-    let target_group = target_group.filter(|tg| is_ours("target group", &tg.name));
-    let task_definitions = match is_ours("task definition", &format!("family {}", names.resource)) {
+    let target_group = target_group.filter(|tg| ours.contains(&Part::TargetGroup(tg.arn.clone())));
+    let task_definitions = match ours.contains(&Part::Family) {
         true => revisions,
         false => Vec::new(),
     };
     let rules = found.rules.iter().map(|(rule, _)| rule);
     let (rules, others): (Vec<&ListenerRule>, _) =
-        rules.partition(|rule| is_ours("listener rule", &rule.arn));
+        rules.partition(|rule| ours.contains(&Part::Rule(rule.arn.clone())));
     // AWS keeps a target group while a rule forwards to it.
     let target_group_used_by = others.into_iter().find(|rule| {
         let tg = target_group.as_ref();
@@ -271,12 +269,13 @@ pub(super) fn decide(
     Ok(Removal {
         rules: rules.into_iter().map(|rule| rule.arn.clone()).collect(),
         target_group_used_by: target_group_used_by.map(|rule| rule.arn.clone()),
+        recorded: found.state.is_some(),
         names: found.names,
         fqdn: found.fqdn,
         file: found.file,
         file_entry,
         records,
-        service,
+        service: service.map(|svc| svc.name.clone()),
         task_definitions,
         target_group,
         kept,
@@ -289,13 +288,23 @@ pub async fn preview(
     s: &Settings,
     req: &DeleteRequest,
 ) -> Result<Vec<PlannedChange>, Error> {
-    let names = s.names(&req.name);
-    super::refuse_reference_service(s, &req.name, &names.resource)?;
-    let (mut found, revisions) = look(cloud, s, names, &req.table).await?;
+    let resource = s.names(&req.name).resource;
+    super::refuse_reference_service(s, &req.name, &resource)?;
+    let removal = removal(cloud, s, &req.name, &req.table).await?;
+    let recorded_in = removal.recorded.then_some(req.table.as_str());
+    Ok(removal.plan(s, recorded_in, None).changes())
+}
+
+/// What a delete of `env` would remove, from reads that no lease vouches for (a dry run, gc).
+pub(super) async fn removal(
+    cloud: &Cloud,
+    s: &Settings,
+    env: &EnvName,
+    table: &str,
+) -> Result<Removal, Error> {
+    let (mut found, revisions) = look(cloud, s, s.names(env), table).await?;
     found.claim_tags(cloud, s, None).await?;
-    let recorded = found.state.is_some().then_some(req.table.as_str());
-    let removal = decide(s, &req.name, found, revisions)?;
-    Ok(removal.plan(s, recorded, None).changes())
+    decide(s, env, found, revisions)
 }
 
 /// Applies the removal's plan under `lease`; `listed` is the state item put back should the

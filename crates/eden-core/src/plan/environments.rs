@@ -7,16 +7,15 @@ use crate::cloud::{Cloud, Object, WriteCondition, WriteOutcome};
 use crate::envfile::{Change, EnvironmentsFile};
 use crate::error::Error;
 
+/// The environments file as a run read it: the object (its ETag) and what it says.
+pub type FileRead = (Option<Object>, EnvironmentsFile);
+
 /// How many lost races a change survives before it gives up.
 const MAX_ATTEMPTS: u32 = 12;
 
 /// Reads the file; a missing file is an empty one. A file that does not parse is an error, so
 /// that it is never overwritten.
-pub async fn read(
-    cloud: &Cloud,
-    bucket: &str,
-    key: &str,
-) -> Result<(Option<Object>, EnvironmentsFile), Error> {
+pub async fn read(cloud: &Cloud, bucket: &str, key: &str) -> Result<FileRead, Error> {
     let object = cloud.store.get(bucket, key).await?;
     let file = match &object {
         Some(o) => {
@@ -37,7 +36,7 @@ pub async fn update(
     cloud: &Cloud,
     bucket: &str,
     key: &str,
-    known: Option<(Option<Object>, EnvironmentsFile)>,
+    known: Option<FileRead>,
     change: impl Fn(&mut EnvironmentsFile) -> Change,
 ) -> Result<Change, Error> {
     let mut current = known;

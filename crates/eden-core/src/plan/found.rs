@@ -3,9 +3,9 @@
 
 use std::future::Future;
 
-use super::environments;
+use super::environments::{self, FileRead};
 use super::lease::Left;
-use super::step::{Adopted, FileRead};
+use super::step::Adopted;
 use super::{host_records, shared_alb, target_group_name, SharedAlb};
 use crate::cloud::{
     AliasRecord, Cloud, EnvironmentItem, HostRecords, ListenerRule, ServiceInfo, Tag, TargetGroup,
@@ -44,12 +44,43 @@ pub(super) struct Found {
 
 /// One resource of the environment's names, and whose it is.
 pub(super) struct Whose {
-    pub resource: &'static str,
+    pub part: Part,
+    /// As the run reports it: the service's or target group's name, `family NAME`, a rule's ARN.
     pub name: String,
-    /// How it is tagged as eden's when adopted; None for a task definition family, whose next
-    /// revision carries the tags.
-    pub adopted: Option<Adopted>,
     pub claim: Claim,
+}
+
+/// Which resource of the environment's names, by its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Part {
+    Service(String),
+    TargetGroup(String),
+    /// The task definition family (its revisions have ARNs of their own).
+    Family,
+    Rule(String),
+}
+
+impl Part {
+    /// What kind of resource it is, as the run reports it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Part::Service(_) => "service",
+            Part::TargetGroup(_) => "target group",
+            Part::Family => "task definition",
+            Part::Rule(_) => "listener rule",
+        }
+    }
+
+    /// How it is tagged as eden's when adopted; None for the family, whose next revision
+    /// carries the tags.
+    pub fn adopted(&self) -> Option<Adopted> {
+        match self {
+            Part::Service(arn) => Some(Adopted::Service(arn.clone())),
+            Part::TargetGroup(arn) => Some(Adopted::TargetGroup(arn.clone())),
+            Part::Family => None,
+            Part::Rule(arn) => Some(Adopted::Rule(arn.clone())),
+        }
+    }
 }
 
 impl Found {
@@ -173,23 +204,22 @@ impl Found {
     ) -> Vec<Whose> {
         let name = self.names.env.as_str();
         let claim = |tags: &[Tag]| Claim::of(tags, &s.profile, name, self.state.is_some());
-        let whose = |resource, name: &str, adopted, claim| Whose {
-            resource,
+        let whose = |part, name: &str, claim| Whose {
+            part,
             name: name.to_string(),
-            adopted,
             claim,
         };
         let service = self.service.iter().map(|svc| {
-            let adopted = Some(Adopted::Service(svc.arn.clone()));
-            whose("service", &svc.name, adopted, claim(&svc.tags))
+            let part = Part::Service(svc.arn.clone());
+            whose(part, &svc.name, claim(&svc.tags))
         });
         let target_group = self.target_group.iter().map(|tg| {
-            let adopted = Some(Adopted::TargetGroup(tg.arn.clone()));
-            whose("target group", &tg.name, adopted, claim(&tg.tags))
+            let part = Part::TargetGroup(tg.arn.clone());
+            whose(part, &tg.name, claim(&tg.tags))
         });
         let family = self.family.iter().map(|tags| {
             let family = format!("family {}", self.names.resource);
-            whose("task definition", &family, None, claim(tags))
+            whose(Part::Family, &family, claim(tags))
         });
         let rules = rules.into_iter().map(|(rule, tags)| {
             let claim = match rule.is_exactly_for(&self.fqdn) {
@@ -198,12 +228,7 @@ impl Found {
                     "it matches other hosts or conditions too, as eden's rules never do".into(),
                 ),
             };
-            whose(
-                "listener rule",
-                &rule.arn,
-                Some(Adopted::Rule(rule.arn.clone())),
-                claim,
-            )
+            whose(Part::Rule(rule.arn.clone()), &rule.arn, claim)
         });
         service
             .chain(target_group)

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 use tracing::{debug, info, warn};
 
-use super::delete::{decide, look, remove};
+use super::delete::{removal, remove};
 use super::lease::{Leased, Left};
 use super::Stop;
 use crate::cloud::{Cloud, EnvironmentItem};
@@ -146,15 +146,9 @@ pub async fn collect(
     let mut found: Vec<(Settings, Swept)> = Vec::new();
     for item in expired(&recorded) {
         if let Some(s) = profiles.settings(&item.profile).await {
-            let expired = Swept::new(&item.profile, &item.name, Reason::Expired);
-            let expires_at = item.expires_at;
-            found.push((
-                s,
-                Swept {
-                    expires_at,
-                    ..expired
-                },
-            ));
+            let mut expired = Swept::new(&item.profile, &item.name, Reason::Expired);
+            expired.expires_at = item.expires_at;
+            found.push((s, expired));
         }
     }
     if req.orphans {
@@ -290,9 +284,7 @@ async fn planned(
     table: &str,
 ) -> Result<Vec<String>, Error> {
     let env = env_of(s, resource)?;
-    let (mut found, revisions) = look(cloud, s, s.names(&env), table).await?;
-    found.claim_tags(cloud, s, None).await?;
-    Ok(decide(s, &env, found, revisions)?.describe(s))
+    Ok(removal(cloud, s, &env, table).await?.describe(s))
 }
 
 /// The environment whose resources are named `resource` under this profile.
@@ -393,9 +385,7 @@ async fn sweep_one(
                 if let Some(why) = kept {
                     return Ok(Err(why));
                 }
-                let (mut found, revisions) = look(cloud, s, names, table).await?;
-                found.claim_tags(cloud, s, None).await?;
-                let removal = decide(s, env, found, revisions)?;
+                let removal = removal(cloud, s, env, table).await?;
                 remove(cloud, s, lease, removal, item.as_ref(), stop)
                     .await
                     .map(Ok)

@@ -336,9 +336,10 @@ impl<'a> Leased<'a> {
     /// the lease unless `left` of it is what the previous holder left), and gives the lease up
     /// whatever the outcome, unless the last call did: the item stays after a success, and after
     /// a failure when the reads showed a state item (the environment is there, as the run found
-    /// it or as its undo put it back); otherwise it goes, leaving no junk. `work` gets a failed read too, so that
-    /// what it needs to undo can be undone under the lease, and what the previous holder left
-    /// when the reads it gets show exactly that: resources an eden run of this environment left.
+    /// it or as its undo put it back); otherwise it goes, leaving no junk. `work` gets a failed
+    /// read too, so that what it needs to undo can be undone under the lease, and what the
+    /// previous holder left when the reads it gets show exactly that: resources an eden run of
+    /// this environment left.
     pub async fn run<W, T, FL, FW>(
         &self,
         s: &Settings,
@@ -372,19 +373,17 @@ impl<'a> Leased<'a> {
             stop: stop.clone(),
         });
         self.start_heartbeat();
-        let (result, recorded) = async {
-            let by_eden = left_by_eden(&previous);
-            let read = looked.as_ref().map(&left);
-            let recorded = read.as_ref().is_ok_and(|shown| shown.state.is_some());
-            if !waited && reads_are_trusted(&previous, by_eden.as_ref(), read) {
-                return (work(looked, by_eden).await, recorded);
-            }
+        let by_eden = left_by_eden(&previous);
+        let trusted =
+            !waited && reads_are_trusted(&previous, by_eden.as_ref(), looked.as_ref().map(&left));
+        let (looked, vouched) = if trusted {
+            (looked, by_eden)
+        } else {
             debug!("reading again under lease {key}: previous holder {previous:?}");
-            let looked = look(names).await;
-            let recorded = looked.as_ref().is_ok_and(|w| left(w).state.is_some());
-            (work(looked, None).await, recorded)
-        }
-        .await;
+            (look(names).await, None)
+        };
+        let recorded = looked.as_ref().is_ok_and(|w| left(w).state.is_some());
+        let result = work(looked, vouched).await;
         self.release(&key, result.is_ok() || recorded).await;
         result
     }

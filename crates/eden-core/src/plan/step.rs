@@ -2,13 +2,12 @@
 //! Planning makes no call: `--dry-run` prints [`Plan::changes`], and [`super::apply`] carries
 //! out the same plan, step by step.
 
+use super::environments::FileRead;
 use super::lease::Left;
 use super::PlannedChange;
 use crate::cloud::{
-    AliasRecord, EnvironmentItem, ListenerRule, NewService, Object, Tag, TaskDefinitionCopy,
-    Template,
+    AliasRecord, EnvironmentItem, ListenerRule, NewService, Tag, TaskDefinitionCopy, Template,
 };
-use crate::envfile::EnvironmentsFile;
 use crate::error::Error;
 use crate::names::Names;
 use crate::profile::Settings;
@@ -38,9 +37,6 @@ impl Ref {
         }
     }
 }
-
-/// The environments file as a run read it: the object (its ETag) and what it says.
-pub type FileRead = (Option<Object>, EnvironmentsFile);
 
 /// Where an environment's endpoint is in the environments file: `update_key` of `entry` in
 /// `s3://bucket/key`.
@@ -283,12 +279,6 @@ impl Plan {
         steps.chain(state_item).chain(kept).collect()
     }
 
-    /// The longest chain of steps, each waiting for the one before: the rounds of calls the
-    /// plan takes at least.
-    pub fn depth(&self) -> usize {
-        self.chains_ahead().into_iter().max().unwrap_or(0)
-    }
-
     /// For each step, the longest chain of steps that starts with it: the rounds the plan still
     /// takes once it starts.
     pub fn chains_ahead(&self) -> Vec<usize> {
@@ -309,6 +299,12 @@ impl Plan {
 
 #[cfg(test)]
 impl Plan {
+    /// The longest chain of steps, each waiting for the one before: the rounds of calls the
+    /// plan takes at least.
+    pub fn depth(&self) -> usize {
+        self.chains_ahead().into_iter().max().unwrap_or(0)
+    }
+
     /// Fails when a step needs what a step it does not wait for makes, or when an undo needs
     /// what another step makes: the engine would find it missing.
     pub fn assert_consistent(&self) {
