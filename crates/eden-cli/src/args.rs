@@ -43,9 +43,6 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Write the man pages, one per command, into a directory (for packagers)
-    #[command(hide = true)]
-    Man { dir: PathBuf },
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -406,7 +403,7 @@ impl Command {
             Command::Gc(a) => a.common.verbose,
             Command::IamPolicy(a) => a.common.verbose,
             Command::Serve(a) => a.verbose,
-            Command::Completions { .. } | Command::Man { .. } => false,
+            Command::Completions { .. } => false,
             Command::Config(ConfigCommand::Setup(a)) => a.common.verbose,
             Command::Config(ConfigCommand::Check(a)) => a.common.verbose,
             Command::Config(

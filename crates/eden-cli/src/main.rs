@@ -13,15 +13,25 @@ mod signals;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use args::{Cli, Command, ConfigCommand};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    logging::init(cli.command.verbose());
-    let result = run(cli.command).await;
+    // `eden man` is for packagers: parsed here, outside `Cli`, so that the completions (made
+    // from `Cli`) do not offer it; clap_complete lists hidden commands too.
+    let matches = Cli::command()
+        .subcommand(commands::man::command())
+        .get_matches();
+    let result = match matches.subcommand() {
+        Some(("man", man)) => commands::man::run(man),
+        _ => {
+            let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+            logging::init(cli.command.verbose());
+            run(cli.command).await
+        }
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -44,7 +54,6 @@ async fn run(command: Command) -> Result<(), Failure> {
             commands::completions::run(shell);
             Ok(())
         }
-        Command::Man { dir } => commands::man::run(&dir),
         Command::Config(ConfigCommand::Setup(args)) => Ok(commands::config::setup(args)?),
         Command::Config(ConfigCommand::Check(args)) => Ok(commands::config::check(args).await?),
         Command::Config(ConfigCommand::Push(args)) => Ok(commands::config::push(args).await?),

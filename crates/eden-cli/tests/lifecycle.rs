@@ -431,7 +431,7 @@ async fn json_output_gives_ci_one_document_on_stdout() {
 }
 
 #[test]
-fn completions_are_printed_for_each_shell() {
+fn completions_are_printed_for_each_shell_without_the_packagers_command() {
     let world = World::new();
     for (shell, marker) in [
         ("bash", "_eden()"),
@@ -445,6 +445,11 @@ fn completions_are_printed_for_each_shell() {
             &script.stdout[..200.min(script.stdout.len())]
         );
         assert!(script.stdout.contains("create"), "{shell}");
+        let offers_man = script
+            .stdout
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == "man");
+        assert!(!offers_man, "{shell} offers the hidden `man`");
     }
 }
 
