@@ -16,6 +16,8 @@ pub enum ApiError {
     NotFound,
     /// The endpoint takes only GET and POST.
     MethodNotAllowed,
+    /// The run's task ended without an answer (it panicked): a bug in eden.
+    RunStopped(String),
     Core(Error),
 }
 
@@ -33,6 +35,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RunStopped(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Core(e) => core_status(e),
         }
     }
@@ -47,6 +50,10 @@ impl ApiError {
                     .into()
             }
             ApiError::MethodNotAllowed => "this endpoint takes GET or POST only".into(),
+            ApiError::RunStopped(why) => format!(
+                "the run stopped before its end ({why}); this is a bug in eden, please report it; \
+                 call delete for the environment to remove what it may have left"
+            ),
             ApiError::Core(e) => e.to_string(),
         }
     }

@@ -77,11 +77,8 @@ where
     F: Future<Output = Result<Json<Value>, ApiError>> + Send + 'static,
 {
     let runs = app.runs.clone();
-    runs.spawn(call(app)).await.unwrap_or_else(|stopped| {
-        Err(ApiError::Core(eden_core::Error::PlanBroken {
-            why: format!("the run stopped: {stopped}"),
-        }))
-    })
+    let run = runs.spawn(call(app)).await;
+    run.unwrap_or_else(|stopped| Err(ApiError::RunStopped(stopped.to_string())))
 }
 
 pub async fn not_found() -> ApiError {
