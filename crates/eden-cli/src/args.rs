@@ -267,6 +267,12 @@ pub struct LsArgs {
 pub struct SetupArgs {
     #[command(flatten)]
     pub profile: ProfileName,
+    /// Also look up in AWS what the profile leaves out and AWS has (master_listener_arn,
+    /// reference_target_group_arn, dynamic_zone_name), and warn of what AWS lacks
+    #[arg(long)]
+    pub aws: bool,
+    #[command(flatten)]
+    pub table: Table,
     #[command(flatten)]
     pub common: Common,
     #[command(flatten)]

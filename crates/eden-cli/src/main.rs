@@ -54,7 +54,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             commands::completions::run(shell);
             Ok(())
         }
-        Command::Config(ConfigCommand::Setup(args)) => Ok(commands::config::setup(args)?),
+        Command::Config(ConfigCommand::Setup(args)) => Ok(commands::config::setup(args).await?),
         Command::Config(ConfigCommand::Check(args)) => Ok(commands::config::check(args).await?),
         Command::Config(ConfigCommand::Push(args)) => Ok(commands::config::push(args).await?),
         Command::Config(ConfigCommand::Pull(args)) => Ok(commands::config::pull(args).await?),

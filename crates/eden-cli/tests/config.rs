@@ -69,6 +69,37 @@ async fn setup_writes_a_private_file_that_check_passes_and_create_uses() {
         .success();
     assert_eq!(created.stdout.trim(), "api-foo.dev.example.com");
 
+    // `--aws` records what AWS has for the keys the profile leaves out, and never writes over a
+    // value given: it warns of it.
+    let listener = world.aws().await.shared_listener().await;
+    let filled = world
+        .eden(&[
+            "config",
+            "setup",
+            "--aws",
+            "--dynamic-zone-name",
+            "other.example.com",
+        ])
+        .success();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for line in [
+        format!("master_listener_arn = {listener}\n"),
+        format!(
+            "reference_target_group_arn = {}\n",
+            world.profile("api", "reference_target_group_arn")
+        ),
+        "dynamic_zone_name = other.example.com\n".to_string(),
+    ] {
+        assert!(text.contains(&line), "{line} not in {text}");
+    }
+    assert!(
+        filled
+            .stderr
+            .contains("but dynamic_zone_name says other.example.com"),
+        "{}",
+        filled.stderr
+    );
+
     // Several flags in one call merge into the profile; nothing given is an error.
     world
         .eden(&[

@@ -442,7 +442,7 @@ async fn config_check_aws_names_each_missing_prerequisite() {
         .failure("found 2 error(s)");
     for line in [
         "Profile api: FAIL target cluster: nope not found; create it or fix target_cluster",
-        "but dynamic_zone_name says other.example.com.; fix it (`--fix` does)",
+        "but dynamic_zone_name says other.example.com.; fix it (`eden config check --aws --fix` does)",
     ] {
         assert!(
             broken.stdout.contains(line),

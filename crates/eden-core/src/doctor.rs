@@ -41,7 +41,7 @@ impl Check {
             Some(given) => {
                 self.ok = false;
                 self.detail = format!(
-                    "{}, but {key} says {given}; fix it (`--fix` does)",
+                    "{}, but {key} says {given}; fix it (`eden config check --aws --fix` does)",
                     self.detail
                 );
             }

@@ -6,15 +6,15 @@ use tracing::{info, warn};
 
 use crate::args::{CheckArgs, ConfigLsArgs, RemoteArgs, SetupArgs};
 
-pub fn setup(args: SetupArgs) -> Result<(), Error> {
+pub async fn setup(args: SetupArgs) -> Result<(), Error> {
     let path = args.common.config_file()?;
     let profile = &args.profile.profile;
     profile::check_name(profile)?;
     let overrides = args.keys.overrides();
-    if overrides.is_empty() {
+    if overrides.is_empty() && !args.aws {
         return Err(Error::ConfigFile {
             path: path.display().to_string(),
-            why: "no parameters to update were given; pass at least one --KEY VALUE (see `eden config setup -h`)".into(),
+            why: "no parameters to update were given; pass at least one --KEY VALUE, or --aws (see `eden config setup -h`)".into(),
         });
     }
     let mut file = ConfigFile::load(&path)?;
@@ -22,9 +22,39 @@ pub fn setup(args: SetupArgs) -> Result<(), Error> {
         info!("Setting {key} to {value} in profile {profile}");
         file.set(profile, *key, value);
     }
+    if !overrides.is_empty() {
+        file.save()?;
+        info!("Saved profile {profile} to {}", path.display());
+    }
+    if !args.aws {
+        info!("Run `eden config setup --aws -p {profile}` to record the listener, zone name and reference target group from AWS, which saves each run a round trip");
+        return Ok(());
+    }
+    fill_in_from_aws(&mut file, profile, &args.table.remote_table_name).await?;
     file.save()?;
-    info!("Saved profile {profile} to {}", path.display());
-    info!("Run `eden config check --aws --fix -p {profile}` to check it in AWS and record the listener, zone name and reference target group, which saves each run a round trip");
+    info!(
+        "Saved what AWS has to profile {profile} in {}",
+        path.display()
+    );
+    Ok(())
+}
+
+/// `config setup --aws`: records what AWS has for the keys the profile leaves out, never over a
+/// value the user gave, and warns of every prerequisite AWS lacks.
+async fn fill_in_from_aws(file: &mut ConfigFile, name: &str, table: &str) -> Result<(), Error> {
+    let profile = file.profile(name).unwrap_or_default();
+    let settings = profile.settings(name)?;
+    let cloud = eden_aws::connect().await;
+    for check in doctor::checks(&cloud, &settings, table).await {
+        match &check.fix {
+            Some(fix) if profile.get(fix.key).is_none() => {
+                info!("Setting {} to {} in profile {name}", fix.name, fix.value);
+                file.set(name, fix.key, &fix.value);
+            }
+            _ if !check.ok => warn!("{check}"),
+            _ => {}
+        }
+    }
     Ok(())
 }
 

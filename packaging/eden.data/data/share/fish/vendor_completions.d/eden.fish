@@ -137,6 +137,7 @@ complete -c eden -n "__fish_eden_using_subcommand config; and not __fish_seen_su
 complete -c eden -n "__fish_eden_using_subcommand config; and not __fish_seen_subcommand_from setup check push pull ls remote-rm help" -f -a "remote-rm" -d 'Delete remote profile from DynamoDB'
 complete -c eden -n "__fish_eden_using_subcommand config; and not __fish_seen_subcommand_from setup check push pull ls remote-rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -s p -l profile -d 'profile name in eden configuration file' -r
+complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -l remote-table-name -d 'Remote DynamoDB table name' -r
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -s c -l config-path -d 'eden configuration file path' -r
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -l name-prefix -d 'Prefix of the task definition, target group and service names' -r
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -l reference-service-arn -d 'ARN of the ECS service to clone' -r
@@ -153,6 +154,7 @@ complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcom
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -l config-env-type -l endpoint-env-type -d '`env` of the environments file objects' -r
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -l config-name-prefix -l endpoint-name-prefix -d 'Prefix of the `name` of the environments file objects' -r
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -l target-container-name -d 'Container whose image is replaced (default: the reference service\'s load balancer entry)' -r
+complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -l aws -d 'Also look up in AWS what the profile leaves out and AWS has (master_listener_arn, reference_target_group_arn, dynamic_zone_name), and warn of what AWS lacks'
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -s v -l verbose -d 'Per-call detail in the log'
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from setup" -s h -l help -d 'Print help'
 complete -c eden -n "__fish_eden_using_subcommand config; and __fish_seen_subcommand_from check" -s p -l profile -d 'Check only this profile (default: every profile in the file)' -r
