@@ -9,9 +9,12 @@ sits between eden and moto on loopback and can, per AWS operation:
   - fail chosen calls with an AWS error, a 500 or a dropped connection (rules "faults");
 and counts the calls of each operation. It also refuses, as Route 53 does and moto does not, a
 CREATE over an existing record and a DELETE of a record not there with those values, unless told
-to act as moto does. And it lets one conditional write of an S3 object, and one change of a
-zone's records, at a time through, as AWS makes each one step and moto does not (a write of
-another thread between moto's steps is lost).
+to act as moto does (and it lets a CREATE of a record made and deleted before through, which moto
+refuses when any record sorts after it); and, as ELB does, a listener rule past an ALB's quotas
+of rules and of target groups (counted on the rule's listener). It lets one conditional write of
+an S3 object, one change of a zone's records and one write of a DynamoDB item at a time through,
+as AWS makes each one step and moto does not (a write of another thread between moto's steps is
+lost, or both pass their condition).
 
 Control API (on the proxy's own port):
   GET  /__proxy/stats    -> {"OperationName": count, "ms:OperationName": upstream ms, ...}
@@ -27,6 +30,8 @@ Control API (on the proxy's own port):
                             "aws_target_groups": false  (true: answer a CreateTargetGroup of a taken
                                                   name with that target group, as AWS does when the
                                                   settings are the same; moto refuses any taken name)
+                            "alb_quotas": {"rules": 100, "target_groups": 100}  (AWS's defaults;
+                                                  lower to reach them in a test)
                             (replaces the rules and resets the counts)
 
 Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
@@ -70,6 +75,7 @@ class Rules:
             self.moto_route53 = rules.get("moto_route53", False)
             self.legacy_route53_errors = rules.get("legacy_route53_errors", False)
             self.aws_target_groups = rules.get("aws_target_groups", False)
+            self.alb_quotas = dict({"rules": 100, "target_groups": 100}, **rules.get("alb_quotas", {}))
             self.stats = {}
 
     def traced(self, operation, service, received):
@@ -189,6 +195,46 @@ def existing_target_group(conn, path, headers, body):
     return answer.status, answer.read().replace(b"DescribeTargetGroups", b"CreateTargetGroup")
 
 
+ELB_NS = "{http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/}"
+
+
+def listener_rule_refusal(upstream, path, headers, body, quotas):
+    """What ELB would say to a CreateRule that moto takes: the error code and message of a rule
+    past the ALB's quota of rules (the default rule aside), or of one that would make it forward to
+    more target groups than its quota. Counted on the rule's listener: eden's ALBs have one."""
+    form = urllib.parse.parse_qs(body.decode())
+    new = {values[0] for key, values in form.items() if key.endswith("TargetGroupArn")}
+    rules, target_groups, marker = 0, set(), None
+    conn = http.client.HTTPConnection(*upstream, timeout=60)
+    try:
+        while True:
+            query = {"Action": "DescribeRules", "Version": "2015-12-01", "ListenerArn": form["ListenerArn"][0]}
+            if marker:
+                query["Marker"] = marker
+            data = urllib.parse.urlencode(query).encode()
+            conn.request("POST", path, body=data, headers=dict(headers, **{"Content-Length": str(len(data))}))
+            answer = conn.getresponse()
+            listed = answer.read()
+            if answer.status != 200:
+                return None
+            tree = ElementTree.fromstring(listed)
+            for listing in tree.iter(f"{ELB_NS}Rules"):
+                for rule in listing:
+                    rules += rule.findtext(f"{ELB_NS}IsDefault") != "true"
+                    target_groups.update(arn.text for arn in rule.iter(f"{ELB_NS}TargetGroupArn"))
+            marker = tree.findtext(f".//{ELB_NS}NextMarker")
+            if not marker:
+                break
+    finally:
+        conn.close()
+    if rules >= quotas["rules"]:
+        return "TooManyRules", "The maximum number of rules has been reached for this load balancer"
+    if len(target_groups | new) > quotas["target_groups"]:
+        return ("TooManyUniqueTargetGroupsPerLoadBalancer",
+                "You've reached the limit on the number of unique target groups per load balancer")
+    return None
+
+
 def alias_target(record):
     return (record.findtext(f"{ROUTE53_NS}AliasTarget/{ROUTE53_NS}DNSName") or "").rstrip(".").lower()
 
@@ -220,8 +266,8 @@ def address(url):
 
 
 class OneAtATime:
-    """One lock per thing that AWS changes in one step and moto in several: a conditional write of
-    an S3 object (moto checks If-Match or If-None-Match, then writes: a write of another thread
+    """One lock per thing that AWS changes in one step and moto in several: a listener rule within
+    its quotas, a conditional write of a DynamoDB item, a conditional write of an S3 object (moto checks If-Match or If-None-Match, then writes: a write of another thread
     between the two is lost), and a hosted zone's records (moto's DELETE builds the zone's list
     of records anew from the old one, and a change made meanwhile is lost; the proxy's own check
     of a change must also see the zone as the change finds it)."""
@@ -234,6 +280,12 @@ class OneAtATime:
         conditional = "If-Match" in headers or "If-None-Match" in headers
         if operation == "ChangeResourceRecordSets" or (operation in ("PutObject", "DeleteObject") and conditional):
             key = urllib.parse.urlparse(path).path
+        elif operation == "CreateRule":
+            # Its quotas are checked before the rule is made.
+            key = operation
+        elif operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"):
+            # moto reads the item, checks the condition, then writes: two writers can both pass.
+            key = "dynamodb"
         else:
             return contextlib.nullcontext()
         with self.lock:
@@ -314,9 +366,22 @@ def make_handler(upstream, routes, rules):
             conns = local.__dict__.setdefault("conns", {})
             conn = conns.get((host, port)) or http.client.HTTPConnection(host, port, timeout=60)
             with one_at_a_time.of(operation, self.path, self.headers):
-                refused = None
+                refused = over_quota = None
                 if operation == "ChangeResourceRecordSets" and not rules.moto_route53:
                     refused = route53_refusal((host, port), self.path, self.headers, body)
+                    # Each CREATE is found absent above. moto refuses one it has seen before when
+                    # any record sorts after its name (its check looks past the name), so it goes
+                    # as the UPSERT it then is.
+                    body = body.replace(b"<Action>CREATE</Action>", b"<Action>UPSERT</Action>")
+                    headers["Content-Length"] = str(len(body))
+                if operation == "CreateRule":
+                    over_quota = listener_rule_refusal((host, port), self.path, headers, body, rules.alb_quotas)
+                if over_quota:
+                    code, message = over_quota
+                    error = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                             f"<Message>{message}</Message></Error><RequestId>awsproxy</RequestId></ErrorResponse>")
+                    self.answer(400, "text/xml", error.encode())
+                    return rules.traced(operation, service, received)
                 if not refused:
                     try:
                         response, data = self.exchange(conn, body, headers)

@@ -72,6 +72,7 @@ fn core_status(e: &Error) -> StatusCode {
         | Error::ReferenceName { .. } => StatusCode::BAD_REQUEST,
         Error::UnknownRemoteProfile { .. } => StatusCode::NOT_FOUND,
         Error::Busy { .. }
+        | Error::AlbFull { .. }
         | Error::NotOurs { .. }
         | Error::InUse { .. }
         | Error::LeaseLost { .. } => StatusCode::CONFLICT,

@@ -269,7 +269,8 @@ impl cloud::StateTable for DynamoDb {
             .table_name(table)
             .key("type", s(LEASE_TYPE))
             .key("name", s(key))
-            .update_expression("SET #o = :me, #v = :v REMOVE #l")
+            // Without the free mark `expires_at = 0` too, which would let any run take it.
+            .update_expression("SET #o = :me, #v = :v REMOVE #l, expires_at")
             .condition_expression("attribute_not_exists(#o) AND #v = :released")
             .expression_attribute_names("#o", OWNER)
             .expression_attribute_names("#v", VERSION)

@@ -82,6 +82,9 @@ fn classify(code: &str) -> AwsFailure {
         c if c.contains("Throttl") || c.contains("TooManyRequests") || c == "SlowDown" => {
             AwsFailure::Throttled
         }
+        // ELB's TooManyRules, TooManyUniqueTargetGroupsPerLoadBalancer...; ECS's and DynamoDB's
+        // LimitExceededException.
+        c if c.starts_with("TooMany") || c.contains("LimitExceeded") => AwsFailure::Quota,
         _ => AwsFailure::Other,
     }
 }
@@ -122,6 +125,8 @@ mod tests {
         assert_eq!(classify("ThrottlingException"), AwsFailure::Throttled);
         assert_eq!(classify("Throttling"), AwsFailure::Throttled);
         assert_eq!(classify("ExpiredToken"), AwsFailure::Credentials);
+        assert_eq!(classify("TooManyRules"), AwsFailure::Quota);
+        assert_eq!(classify("TooManyRequestsException"), AwsFailure::Throttled);
         assert_eq!(classify("ValidationError"), AwsFailure::Other);
         assert_eq!(one_line("a\n  b\tc"), "a b c");
         assert_eq!(status_only(403).1, AwsFailure::Denied);

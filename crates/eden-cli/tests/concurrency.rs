@@ -86,7 +86,7 @@ async fn concurrent_creates_and_deletes_of_different_names_all_succeed() {
 #[tokio::test]
 async fn the_seeds_three_profiles_at_once_fill_one_object() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let world = World::new();
+    let world = World::behind_proxy();
     let aws = world.aws().await;
     let runs: Vec<Child> = ["api", "admin", "frontend"]
         .into_iter()
@@ -109,7 +109,7 @@ async fn the_seeds_three_profiles_at_once_fill_one_object() {
 #[tokio::test]
 async fn concurrent_creates_of_one_name_make_one_environment() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let world = World::new();
+    let world = World::behind_proxy();
     let aws = world.aws().await;
     let image = world.image("api", "v1");
     let runs: Vec<Child> = (0..5)

@@ -128,6 +128,44 @@ async fn a_create_whose_lease_cannot_be_taken_back_leaves_its_work_to_delete() {
     assert_no_environment(&aws).await;
 }
 
+/// When CreateService fails after the lease went with it, the run takes the lease back to undo:
+/// until its undo is done the lease is held, and another run waits for it (a lease taken back
+/// once kept the mark that tells older eden runs a lease is free, and was taken from under the
+/// undo).
+#[tokio::test]
+async fn a_lease_taken_back_to_undo_is_held_until_the_undo_is_done() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.proxy().rules(json!({
+        "faults": [{"operation": "CreateService", "error": "AccessDenied"}],
+        "operation_latency_ms": {"DeleteRule": 3000},
+    }));
+    let image = world.image("api", "v1");
+    let create = world.spawn(&[
+        "create",
+        "-p",
+        "api",
+        "--name",
+        "foo",
+        "--image-uri",
+        &image,
+    ]);
+    world.proxy().wait_for_call("DeleteRule");
+    let delete = world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert!(
+        delete
+            .stderr
+            .contains("is being changed by another eden run, waiting for it"),
+        "{}",
+        delete.stderr
+    );
+    let create = support::Run::from(create.wait_with_output().unwrap());
+    create.failure("AccessDenied");
+    assert_no_environment(&aws).await;
+}
+
 /// A create whose undo cannot remove its records keeps its state item, which is what makes
 /// them eden's: `eden delete` then removes them with the rest.
 #[tokio::test]
@@ -576,4 +614,45 @@ async fn a_create_after_a_delete_copies_the_target_group_faithfully() {
         attributes(reference.target_group_arn().unwrap().to_string()).await,
     );
     assert_eq!(world.proxy().calls("CreateTargetGroup"), 1);
+}
+
+/// moto enforces no quota of an ALB; the proxy does, as ELB does. A create past the shared ALB's
+/// rules is refused by AWS, said in one line with what to do, and undone.
+#[tokio::test]
+async fn a_create_past_the_shared_albs_quota_of_rules_is_undone_and_says_why() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "one", "v1");
+    world.proxy().rules(json!({"alb_quotas": {"rules": 1}}));
+    let refused = world
+        .try_create("api", "foo", "v1", &[])
+        .failure("TooManyRules");
+    assert!(
+        refused.stderr.contains("an AWS quota is reached"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-foo", "foo").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        aws.task_definitions("dev-dynamic-api-foo").await,
+        Vec::<String>::new()
+    );
+    // The target groups' quota likewise, where the shared listener's rules do not show it.
+    world
+        .proxy()
+        .rules(json!({"alb_quotas": {"target_groups": 1}}));
+    world
+        .try_create("api", "foo", "v1", &[])
+        .failure("TooManyUniqueTargetGroupsPerLoadBalancer");
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-foo", "foo").await,
+        Vec::<String>::new()
+    );
+    // Below its quotas the name is free again (its record too: made and deleted by the first
+    // create's undo).
+    world.proxy().rules(json!({}));
+    world.create("api", "foo", "v1");
 }

@@ -1,7 +1,8 @@
 //! Two machines on one environment: one with the right time, the other with a clock minutes
 //! off (libfaketime, which `scripts/setup` installs into .venv), each with its own HOME. No
 //! decision of eden's rests on comparing their clocks, so every race ends with the environment
-//! whole or wholly gone.
+//! whole or wholly gone. Behind the proxy, which makes each conditional write of the lease one
+//! step, as DynamoDB does (two of moto's can both pass their condition).
 
 // A test stops at the first surprise.
 #![allow(clippy::unwrap_used)]
@@ -108,7 +109,7 @@ async fn whole_or_gone(world: &World, name: &str, images: &[String]) -> &'static
 
 #[tokio::test]
 async fn creates_on_two_machines_with_clocks_apart_make_one_whole_environment() {
-    let world = World::new();
+    let world = World::behind_proxy();
     let ahead = Machine::new(&world, "+3m");
     let images = [world.image("api", "v1"), world.image("api", "v2")];
     for name in ["race1", "race2", "race3"] {
@@ -124,7 +125,7 @@ async fn creates_on_two_machines_with_clocks_apart_make_one_whole_environment() 
 
 #[tokio::test]
 async fn a_delete_racing_a_deploy_from_a_machine_minutes_behind_leaves_all_or_nothing() {
-    let world = World::new();
+    let world = World::behind_proxy();
     let behind = Machine::new(&world, "-5m");
     let images = [world.image("api", "v1"), world.image("api", "v2")];
     for name in ["gone1", "gone2", "gone3"] {

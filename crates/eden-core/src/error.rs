@@ -11,6 +11,8 @@ pub enum AwsFailure {
     Unreachable,
     /// AWS kept throttling after the SDK's retries.
     Throttled,
+    /// An account or resource quota is reached (rules per ALB, say).
+    Quota,
     /// Anything else AWS answered.
     Other,
 }
@@ -24,6 +26,9 @@ impl AwsFailure {
             }
             AwsFailure::Unreachable => "check your network and AWS_ENDPOINT_URL, then retry",
             AwsFailure::Throttled => "AWS is throttling this account; retry in a minute",
+            AwsFailure::Quota => {
+                "an AWS quota is reached: delete environments no longer needed (`eden ls`, `eden gc`), or raise the quota in Service Quotas"
+            }
             AwsFailure::Other => "fix the cause above and run the command again",
         }
     }
@@ -132,6 +137,9 @@ pub enum Error {
 
     #[error("{what} is busy: {why}; retry in a moment")]
     Busy { what: String, why: String },
+
+    #[error("the shared ALB {alb} forwards to {target_groups} target groups, as many as AWS allows one ALB; delete environments no longer needed (`eden ls`, `eden gc`), or give this profile another shared ALB (master_alb_arn)")]
+    AlbFull { alb: String, target_groups: usize },
 
     #[error("environment {name} is not ready: {why}; see `{status}` for its state")]
     NotReady {

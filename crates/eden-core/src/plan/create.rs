@@ -341,6 +341,9 @@ fn decide(s: &Settings, req: &CreateRequest, w: &World) -> Result<Decision, Erro
         }
     }
     let target_group = f.target_group.as_ref().map(|tg| tg.arn.clone());
+    if target_group.is_none() {
+        f.shared.room_for_a_target_group()?;
+    }
     let rule = match f.host_rules().next() {
         None => None,
         Some((rule, _))
@@ -643,6 +646,7 @@ mod tests {
 
     use super::super::on_fake_cloud::{bare, create_request, kinds, NEW_ENVIRONMENT};
     use super::*;
+    use crate::cloud::ListenerRule;
     use crate::fake::FakeCloud;
     use crate::ownership;
 
@@ -664,6 +668,29 @@ mod tests {
         service.arn = format!("{}-env", service.arn);
         service.tags = tags;
         w.found.service = Some(service);
+    }
+
+    /// Rules of other hosts on the shared listener, up to `count` target groups forwarded to,
+    /// the default rule's included.
+    fn forward_to_target_groups(w: &mut World, count: usize) {
+        let forwarded: std::collections::BTreeSet<String> = w
+            .found
+            .shared
+            .rules
+            .iter()
+            .flat_map(|r| r.target_groups.clone())
+            .collect();
+        for i in forwarded.len()..count {
+            w.found.shared.rules.push(ListenerRule {
+                arn: format!("arn:aws:elasticloadbalancing:ap-northeast-1:1:listener-rule/app/shared/1/2/{i}"),
+                priority: Some(1000 + i as u32),
+                hosts: vec![format!("other-{i}.dev.example.com")],
+                other_conditions: false,
+                target_groups: vec![format!(
+                    "arn:aws:elasticloadbalancing:ap-northeast-1:1:targetgroup/other-{i}/{i}"
+                )],
+            });
+        }
     }
 
     fn state_item(w: &mut World) {
@@ -787,6 +814,16 @@ mod tests {
                 ]),
             ),
             (
+                "a shared ALB that forwards to 99 target groups",
+                Box::new(|w| forward_to_target_groups(w, 99)),
+                plan(&NEW_ENVIRONMENT),
+            ),
+            (
+                "a shared ALB that forwards to 100 target groups, as many as AWS allows",
+                Box::new(|w| forward_to_target_groups(w, 100)),
+                Outcome::Refused("AlbFull"),
+            ),
+            (
                 "the reference's task definition family",
                 Box::new(|w| {
                     w.reference.service.task_definition = format!(
@@ -805,6 +842,7 @@ mod tests {
                 Ok(decision) => Outcome::Plan(kinds(&decision.plan(&s, &req, &w).changes())),
                 Err(Error::NotOurs { .. }) => Outcome::Refused("NotOurs"),
                 Err(Error::ReferenceName { .. }) => Outcome::Refused("ReferenceName"),
+                Err(Error::AlbFull { .. }) => Outcome::Refused("AlbFull"),
                 Err(e) => panic!("{case}: {e}"),
             };
             assert_eq!(outcome, expected, "{case}");

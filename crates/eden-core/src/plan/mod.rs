@@ -119,6 +119,25 @@ struct SharedAlb {
     rules: Vec<ListenerRule>,
 }
 
+/// How many target groups AWS lets one ALB forward to; a quota that cannot be raised.
+const TARGET_GROUPS_PER_ALB: usize = 100;
+
+impl SharedAlb {
+    /// Refuses one more target group on an ALB whose listener forwards to as many as AWS allows
+    /// (its other listeners' are not read: AWS refuses the rule then, and the run is undone).
+    fn room_for_a_target_group(&self) -> Result<(), Error> {
+        let forwarded: std::collections::BTreeSet<&String> =
+            self.rules.iter().flat_map(|r| &r.target_groups).collect();
+        if forwarded.len() < TARGET_GROUPS_PER_ALB {
+            return Ok(());
+        }
+        Err(Error::AlbFull {
+            alb: self.alb.arn.clone(),
+            target_groups: forwarded.len(),
+        })
+    }
+}
+
 /// Reads the shared ALB, its HTTPS:443 listener and that listener's rules.
 async fn shared_alb(cloud: &Cloud, s: &Settings) -> Result<SharedAlb, Error> {
     let alb_arn = &s.master_alb_arn;
