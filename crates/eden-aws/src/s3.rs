@@ -57,11 +57,12 @@ impl cloud::ObjectStore for S3 {
         };
         match request.send().await {
             Ok(_) => Ok(WriteOutcome::Written),
-            // 412: someone wrote first; 409: a write to the same key is in flight.
+            // 412: someone wrote first; 409: a write to the same key is in flight; 404: the
+            // object read was deleted since.
             Err(e)
                 if matches!(
                     code(&e),
-                    Some("PreconditionFailed" | "ConditionalRequestConflict")
+                    Some("PreconditionFailed" | "ConditionalRequestConflict" | "NoSuchKey")
                 ) =>
             {
                 Ok(WriteOutcome::Conflict)

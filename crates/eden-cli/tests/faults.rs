@@ -656,3 +656,39 @@ async fn a_create_past_the_shared_albs_quota_of_rules_is_undone_and_says_why() {
     world.proxy().rules(json!({}));
     world.create("api", "foo", "v1");
 }
+
+/// The environments file deleted between a run's read and its write: the write over the version
+/// read finds no object, and the run reads again and writes the file anew, as after any other
+/// writer.
+#[tokio::test]
+async fn an_environments_file_deleted_while_a_run_writes_it_is_written_anew() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world
+        .proxy()
+        .rules(json!({"operation_latency_ms": {"PutObject": 1500}}));
+    let image = world.image("api", "v1");
+    let create = world.spawn(&[
+        "create",
+        "-p",
+        "api",
+        "--name",
+        "foo",
+        "--image-uri",
+        &image,
+    ]);
+    world.proxy().wait_for_call("PutObject");
+    aws.s3
+        .delete_object()
+        .bucket(&aws.bucket)
+        .key(&aws.key)
+        .send()
+        .await
+        .unwrap();
+    support::Run::from(create.wait_with_output().unwrap()).success();
+    let file = aws.file().await;
+    assert_eq!(
+        file["environments"][0]["api_endpoint"], "api-foo.dev.example.com",
+        "{file}"
+    );
+}
