@@ -116,7 +116,7 @@ resource "aws_iam_role_policy" "eden" {
       { Sid = "EnvironmentsFile", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject"],
       Resource = "${local.arn}:s3:::${var.endpoints_bucket_name}/*" },
       { Sid = "StateTable", Effect = "Allow",
-        Action   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+        Action   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"],
       Resource = [data.aws_dynamodb_table.state.arn, "${data.aws_dynamodb_table.state.arn}/index/*"] },
     ]
   })

@@ -9,15 +9,15 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableDescription, TableStatus,
     TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use eden_core::cloud::{
-    self, EnvironmentItem, LeaseClaim, LeaseItem, LeaseTake, PreviousHolder, Release, Result,
-    StateTable as _,
+    self, EnvironmentItem, Fence, LeaseClaim, LeaseItem, LeaseTake, PreviousHolder, Release,
+    Result, StateTable as _,
 };
 use eden_core::error::AwsFailure;
 use eden_core::Error;
@@ -422,33 +422,20 @@ impl cloud::StateTable for DynamoDb {
             .collect())
     }
 
-    async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()> {
-        let put = || {
-            self.0
-                .put_item()
-                .table_name(table)
-                .set_item(Some(environment_attributes(item)))
-                .send()
-        };
-        match put().await {
-            Ok(_) => Ok(()),
-            // create and delete make the table when it is missing, as the original does.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                self.ensure_table(table).await?;
-                put()
-                    .await
-                    .map_err(|e| aws("record environment in table", table, e))?;
-                Ok(())
-            }
-            Err(e) if code(&e) == Some("ValidationException") => {
-                self.ensure_table(table).await?;
-                Err(aws("record environment in table", table, e))
-            }
-            Err(e) => Err(aws("record environment in table", table, e)),
-        }
+    async fn put_environment(
+        &self,
+        table: &str,
+        item: &EnvironmentItem,
+        fence: &Fence,
+    ) -> Result<bool> {
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(environment_attributes(item)))
+            .build()
+            .map_err(invalid_request("build environment record", table))?;
+        let write = TransactWriteItem::builder().put(put).build();
+        self.fenced(table, fence, write, "record environment in table")
+            .await
     }
 
     async fn environment(
@@ -463,26 +450,22 @@ impl cloud::StateTable for DynamoDb {
         Ok(item.as_ref().map(environment_item))
     }
 
-    async fn delete_environment(&self, table: &str, profile: &str, name: &str) -> Result<()> {
-        match self
-            .0
-            .delete_item()
+    async fn delete_environment(
+        &self,
+        table: &str,
+        profile: &str,
+        name: &str,
+        fence: &Fence,
+    ) -> Result<bool> {
+        let delete = Delete::builder()
             .table_name(table)
             .key("type", s(profile))
             .key("name", s(name))
-            .send()
+            .build()
+            .map_err(invalid_request("build environment removal", table))?;
+        let write = TransactWriteItem::builder().delete(delete).build();
+        self.fenced(table, fence, write, "remove environment from table")
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) if code(&e) == Some("ValidationException") => Err(legacy(table)),
-            Err(e) => Err(aws("remove environment from table", table, e)),
-        }
     }
 
     async fn environments(
@@ -652,6 +635,44 @@ impl DynamoDb {
     }
 
     /// An update of a lease item on the condition that `owner` holds it.
+    /// `write`, in one transaction with the check that `fence` is held: false, writing nothing,
+    /// when it is not.
+    async fn fenced(
+        &self,
+        table: &str,
+        fence: &Fence,
+        write: TransactWriteItem,
+        action: &str,
+    ) -> Result<bool> {
+        let held = ConditionCheck::builder()
+            .table_name(table)
+            .key("type", s(LEASE_TYPE))
+            .key("name", s(&fence.key))
+            .condition_expression("#o = :me")
+            .expression_attribute_names("#o", OWNER)
+            .expression_attribute_values(":me", s(&fence.owner))
+            .build()
+            .map_err(invalid_request("build lease check", table))?;
+        let written = self
+            .0
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(held).build())
+            .transact_items(write)
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            // Cancelled: the lease's condition failed, another run holds it.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws(action, table, e)),
+        }
+    }
+
     fn owned_lease_update(&self, table: &str, key: &str, owner: &str) -> UpdateItemFluentBuilder {
         self.0
             .update_item()

@@ -167,7 +167,7 @@ async fn a_create_racing_the_end_of_a_delete_reads_again_and_makes_the_environme
     let world = World::behind_proxy();
     let aws = world.aws().await;
     world.create("api", "foo", "v1");
-    // Every lease take (and state item write) answers 2 s late: the delete reads at once and
+    // Every lease take answers 2 s late: the delete reads at once and
     // writes from 2 s on; the create starting 1 s later reads before those writes and takes
     // the lease after the delete has ended.
     world

@@ -21,7 +21,8 @@ const CREATE_WRITES: [(&str, u32); 9] = [
     ("CreateRule", 0),
     ("CreateService", 0),
     ("PutObject", 0),
-    ("PutItem", 1),
+    // The state item, in one transaction with the check that the lease is held.
+    ("TransactWriteItems", 0),
 ];
 
 /// Every call that writes during a delete, likewise.
@@ -211,7 +212,7 @@ async fn a_failed_call_at_any_step_of_a_deploy_keeps_the_running_environment() {
         ("DescribeListeners", 0),
         ("RegisterTaskDefinition", 0),
         ("UpdateService", 0),
-        ("PutItem", 1),
+        ("TransactWriteItems", 0),
     ] {
         world.proxy().rules(deny(operation, skip));
         world

@@ -789,7 +789,8 @@ async fn each_command_makes_only_the_calls_it_needs() {
     ]);
     let made = [
         ("CreateTargetGroup", 1),
-        ("PutItem", 2),
+        ("PutItem", 1),
+        ("TransactWriteItems", 1),
         ("RegisterTaskDefinition", 1),
         ("CreateRule", 1),
         ("ModifyTargetGroupAttributes", 1),
@@ -810,7 +811,8 @@ async fn each_command_makes_only_the_calls_it_needs() {
     ]);
     // No tags: the target group and host rule are the ones the lease item says the create left.
     let deployed = [
-        ("PutItem", 2),
+        ("PutItem", 1),
+        ("TransactWriteItems", 1),
         ("RegisterTaskDefinition", 1),
         ("UpdateService", 1),
         ("UpdateItem", 1),

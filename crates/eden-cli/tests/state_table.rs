@@ -1,6 +1,7 @@
 //! The state table's adapter on moto keeps the lease's promises, which the core's own tests
 //! check on its in-memory fake: a lease held (taken, renewed or taken back) is taken by no other
-//! run, and one given up tells the next holder what its run left.
+//! run, one given up tells the next holder what its run left, and the state item is written only
+//! under it.
 
 // A test stops at the first surprise.
 #![allow(clippy::unwrap_used)]
@@ -8,7 +9,7 @@
 mod support;
 
 use eden_aws::DynamoDb;
-use eden_core::cloud::{LeaseClaim, LeaseTake, PreviousHolder, Release, StateTable};
+use eden_core::cloud::{Fence, LeaseClaim, LeaseTake, PreviousHolder, Release, StateTable};
 use support::World;
 
 const TABLE: &str = "eden";
@@ -122,13 +123,20 @@ async fn a_lease_given_up_with_its_environment_is_put_back_only_where_nobody_cam
         expires_at: Some(1),
         ttl_seconds: None,
     };
-    table.put_environment(TABLE, &item).await.unwrap();
     taken(
         table
             .take_lease(TABLE, &claim("a", "a1", None))
             .await
             .unwrap(),
     );
+    // The state item is written only under the lease.
+    let fence = |owner: &str| Fence {
+        key: KEY.into(),
+        owner: owner.into(),
+    };
+    let (a, b) = (fence("a"), fence("b"));
+    assert!(!table.put_environment(TABLE, &item, &b).await.unwrap());
+    assert!(table.put_environment(TABLE, &item, &a).await.unwrap());
     let gone = Release::WithEnvironment {
         profile: "api",
         name: "dev-dynamic-api-foo",
@@ -155,4 +163,10 @@ async fn a_lease_given_up_with_its_environment_is_put_back_only_where_nobody_cam
         .restore_lease(TABLE, &back, Some(&item))
         .await
         .unwrap());
+    let (profile, name) = ("api", "dev-dynamic-api-foo");
+    let delete = |fence| table.delete_environment(TABLE, profile, name, fence);
+    assert!(!delete(&b).await.unwrap());
+    assert_eq!(recorded().await.unwrap(), Some(item.clone()));
+    assert!(delete(&a).await.unwrap());
+    assert_eq!(recorded().await.unwrap(), None);
 }

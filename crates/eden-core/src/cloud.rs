@@ -421,6 +421,15 @@ pub struct LeaseClaim {
     pub takeover: Option<String>,
 }
 
+/// The lease a write of an environment's item is made under: the write lands only while this
+/// owner holds this lease, so that a run that lost its lease overwrites nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// `{profile}/{resource name}`.
+    pub key: String,
+    pub owner: String,
+}
+
 /// What becomes of a lease item when its holder gives it up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Release<'a> {
@@ -510,7 +519,14 @@ pub trait StateTable: Send + Sync {
     /// Creates the table in eden's schema when it is missing, and waits until it is ACTIVE.
     /// Returns true when it had to create it.
     async fn ensure_table(&self, table: &str) -> Result<bool>;
-    async fn put_environment(&self, table: &str, item: &EnvironmentItem) -> Result<()>;
+    /// Writes the environment's item while `fence` is held: false, writing nothing, once another
+    /// run holds the lease.
+    async fn put_environment(
+        &self,
+        table: &str,
+        item: &EnvironmentItem,
+        fence: &Fence,
+    ) -> Result<bool>;
     /// One environment's item, when there is one.
     async fn environment(
         &self,
@@ -518,7 +534,15 @@ pub trait StateTable: Send + Sync {
         profile: &str,
         name: &str,
     ) -> Result<Option<EnvironmentItem>>;
-    async fn delete_environment(&self, table: &str, profile: &str, name: &str) -> Result<()>;
+    /// Deletes the environment's item while `fence` is held: false, deleting nothing, once
+    /// another run holds the lease.
+    async fn delete_environment(
+        &self,
+        table: &str,
+        profile: &str,
+        name: &str,
+        fence: &Fence,
+    ) -> Result<bool>;
     /// One profile's environments, or every profile's.
     async fn environments(
         &self,

@@ -157,7 +157,12 @@ pub fn policy(s: &Settings, table: &str) -> Value {
                 "dynamodb:CreateTable",
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
+                // The lease's renewals and release.
+                "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
+                // The check, in the same transaction as a state item's write, that the lease
+                // is still held.
+                "dynamodb:ConditionCheckItem",
                 "dynamodb:Query",
             ],
             json!([table_arn, format!("{table_arn}/index/*")]),

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::cloud::{
-    EnvironmentItem, LeaseClaim, LeaseItem, LeaseTake, PreviousHolder, Release, Result, StateTable,
+    EnvironmentItem, Fence, LeaseClaim, LeaseItem, LeaseTake, PreviousHolder, Release, Result,
+    StateTable,
 };
 use crate::error::{AwsFailure, Error};
 
@@ -65,6 +66,13 @@ impl FakeTable {
 
     pub fn lease(&self, key: &str) -> Option<LeaseRow> {
         lock(&self.leases).get(key).cloned()
+    }
+
+    /// Whether the fence's owner holds its lease.
+    fn holds(&self, fence: &Fence) -> bool {
+        let leases = lock(&self.leases);
+        let row = leases.get(&fence.key);
+        row.is_some_and(|row| row.owner.as_deref() == Some(fence.owner.as_str()))
     }
 
     /// Writes a lease item as another run would.
@@ -227,11 +235,19 @@ impl StateTable for FakeTable {
         Ok(false)
     }
 
-    async fn put_environment(&self, _table: &str, item: &EnvironmentItem) -> Result<()> {
+    async fn put_environment(
+        &self,
+        _table: &str,
+        item: &EnvironmentItem,
+        fence: &Fence,
+    ) -> Result<bool> {
         self.log("put_environment").await?;
+        if !self.holds(fence) {
+            return Ok(false);
+        }
         let key = (item.profile.clone(), item.name.clone());
         lock(&self.environments).insert(key, item.clone());
-        Ok(())
+        Ok(true)
     }
 
     async fn environment(
@@ -245,10 +261,19 @@ impl StateTable for FakeTable {
         Ok(lock(&self.environments).get(&key).cloned())
     }
 
-    async fn delete_environment(&self, _table: &str, profile: &str, name: &str) -> Result<()> {
+    async fn delete_environment(
+        &self,
+        _table: &str,
+        profile: &str,
+        name: &str,
+        fence: &Fence,
+    ) -> Result<bool> {
         self.log("delete_environment").await?;
+        if !self.holds(fence) {
+            return Ok(false);
+        }
         lock(&self.environments).remove(&(profile.to_string(), name.to_string()));
-        Ok(())
+        Ok(true)
     }
 
     async fn environments(

@@ -61,7 +61,7 @@ pub async fn apply(
         Err(unfinished @ (Error::Unfinished { .. } | Error::Unlisted { .. })) => Err(unfinished),
         // Another run holds the environment now: what this run made is for it to reuse.
         Err(_) if lease.is_lost() => Err(lease.lost_error(s)),
-        Err(cause) => Err(run.roll_back(cloud, plan, cause, cleanup).await),
+        Err(cause) => Err(run.roll_back(cloud, plan, lease, cause, cleanup).await),
     }
 }
 
@@ -116,7 +116,7 @@ impl Run {
                     }
                     started[id] = true;
                     let made = self.made();
-                    running.push(async move { (id, step.op.run(cloud, &made).await) });
+                    running.push(async move { (id, step.op.run(cloud, &made, lease).await) });
                 }
             }
             match running.next().await {
@@ -133,7 +133,10 @@ impl Run {
         stop.check()?;
         let last = async {
             match plan.last {
-                Some(id) => plan.steps[id].op.run(cloud, &self.made()).await.map(Some),
+                Some(id) => {
+                    let made = self.made();
+                    plan.steps[id].op.run(cloud, &made, lease).await.map(Some)
+                }
                 None => Ok(None),
             }
         };
@@ -157,7 +160,14 @@ impl Run {
     /// Undoes what was done in reverse and returns `cause`, with whatever could not be undone.
     /// The state item goes last, and only when everything else went: it is what makes the
     /// environment's records eden's, so a record left without it could be removed by no delete.
-    async fn roll_back(self, cloud: &Cloud, plan: &Plan, cause: Error, cleanup: String) -> Error {
+    async fn roll_back(
+        self,
+        cloud: &Cloud,
+        plan: &Plan,
+        lease: &Leased<'_>,
+        cause: Error,
+        cleanup: String,
+    ) -> Error {
         let undoable = |id: &&StepId| {
             let done = self.done[**id].as_ref();
             plan.steps[**id].undo.is_some() && done.is_some_and(|d| *d != Done::Unchanged)
@@ -183,7 +193,7 @@ impl Run {
                 continue;
             }
             let Some(undo) = &step.undo else { continue };
-            match undo.run(cloud, &made).await {
+            match undo.run(cloud, &made, lease).await {
                 Ok(_) => info!("Undone: {what}"),
                 Err(e) => {
                     warn!("Could not undo {what}: {e}");

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use tracing::{debug, info};
 
 use super::environments;
+use super::lease::Leased;
 use super::priority;
 use super::step::{Adopted, FileKey, Op};
 use crate::cloud::{Cloud, ListenerRule, NewRule, RuleCreation, TargetGroupCreation};
@@ -34,8 +35,14 @@ impl Done {
 }
 
 impl Op {
-    /// Makes the call; `made` holds the ARNs the plan's earlier steps made.
-    pub async fn run(&self, cloud: &Cloud, made: &[Option<String>]) -> Result<Done, Error> {
+    /// Makes the call; `made` holds the ARNs the plan's earlier steps made. The state item is
+    /// written only while `lease` is held.
+    pub async fn run(
+        &self,
+        cloud: &Cloud,
+        made: &[Option<String>],
+        lease: &Leased<'_>,
+    ) -> Result<Done, Error> {
         match self {
             Op::RegisterTaskDefinition(copy) => {
                 let arn = cloud.ecs.copy_task_definition(copy).await?;
@@ -170,7 +177,10 @@ impl Op {
                 Ok(changed(change))
             }
             Op::PutStateItem { table, item } => {
-                cloud.table.put_environment(table, item).await?;
+                let fence = lease.fence()?;
+                if !cloud.table.put_environment(table, item, &fence).await? {
+                    return Err(lease.taken_by_another_run());
+                }
                 debug!("state item {} written to table {table}", item.name);
                 Ok(Done::Changed)
             }
@@ -179,7 +189,14 @@ impl Op {
                 profile,
                 name,
             } => {
-                cloud.table.delete_environment(table, profile, name).await?;
+                let fence = lease.fence()?;
+                if !cloud
+                    .table
+                    .delete_environment(table, profile, name, &fence)
+                    .await?
+                {
+                    return Err(lease.taken_by_another_run());
+                }
                 Ok(Done::Changed)
             }
             Op::Adopt { resource, tags } => {

@@ -33,7 +33,7 @@ use tracing::{debug, info, warn};
 
 use super::Stop;
 use crate::cloud::{
-    AliasRecord, EnvironmentItem, LeaseClaim, LeaseTake, PreviousHolder, Release, StateTable,
+    AliasRecord, EnvironmentItem, Fence, LeaseClaim, LeaseTake, PreviousHolder, Release, StateTable,
 };
 use crate::error::Error;
 use crate::names::{dns_name, EnvName, Names};
@@ -158,6 +158,30 @@ impl<'a> Leased<'a> {
     /// Whether the lease was lost to another run: what this run made is not its to undo.
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
+    }
+
+    /// What the run's writes of the state item are fenced by: its lease, as held now.
+    pub fn fence(&self) -> Result<Fence, Error> {
+        let held = self.lock();
+        let held = held.as_ref().ok_or_else(|| Error::PlanBroken {
+            why: "a state item is written with no lease held".into(),
+        })?;
+        Ok(Fence {
+            key: held.key.clone(),
+            owner: held.owner.clone(),
+        })
+    }
+
+    /// A fenced write found the lease held by another run: this run stops, undoing nothing.
+    pub fn taken_by_another_run(&self) -> Error {
+        self.lost.store(true, Ordering::SeqCst);
+        if let Some(held) = self.lock().as_ref() {
+            held.stop.request();
+        }
+        Error::Busy {
+            what: format!("environment {}", self.name),
+            why: "another eden run took its lease".into(),
+        }
     }
 
     /// The error of a run that lost its lease.

@@ -421,3 +421,33 @@ async fn a_run_dropped_halfway_stops_renewing_its_lease() {
     let calls = fake.calls.names();
     assert!(calls.contains(&"CreateService"), "{calls:?}");
 }
+
+/// A run whose lease another run took meanwhile (it stood still too long, say) writes no state
+/// item and undoes nothing: the state item's writes are fenced by the lease, and the environment
+/// is the other run's now.
+#[tokio::test(start_paused = true)]
+async fn a_run_whose_lease_was_taken_writes_no_state_item_and_undoes_nothing() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    fake.calls.set_latency(LATENCY);
+    let req = create_request("api:v1");
+    let resource = s.names(&req.name).resource;
+    // While the second round's writes, the state item among them, are on their way.
+    let takeover = async {
+        tokio::time::sleep(LATENCY * 3 / 2).await;
+        let row = crate::fake::LeaseRow {
+            owner: Some("another run".into()),
+            version: "v".into(),
+            left: None,
+        };
+        fake.table
+            .put_lease(&format!("{}/{resource}", s.profile), row);
+    };
+    let (created, ()) = tokio::join!(create(&cloud, &s, &req, &stop), takeover);
+    let e = created.expect_err("a run without its lease finishes nothing");
+    assert!(matches!(e, Error::LeaseLost { .. }), "{e}");
+    assert_eq!(fake.table.item(&s.profile, &resource), None);
+    let calls = fake.calls.names();
+    assert!(calls.contains(&"put_environment"), "{calls:?}");
+    assert!(!calls.contains(&"DeleteTargetGroup"), "undone: {calls:?}");
+}
