@@ -13,7 +13,7 @@ from lab import Lab
 N = int(os.environ.get("CHAOS_N", "50"))
 CREATE_WRITES = [("PutItem", 0), ("RegisterTaskDefinition", 0), ("CreateTargetGroup", 0),
                  ("ModifyTargetGroupAttributes", 0), ("ChangeResourceRecordSets", 0), ("CreateRule", 0),
-                 ("CreateService", 0), ("PutObject", 0), ("PutItem", 1)]
+                 ("CreateService", 0), ("PutObject", 0), ("TransactWriteItems", 0)]
 DELETE_WRITES = [("PutItem", 0), ("PutObject", 0), ("ChangeResourceRecordSets", 0),
                  ("DeleteRule", 0), ("DeleteService", 0), ("DeleteTargetGroup", 0), ("DeregisterTaskDefinition", 0),
                  ("TransactWriteItems", 0)]
