@@ -175,16 +175,7 @@ async fn a_create_racing_the_end_of_a_delete_reads_again_and_makes_the_environme
         .rules(json!({"operation_latency_ms": {"PutItem": 2000}}));
     let delete = world.spawn(&["delete", "-p", "api", "--name", "foo"]);
     std::thread::sleep(std::time::Duration::from_secs(1));
-    let image = world.image("api", "v2");
-    let create = world.spawn(&[
-        "create",
-        "-p",
-        "api",
-        "--name",
-        "foo",
-        "--image-uri",
-        &image,
-    ]);
+    let create = world.spawn_create("api", "foo", "v2");
     let mut runs = wait_all(vec![delete, create]).into_iter();
     runs.next().unwrap().success();
     let created = runs.next().unwrap().success();

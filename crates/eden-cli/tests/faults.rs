@@ -141,16 +141,7 @@ async fn a_lease_taken_back_to_undo_is_held_until_the_undo_is_done() {
         "faults": [{"operation": "CreateService", "error": "AccessDenied"}],
         "operation_latency_ms": {"DeleteRule": 3000},
     }));
-    let image = world.image("api", "v1");
-    let create = world.spawn(&[
-        "create",
-        "-p",
-        "api",
-        "--name",
-        "foo",
-        "--image-uri",
-        &image,
-    ]);
+    let create = world.spawn_create("api", "foo", "v1");
     world.proxy().wait_for_call("DeleteRule");
     let delete = world
         .eden(&["delete", "-p", "api", "--name", "foo"])
@@ -668,16 +659,7 @@ async fn an_environments_file_deleted_while_a_run_writes_it_is_written_anew() {
     world
         .proxy()
         .rules(json!({"operation_latency_ms": {"PutObject": 1500}}));
-    let image = world.image("api", "v1");
-    let create = world.spawn(&[
-        "create",
-        "-p",
-        "api",
-        "--name",
-        "foo",
-        "--image-uri",
-        &image,
-    ]);
+    let create = world.spawn_create("api", "foo", "v1");
     world.proxy().wait_for_call("PutObject");
     aws.s3
         .delete_object()

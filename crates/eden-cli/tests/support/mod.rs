@@ -421,6 +421,20 @@ impl World {
         self.try_create(profile, name, version, &[]).success()
     }
 
+    /// Starts `eden create -p PROFILE --name NAME --image-uri IMAGE` without waiting.
+    pub fn spawn_create(&self, profile: &str, name: &str, version: &str) -> std::process::Child {
+        let image = self.image(profile, version);
+        self.spawn(&[
+            "create",
+            "-p",
+            profile,
+            "--name",
+            name,
+            "--image-uri",
+            &image,
+        ])
+    }
+
     /// Starts `eden ARGS` without waiting, its output captured.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         self.command(args)
