@@ -97,12 +97,21 @@ pub fn epoch_seconds() -> u64 {
         .as_secs()
 }
 
-/// A free loopback port.
+/// A free loopback port, and never one handed out before in this process: a server binds it
+/// only after this returns, and a test handed the same port meanwhile would talk to another
+/// test's server (seen: two tests seeding one moto).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        if HANDED_OUT.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Waits until a server listens on the port.
