@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
@@ -109,6 +110,24 @@ fn previous_holder(old: Option<&Item>) -> PreviousHolder {
         Some(old) => PreviousHolder::Released {
             left: text(old, LEFT).map(str::to_string),
         },
+    }
+}
+
+/// Sends a transaction: false, changing nothing, when one of its conditions failed.
+async fn transact(
+    transaction: TransactWriteItemsFluentBuilder,
+    action: &str,
+    table: &str,
+) -> Result<bool> {
+    match transaction.send().await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws(action, table, e)),
     }
 }
 
@@ -396,18 +415,8 @@ impl cloud::StateTable for DynamoDb {
             let environment = absent(environment_attributes(item))?;
             restore = restore.transact_items(TransactWriteItem::builder().put(environment).build());
         }
-        let restored = restore.send().await;
-        match restored {
-            Ok(_) => Ok(true),
-            // Cancelled: another run made either item meanwhile.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(aws("restore lease in table", table, e)),
-        }
+        // Cancelled: another run made either item meanwhile.
+        transact(restore, "restore lease in table", table).await
     }
 
     async fn leases(&self, table: &str) -> Result<Vec<LeaseItem>> {
@@ -657,20 +666,9 @@ impl DynamoDb {
             .0
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().condition_check(held).build())
-            .transact_items(write)
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(true),
-            // Cancelled: the lease's condition failed, another run holds it.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(aws(action, table, e)),
-        }
+            .transact_items(write);
+        // Cancelled: the lease's condition failed, another run holds it.
+        transact(written, action, table).await
     }
 
     fn owned_lease_update(&self, table: &str, key: &str, owner: &str) -> UpdateItemFluentBuilder {

@@ -409,10 +409,10 @@ impl World {
         self.profile(profile, &format!("image_{version}"))
     }
 
-    /// `eden create -p PROFILE --name NAME --image-uri IMAGE EXTRA...`, whatever its outcome.
-    pub fn try_create(&self, profile: &str, name: &str, version: &str, extra: &[&str]) -> Run {
+    /// `create -p PROFILE --name NAME --image-uri IMAGE`, with the profile's image `version`.
+    fn create_args(&self, profile: &str, name: &str, version: &str) -> Vec<String> {
         let image = self.image(profile, version);
-        let mut args = vec![
+        let args = [
             "create",
             "-p",
             profile,
@@ -421,6 +421,13 @@ impl World {
             "--image-uri",
             &image,
         ];
+        args.map(String::from).to_vec()
+    }
+
+    /// `eden create -p PROFILE --name NAME --image-uri IMAGE EXTRA...`, whatever its outcome.
+    pub fn try_create(&self, profile: &str, name: &str, version: &str, extra: &[&str]) -> Run {
+        let args = self.create_args(profile, name, version);
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
         args.extend_from_slice(extra);
         self.eden(&args)
     }
@@ -432,16 +439,8 @@ impl World {
 
     /// Starts `eden create -p PROFILE --name NAME --image-uri IMAGE` without waiting.
     pub fn spawn_create(&self, profile: &str, name: &str, version: &str) -> std::process::Child {
-        let image = self.image(profile, version);
-        self.spawn(&[
-            "create",
-            "-p",
-            profile,
-            "--name",
-            name,
-            "--image-uri",
-            &image,
-        ])
+        let args = self.create_args(profile, name, version);
+        self.spawn(&args.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// Starts `eden ARGS` without waiting, its output captured.
