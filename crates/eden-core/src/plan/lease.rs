@@ -227,8 +227,15 @@ impl<'a> Leased<'a> {
             self.state.release_lease(self.table, &key, &owner, release)
         );
         let failed = match (called, released) {
-            // Given up, or taken over: the other run's now.
-            (Ok(value), Ok(_)) => {
+            // Taken over before the release (this run stood still too long: a laptop asleep, a
+            // stopped process): the other run's reads may predate this run's last call, and
+            // what this run made is the other run's to finish or remove.
+            (_, Ok(false)) => {
+                self.given_up();
+                self.lost.store(true, Ordering::SeqCst);
+                return Err(self.lost_error(s));
+            }
+            (Ok(value), Ok(true)) => {
                 self.given_up();
                 return Ok(value);
             }
@@ -243,7 +250,7 @@ impl<'a> Leased<'a> {
                 };
             }
             (Err(failed), Ok(true)) => failed,
-            (Err(failed), _) => {
+            (Err(failed), Err(_)) => {
                 self.start_heartbeat();
                 return Err(failed);
             }

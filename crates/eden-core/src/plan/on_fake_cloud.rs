@@ -433,16 +433,7 @@ async fn a_run_whose_lease_was_taken_writes_no_state_item_and_undoes_nothing() {
     let req = create_request("api:v1");
     let resource = s.names(&req.name).resource;
     // While the second round's writes, the state item among them, are on their way.
-    let takeover = async {
-        tokio::time::sleep(LATENCY * 3 / 2).await;
-        let row = crate::fake::LeaseRow {
-            owner: Some("another run".into()),
-            version: "v".into(),
-            left: None,
-        };
-        fake.table
-            .put_lease(&format!("{}/{resource}", s.profile), row);
-    };
+    let takeover = take_over(&fake, &s, &resource, LATENCY * 3 / 2);
     let (created, ()) = tokio::join!(create(&cloud, &s, &req, &stop), takeover);
     let e = created.expect_err("a run without its lease finishes nothing");
     assert!(matches!(e, Error::LeaseLost { .. }), "{e}");
@@ -450,4 +441,52 @@ async fn a_run_whose_lease_was_taken_writes_no_state_item_and_undoes_nothing() {
     let calls = fake.calls.names();
     assert!(calls.contains(&"put_environment"), "{calls:?}");
     assert!(!calls.contains(&"DeleteTargetGroup"), "undone: {calls:?}");
+}
+
+/// Another run takes the environment's lease over after `after`, as one does from a run that
+/// stood still for a lease's time.
+async fn take_over(fake: &FakeCloud, s: &Settings, resource: &str, after: Duration) {
+    tokio::time::sleep(after).await;
+    let row = crate::fake::LeaseRow {
+        owner: Some("another run".into()),
+        version: "v".into(),
+        left: None,
+    };
+    fake.table
+        .put_lease(&format!("{}/{resource}", s.profile), row);
+}
+
+/// A run whose lease is taken over while its last call is on its way (a laptop that slept, a
+/// stopped process: its own clock saw no time pass) does not report success: the other run's
+/// reads may predate that call. A create's service is there for the other run to finish; a
+/// delete's state item stays, so that the environment is still listed for the next delete.
+#[tokio::test(start_paused = true)]
+async fn a_run_whose_lease_is_taken_over_during_its_last_call_reports_it() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    fake.calls.set_latency(LATENCY);
+    let req = create_request("api:v1");
+    let resource = s.names(&req.name).resource;
+    // In the fourth round: the service and the lease's release are on their way.
+    let takeover = take_over(&fake, &s, &resource, LATENCY * 7 / 2);
+    let (created, ()) = tokio::join!(create(&cloud, &s, &req, &stop), takeover);
+    let e = created.expect_err("a create that lost its lease is not reported as done");
+    assert!(matches!(e, Error::LeaseLost { .. }), "{e}");
+    let calls = fake.calls.names();
+    assert!(calls.contains(&"CreateService"), "{calls:?}");
+    assert!(!calls.contains(&"DeleteService"), "undone: {calls:?}");
+
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s) = (fake.cloud(), filled(&fake));
+    create(&cloud, &s, &req, &stop).await.expect("created");
+    fake.calls.set_latency(LATENCY);
+    // In the third round: the target group and the release with the state item.
+    let takeover = take_over(&fake, &s, &resource, LATENCY * 5 / 2);
+    let req = delete_request();
+    let (deleted, ()) = tokio::join!(delete(&cloud, &s, &req, &stop), takeover);
+    let e = deleted.expect_err("a delete that lost its lease is not reported as done");
+    assert!(matches!(e, Error::LeaseLost { .. }), "{e}");
+    assert!(fake.table.item(&s.profile, &resource).is_some());
+    let calls = fake.calls.names();
+    assert!(calls.contains(&"DeleteTargetGroup"), "{calls:?}");
 }
