@@ -114,7 +114,7 @@ async fn a_create_whose_lease_cannot_be_taken_back_leaves_its_work_to_delete() {
     ]}));
     let failed = world
         .try_create("api", "foo", "v1", &[])
-        .failure("not undone, as the lease could not be taken back");
+        .failure("not undone, as this run could not make sure it still holds");
     assert!(
         failed.stderr.contains("eden delete -p api --name foo"),
         "{}",

@@ -179,7 +179,7 @@ pub enum Error {
         cleanup: String,
     },
 
-    #[error("{cause}; not undone, as the lease could not be taken back ({why}): another eden run may be finishing the environment; `eden ls` shows it, `{cleanup}` removes it")]
+    #[error("{cause}; not undone, as this run could not make sure it still holds the environment's lease ({why}): another eden run may be finishing the environment; `eden ls` shows it, `{cleanup}` removes it")]
     Unfinished {
         cause: Box<Error>,
         why: String,

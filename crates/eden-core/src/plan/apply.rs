@@ -61,7 +61,10 @@ pub async fn apply(
         Err(unfinished @ (Error::Unfinished { .. } | Error::Unlisted { .. })) => Err(unfinished),
         // Another run holds the environment now: what this run made is for it to reuse.
         Err(_) if lease.is_lost() => Err(lease.lost_error(s)),
-        Err(cause) => Err(run.roll_back(cloud, plan, lease, cause, cleanup).await),
+        Err(cause) => match lease.confirm_before_undo(s, cause).await {
+            Ok(cause) => Err(run.roll_back(cloud, plan, lease, cause, cleanup).await),
+            Err(unconfirmed) => Err(unconfirmed),
+        },
     }
 }
 

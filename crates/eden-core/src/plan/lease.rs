@@ -162,14 +162,10 @@ impl<'a> Leased<'a> {
 
     /// What the run's writes of the state item are fenced by: its lease, as held now.
     pub fn fence(&self) -> Result<Fence, Error> {
-        let held = self.lock();
-        let held = held.as_ref().ok_or_else(|| Error::PlanBroken {
+        let (key, owner) = self.holder().ok_or_else(|| Error::PlanBroken {
             why: "a state item is written with no lease held".into(),
         })?;
-        Ok(Fence {
-            key: held.key.clone(),
-            owner: held.owner.clone(),
-        })
+        Ok(Fence { key, owner })
     }
 
     /// A fenced write found the lease held by another run: this run stops, undoing nothing.
@@ -298,6 +294,40 @@ impl<'a> Leased<'a> {
                 cleanup,
             },
         })
+    }
+
+    /// Before an undo of what failed with `cause`: renews the lease, so that what this run made
+    /// is undone only while the run still holds the environment. A run that stood still (a
+    /// laptop asleep, a stopped process) may have lost it unawares, and another run may be
+    /// reusing what it made. Gives `cause` back to undo; else the error to report instead.
+    pub async fn confirm_before_undo(&self, s: &Settings, cause: Error) -> Result<Error, Error> {
+        let Some((key, owner)) = self.holder() else {
+            return Ok(cause);
+        };
+        let renewed = self
+            .state
+            .renew_lease(self.table, &key, &owner, &new_version())
+            .await;
+        match renewed {
+            Ok(true) => Ok(cause),
+            Ok(false) => {
+                warn!("{cause}");
+                self.lost.store(true, Ordering::SeqCst);
+                Err(self.lost_error(s))
+            }
+            Err(e) => Err(Error::Unfinished {
+                cause: Box::new(cause),
+                why: e.to_string(),
+                cleanup: super::cleanup_command(s, self.name.as_str()),
+            }),
+        }
+    }
+
+    /// The lease's key and owner, while this run holds it.
+    fn holder(&self) -> Option<(String, String)> {
+        let held = self.lock();
+        let held = held.as_ref()?;
+        Some((held.key.clone(), held.owner.clone()))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Held>> {

@@ -490,3 +490,27 @@ async fn a_run_whose_lease_is_taken_over_during_its_last_call_reports_it() {
     let calls = fake.calls.names();
     assert!(calls.contains(&"DeleteTargetGroup"), "{calls:?}");
 }
+
+/// A run whose lease was taken over unawares (it stood still, and its heartbeat had not yet
+/// found out) undoes nothing when a later step fails: it makes sure it still holds the lease
+/// first. The target group it made may be the other run's now (CreateTargetGroup answers a
+/// second creator with the same one).
+#[tokio::test(start_paused = true)]
+async fn a_run_undoes_only_while_it_still_holds_its_lease() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    // Short calls: the create is over before its first heartbeat.
+    let latency = LATENCY / 10;
+    fake.calls.set_latency(latency);
+    fake.calls.fail("CreateRule");
+    let req = create_request("api:v1");
+    let resource = s.names(&req.name).resource;
+    // After the state item's write, while the rule is on its way.
+    let takeover = take_over(&fake, &s, &resource, latency * 5 / 2);
+    let (created, ()) = tokio::join!(create(&cloud, &s, &req, &stop), takeover);
+    let e = created.expect_err("the rule failed");
+    assert!(matches!(e, Error::LeaseLost { .. }), "{e}");
+    let calls = fake.calls.names();
+    assert!(calls.contains(&"put_environment"), "{calls:?}");
+    assert!(!calls.contains(&"DeleteTargetGroup"), "undone: {calls:?}");
+}
