@@ -6,8 +6,8 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tracing::{debug, info, warn};
 
 use super::calls::Done;
-use super::lease::{Leased, Leaving};
-use super::step::{Handover, Plan, StepId};
+use super::lease::Leased;
+use super::step::{Plan, StepId};
 use super::{PlannedChange, Stop};
 use crate::cloud::Cloud;
 use crate::error::Error;
@@ -143,15 +143,8 @@ impl Run {
                 None => Ok(None),
             }
         };
-        let leaving = match &plan.handover {
-            Some(Handover::Stays(leaves)) => Some(Leaving::Stays(leaves.left(&self.made())?)),
-            Some(Handover::Gone { listed, .. }) => Some(Leaving::Gone {
-                listed: listed.as_ref(),
-            }),
-            None => None,
-        };
-        let done = match leaving {
-            Some(leaving) => lease.last_call(s, leaving, last).await?,
+        let done = match &plan.handover {
+            Some(handover) => lease.last_call(s, handover, &self.made(), last).await?,
             None => last.await?,
         };
         if let (Some(id), Some(done)) = (plan.last, done) {

@@ -31,9 +31,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use super::step::Handover;
 use super::Stop;
 use crate::cloud::{
-    AliasRecord, EnvironmentItem, Fence, LeaseClaim, LeaseTake, PreviousHolder, Release, StateTable,
+    AliasRecord, Fence, LeaseClaim, LeaseTake, PreviousHolder, Release, StateTable,
 };
 use crate::error::Error;
 use crate::names::{dns_name, EnvName, Names};
@@ -101,16 +102,6 @@ impl Left {
     fn decode(left: &str) -> Option<Self> {
         serde_json::from_str(left).ok()
     }
-}
-
-/// What a run's last call leaves, given with the lease.
-#[derive(Debug)]
-pub enum Leaving<'a> {
-    /// The environment stays as this says: the next run trusts its reads when they show it.
-    Stays(Left),
-    /// The environment is gone: its state item goes with the lease; `listed` is put back
-    /// should the call fail.
-    Gone { listed: Option<&'a EnvironmentItem> },
 }
 
 /// One environment's work under its lease.
@@ -188,32 +179,33 @@ impl<'a> Leased<'a> {
         }
     }
 
-    /// Makes the run's last call and gives the lease up alongside it, as `leaving` says: the
-    /// release's round trip after the call is saved. Every other write of the run must be done.
+    /// Makes the run's last call and gives the lease up alongside it, as the plan's `handover`
+    /// says (`made`: the ARNs its steps made): the release's round trip after the call is saved. Every other write of the run must be done.
     /// When the call fails, the lease is taken back first (for a delete, with the state item put
     /// back as `listed`, so that the environment stays listed for the next delete), so that the
     /// run can undo what it made; when another run took it meanwhile, nothing is undone.
     pub async fn last_call<T>(
         &self,
         s: &Settings,
-        leaving: Leaving<'_>,
+        handover: &Handover,
+        made: &[Option<String>],
         call: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
+        let left = match handover {
+            Handover::Stays(leaves) => leaves.left(made)?.encode(),
+            Handover::Gone { .. } => String::new(),
+        };
         let Some((key, owner)) = self.stop_heartbeat() else {
             return call.await;
         };
         let version = new_version();
         let resource = s.names(self.name).resource;
-        let encoded;
-        let release = match &leaving {
-            Leaving::Stays(left) => {
-                encoded = left.encode();
-                Release::Free {
-                    version: &version,
-                    left: Some(&encoded),
-                }
-            }
-            Leaving::Gone { .. } => Release::WithEnvironment {
+        let release = match handover {
+            Handover::Stays(_) => Release::Free {
+                version: &version,
+                left: Some(&left),
+            },
+            Handover::Gone { .. } => Release::WithEnvironment {
                 profile: &s.profile,
                 name: &resource,
             },
@@ -240,9 +232,9 @@ impl<'a> Leased<'a> {
             (Ok(value), Err(unreleased)) => {
                 debug!("could not give lease {key} up alongside the last call: {unreleased}");
                 self.start_heartbeat();
-                return match leaving {
-                    Leaving::Stays(_) => Ok(value),
-                    Leaving::Gone { .. } => Err(unreleased),
+                return match handover {
+                    Handover::Stays(_) => Ok(value),
+                    Handover::Gone { .. } => Err(unreleased),
                 };
             }
             (Err(failed), Ok(true)) => failed,
@@ -251,22 +243,24 @@ impl<'a> Leased<'a> {
                 return Err(failed);
             }
         };
-        let taken_back = match &leaving {
-            Leaving::Stays(_) => {
+        let taken_back = match handover {
+            Handover::Stays(_) => {
                 let next = new_version();
                 let state = &self.state;
                 state
                     .take_back_lease(self.table, &key, &owner, &version, &next)
                     .await
             }
-            Leaving::Gone { listed } => {
+            Handover::Gone { listed, .. } => {
                 let claim = LeaseClaim {
                     key: key.clone(),
                     owner,
                     version: new_version(),
                     takeover: None,
                 };
-                self.state.restore_lease(self.table, &claim, *listed).await
+                self.state
+                    .restore_lease(self.table, &claim, listed.as_ref())
+                    .await
             }
         };
         let why = match taken_back {
@@ -282,13 +276,13 @@ impl<'a> Leased<'a> {
             Box::new(failed),
             super::cleanup_command(s, self.name.as_str()),
         );
-        Err(match leaving {
-            Leaving::Stays(_) => Error::Unfinished {
+        Err(match handover {
+            Handover::Stays(_) => Error::Unfinished {
                 cause,
                 why,
                 cleanup,
             },
-            Leaving::Gone { .. } => Error::Unlisted {
+            Handover::Gone { .. } => Error::Unlisted {
                 cause,
                 why,
                 cleanup,
