@@ -239,6 +239,30 @@ def alias_target(record):
     return (record.findtext(f"{ROUTE53_NS}AliasTarget/{ROUTE53_NS}DNSName") or "").rstrip(".").lower()
 
 
+def ecs_service_refusal(upstream, path, headers, body):
+    """What ECS says to a CreateService of a name the cluster has an ACTIVE service of, which moto
+    takes over the first: the error's body (eden sends no client token that would make it
+    idempotent)."""
+    wanted = json.loads(body or b"{}")
+    query = json.dumps({"cluster": wanted.get("cluster", "default"),
+                        "services": [wanted.get("serviceName", "")]}).encode()
+    asked = {k: v for k, v in headers.items() if k.lower() not in ("x-amz-target", "content-length")}
+    target = next(v for k, v in headers.items() if k.lower() == "x-amz-target")
+    asked["X-Amz-Target"] = target.replace("CreateService", "DescribeServices")
+    asked["Content-Length"] = str(len(query))
+    conn = http.client.HTTPConnection(*upstream, timeout=60)
+    try:
+        conn.request("POST", path, body=query, headers=asked)
+        answer = conn.getresponse()
+        found = json.loads(answer.read() or b"{}")
+    finally:
+        conn.close()
+    if any(svc.get("status") == "ACTIVE" for svc in found.get("services", [])):
+        return json.dumps({"__type": "InvalidParameterException",
+                           "message": "Creation of service was not idempotent."}).encode()
+    return None
+
+
 def error_answer(protocol, error):
     """Status, content type and body of an AWS error in the protocol's own shape."""
     if error == "500":
@@ -280,8 +304,8 @@ class OneAtATime:
         conditional = "If-Match" in headers or "If-None-Match" in headers
         if operation == "ChangeResourceRecordSets" or (operation in ("PutObject", "DeleteObject") and conditional):
             key = urllib.parse.urlparse(path).path
-        elif operation == "CreateRule":
-            # Its quotas are checked before the rule is made.
+        elif operation in ("CreateRule", "CreateService"):
+            # Its quotas, or whether the name is taken, are checked before it is made.
             key = operation
         elif operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"):
             # moto reads the item, checks the condition, then writes: two writers can both pass.
@@ -376,6 +400,11 @@ def make_handler(upstream, routes, rules):
                     headers["Content-Length"] = str(len(body))
                 if operation == "CreateRule":
                     over_quota = listener_rule_refusal((host, port), self.path, headers, body, rules.alb_quotas)
+                if operation == "CreateService":
+                    taken = ecs_service_refusal((host, port), self.path, headers, body)
+                    if taken:
+                        self.answer(400, "application/x-amz-json-1.1", taken)
+                        return rules.traced(operation, service, received)
                 if over_quota:
                     code, message = over_quota
                     error = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"

@@ -158,6 +158,41 @@ async fn concurrent_creates_of_one_name_make_one_environment() {
     );
 }
 
+/// A run gives its lease up alongside its last call, and AWS takes a moment to make a service:
+/// the next run waits until its reads show the service the previous run said it left, and
+/// deploys to it, instead of making a second one (which AWS refuses: moto lets it replace the
+/// first).
+#[tokio::test]
+async fn a_create_queued_behind_another_waits_for_its_service_to_show() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world
+        .proxy()
+        .rules(json!({"operation_latency_ms": {"CreateService": 1500}}));
+    let first = world.spawn_create("api", "foo", "v1");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = world.spawn_create("api", "foo", "v2");
+    let mut runs = wait_all(vec![first, second]).into_iter();
+    let first = runs.next().unwrap().success();
+    let second = runs.next().unwrap().success();
+    assert!(
+        first.stderr.contains("will create new service"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        second.stderr.contains("already exists, will deploy"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(world.proxy().calls("CreateService"), 1);
+    let services = aws.services("dev-dynamic-api-foo").await;
+    assert_eq!(services.len(), 1);
+    let running = services[0].task_definition().unwrap_or_default();
+    assert!(running.ends_with("dev-dynamic-api-foo:2"), "{running}");
+}
+
 /// A create whose reads saw the environment just before a delete of it ended, and whose lease
 /// take came just after: the lease item went with the state item, so the create reads again
 /// and makes the environment anew instead of deploying to what is gone.

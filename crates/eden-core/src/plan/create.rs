@@ -88,6 +88,7 @@ pub async fn create(
             |world| world.found.left(),
             |looked, left| async move {
                 let mut world = looked?;
+                world.report(s, &req.image);
                 world.found.claim_tags(cloud, s, left.as_ref()).await?;
                 let plan = decide(s, req, &world)?.plan(s, req, &world);
                 let applied = apply(cloud, s, &plan, lease, stop).await?;
@@ -118,6 +119,7 @@ pub async fn preview(
     let names = s.names(&req.name);
     super::refuse_reference_service(s, &req.name, &names.resource)?;
     let mut w = look(cloud, s, req, names, super::now()).await?;
+    w.report(s, &req.image);
     w.found.claim_tags(cloud, s, None).await?;
     Ok(decide(s, req, &w)?.plan(s, req, &w).changes())
 }
@@ -147,6 +149,24 @@ impl World {
     /// The alias records the environment needs.
     fn wanted_records(&self) -> Vec<AliasRecord> {
         super::records_for(&self.found.fqdn, &self.found.shared.alb)
+    }
+
+    /// Says what the reads found, in the seed's lines: once, however often they were made.
+    fn report(&self, s: &Settings, image: &ImageUri) {
+        if image.ecr.is_some() {
+            info!("Checking if image {} exists", image.uri);
+            info!("Image exists");
+        }
+        let reference = &self.reference;
+        info!("Retrieved reference service {}", s.reference.arn);
+        info!(
+            "Retrieved reference task definition from {}",
+            reference.service.task_definition
+        );
+        info!(
+            "Retrieved reference target group: {}",
+            reference.target_group_arn
+        );
     }
 
     /// Whether no environment of this name exists: whatever of it is there is this run's, or
@@ -215,11 +235,6 @@ async fn look(
                 "set target_container_name to a container of the reference task definition",
             ));
         }
-        info!(
-            "Retrieved reference task definition from {}",
-            used.task_definition
-        );
-        info!("Retrieved reference target group: {}", used.target_group);
         let copied = Reference {
             service: reference.clone(),
             container: used.container,
@@ -250,9 +265,7 @@ async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
         debug!("{} is not in ECR, not checked", image.uri);
         return Ok(());
     }
-    info!("Checking if image {} exists", image.uri);
     if cloud.registry.image_exists(image).await? {
-        info!("Image exists");
         Ok(())
     } else {
         Err(Error::ImageNotFound {
@@ -303,7 +316,6 @@ fn reference_service(
             .unwrap_or_default(),
         container_port: lb.container_port.unwrap_or(80),
     };
-    info!("Retrieved reference service {arn}");
     Ok((service, used))
 }
 

@@ -50,6 +50,9 @@ const HOLD_WITHOUT_RENEWAL: Duration = Duration::from_secs(LEASE_SECONDS - 4);
 /// How long a command-line run waits for another run of the same environment by default.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(180);
 const POLL: Duration = Duration::from_millis(500);
+/// How long a run waits for the previous holder's last call to show in its reads: longer than
+/// the call may take.
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// What a run left of an environment, recorded on the lease item when it gives the lease up:
 /// the next holder trusts the reads it made beside its take only when they show the same.
@@ -435,7 +438,7 @@ impl<'a> Leased<'a> {
             (looked, by_eden)
         } else {
             debug!("reading again under lease {key}: previous holder {previous:?}");
-            (look(names).await, None)
+            read_settled(&names, &look, &left, by_eden, stop).await
         };
         let recorded = looked.as_ref().is_ok_and(|w| left(w).state.is_some());
         let result = work(looked, vouched).await;
@@ -476,6 +479,47 @@ impl<'a> Leased<'a> {
 impl Drop for Leased<'_> {
     fn drop(&mut self) {
         self.stop_heartbeat();
+    }
+}
+
+/// Reads under the lease. The previous holder gave the lease up alongside its last call, the
+/// service's, which may still be on its way (AWS takes a moment to make a service): when the
+/// reads differ from what it said it left in the service alone, they are made again until they
+/// show it, for up to [`SETTLE`]; a call that failed, or a service changed by hand since, is
+/// then what the run finds. Returns the reads, and what they vouch for when they show exactly
+/// what that eden run left.
+async fn read_settled<W, FL>(
+    names: &Names,
+    look: impl Fn(Names) -> FL,
+    left: impl Fn(&W) -> Left,
+    expected: Option<Left>,
+    stop: &Stop,
+) -> (Result<W, Error>, Option<Left>)
+where
+    FL: Future<Output = Result<W, Error>>,
+{
+    let (started, mut waiting) = (Instant::now(), false);
+    loop {
+        let looked = look(names.clone()).await;
+        let (Some(expected), Ok(read)) = (&expected, looked.as_ref().map(&left)) else {
+            return (looked, None);
+        };
+        if read == *expected {
+            return (looked, Some(read));
+        }
+        let landing = Left {
+            service: expected.service.clone(),
+            ..read
+        } == *expected;
+        if !landing || started.elapsed() >= SETTLE || stop.is_requested() {
+            return (looked, None);
+        }
+        if !waiting {
+            let service = &names.resource;
+            info!("Waiting for the previous eden run's change of service {service} to show");
+            waiting = true;
+        }
+        tokio::time::sleep(POLL).await;
     }
 }
 

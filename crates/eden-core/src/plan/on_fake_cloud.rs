@@ -514,3 +514,24 @@ async fn a_run_undoes_only_while_it_still_holds_its_lease() {
     assert!(calls.contains(&"put_environment"), "{calls:?}");
     assert!(!calls.contains(&"DeleteTargetGroup"), "undone: {calls:?}");
 }
+
+/// The next run waits for the service the last run said it left (its call goes with the lease,
+/// and may still be on its way), but only for a while: a service deleted by hand since is made
+/// again once the wait is over.
+#[tokio::test(start_paused = true)]
+async fn a_service_deleted_by_hand_is_waited_for_a_while_then_made_again() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    create(&cloud, &s, &create_request("api:v1"), &stop)
+        .await
+        .expect("created");
+    let resource = s.names(&create_request("api:v1").name).resource;
+    fake.world()
+        .services
+        .retain(|(_, svc)| svc.name != resource);
+    fake.calls.set_latency(LATENCY);
+    let (made, rounds) = timed(create(&cloud, &s, &create_request("api:v2"), &stop)).await;
+    assert!(!made.expect("made again").deployed);
+    assert!((10..20).contains(&rounds), "{rounds} s");
+    assert!(fake.calls.names().contains(&"CreateService"));
+}
