@@ -15,8 +15,9 @@
 //! one round trip. A wrong guess costs that round trip, never a wrong decision.
 //!
 //! A plan gives the lease up alongside its last call ([`Leased::last_call`]): a create's with
-//! what the call will leave, so that the next run's reads are trusted once the call landed; a
-//! delete's with the state item, in one write. When that call fails, the run takes the lease
+//! what the call will leave, so that the next run's reads are trusted once the call landed (and
+//! made again while it lands, see [`read_settled`]); a delete's with the state item, in one
+//! write. When that call fails, the run takes the lease
 //! back on the condition that nobody took it meanwhile, and then undoes.
 
 use std::future::Future;
