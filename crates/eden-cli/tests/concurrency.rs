@@ -193,6 +193,29 @@ async fn a_create_queued_behind_another_waits_for_its_service_to_show() {
     assert!(running.ends_with("dev-dynamic-api-foo:2"), "{running}");
 }
 
+/// The same for a delete queued behind a create: it waits for the service the create made, and
+/// removes it with the rest.
+#[tokio::test]
+async fn a_delete_queued_behind_a_create_removes_its_service() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world
+        .proxy()
+        .rules(json!({"operation_latency_ms": {"CreateService": 1500}}));
+    let create = world.spawn_create("api", "foo", "v1");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let delete = world.spawn(&["delete", "-p", "api", "--name", "foo"]);
+    for run in wait_all(vec![create, delete]) {
+        run.success();
+    }
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "foo").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(aws.state_items("eden").await.len(), 0);
+}
+
 /// A create whose reads saw the environment just before a delete of it ended, and whose lease
 /// take came just after: the lease item went with the state item, so the create reads again
 /// and makes the environment anew instead of deploying to what is gone.
