@@ -158,6 +158,18 @@ async fn concurrent_creates_of_one_name_make_one_environment() {
     );
 }
 
+/// Starts a create of `foo` whose CreateService takes 1.5 s (AWS takes a moment to make a
+/// service), and 0.3 s later the run `next` starts, queued behind it; waits for both.
+fn queued_behind_a_slow_create(world: &World, next: impl FnOnce() -> Child) -> (Run, Run) {
+    world
+        .proxy()
+        .rules(json!({"operation_latency_ms": {"CreateService": 1500}}));
+    let first = world.spawn_create("api", "foo", "v1");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut runs = wait_all(vec![first, next()]).into_iter();
+    (runs.next().unwrap(), runs.next().unwrap())
+}
+
 /// A run gives its lease up alongside its last call, and AWS takes a moment to make a service:
 /// the next run waits until its reads show the service the previous run said it left, and
 /// deploys to it, instead of making a second one (which AWS refuses: moto lets it replace the
@@ -167,15 +179,9 @@ async fn a_create_queued_behind_another_waits_for_its_service_to_show() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let world = World::behind_proxy();
     let aws = world.aws().await;
-    world
-        .proxy()
-        .rules(json!({"operation_latency_ms": {"CreateService": 1500}}));
-    let first = world.spawn_create("api", "foo", "v1");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let second = world.spawn_create("api", "foo", "v2");
-    let mut runs = wait_all(vec![first, second]).into_iter();
-    let first = runs.next().unwrap().success();
-    let second = runs.next().unwrap().success();
+    let (first, second) =
+        queued_behind_a_slow_create(&world, || world.spawn_create("api", "foo", "v2"));
+    let (first, second) = (first.success(), second.success());
     assert!(
         first.stderr.contains("will create new service"),
         "{}",
@@ -200,15 +206,11 @@ async fn a_delete_queued_behind_a_create_removes_its_service() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let world = World::behind_proxy();
     let aws = world.aws().await;
-    world
-        .proxy()
-        .rules(json!({"operation_latency_ms": {"CreateService": 1500}}));
-    let create = world.spawn_create("api", "foo", "v1");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let delete = world.spawn(&["delete", "-p", "api", "--name", "foo"]);
-    for run in wait_all(vec![create, delete]) {
-        run.success();
-    }
+    let (create, delete) = queued_behind_a_slow_create(&world, || {
+        world.spawn(&["delete", "-p", "api", "--name", "foo"])
+    });
+    create.success();
+    delete.success();
     assert_eq!(
         aws.leftovers("dev-dynamic-", "foo").await,
         Vec::<String>::new()
