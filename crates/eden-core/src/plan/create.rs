@@ -620,6 +620,7 @@ impl Decision {
             rule,
             records: w.wanted_records(),
             alb: f.shared.alb.dns_name.clone(),
+            before: f.service.as_ref().map(|svc| svc.task_definition.clone()),
         }));
         plan
     }

@@ -68,6 +68,10 @@ pub struct Left {
     pub rules: Vec<String>,
     /// The types of the host's alias records to the shared ALB, sorted.
     pub records: Vec<String>,
+    /// The task definition the service ran before the run's last call (none for a new
+    /// service): what the next run's reads may still show while that call lands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
 }
 
 impl Left {
@@ -95,7 +99,26 @@ impl Left {
             target_group: target_group.map(str::to_string),
             rules,
             records,
+            before: None,
         }
+    }
+
+    /// Whether reads (which know no `before`) show what this says was left.
+    fn shown_by(&self, read: &Left) -> bool {
+        Left {
+            before: None,
+            ..self.clone()
+        } == *read
+    }
+
+    /// Whether reads show what this says was left but for the last call, the service's, which
+    /// may still be landing: the service as it was before that call.
+    fn landing_in(&self, read: &Left) -> bool {
+        read.service == self.before
+            && self.shown_by(&Left {
+                service: self.service.clone(),
+                ..read.clone()
+            })
     }
 
     fn encode(&self) -> String {
@@ -484,11 +507,11 @@ impl Drop for Leased<'_> {
 }
 
 /// Reads under the lease. The previous holder gave the lease up alongside its last call, the
-/// service's, which may still be on its way (AWS takes a moment to make a service): when the
-/// reads differ from what it said it left in the service alone, they are made again until they
-/// show it, for up to [`SETTLE`]; a call that failed, or a service changed by hand since, is
-/// then what the run finds. Returns the reads, and what they vouch for when they show exactly
-/// what that eden run left.
+/// service's, which may still be on its way (AWS takes a moment to make a service): while the
+/// reads show what it said it left but for the service, which they show as it was before that
+/// call, they are made again, for up to [`SETTLE`]; a call that failed, or a service deleted by
+/// hand since, is then what the run finds. Returns the reads, and what they vouch for when they
+/// show exactly what that eden run left.
 async fn read_settled<W, FL>(
     names: &Names,
     look: impl Fn(Names) -> FL,
@@ -505,14 +528,10 @@ where
         let (Some(expected), Ok(read)) = (&expected, looked.as_ref().map(&left)) else {
             return (looked, None);
         };
-        if read == *expected {
+        if expected.shown_by(&read) {
             return (looked, Some(read));
         }
-        let landing = Left {
-            service: expected.service.clone(),
-            ..read
-        } == *expected;
-        if !landing || started.elapsed() >= SETTLE || stop.is_requested() {
+        if !expected.landing_in(&read) || started.elapsed() >= SETTLE || stop.is_requested() {
             return (looked, None);
         }
         if !waiting {
@@ -545,7 +564,7 @@ fn reads_are_trusted(
     match previous {
         // No item: never held, or gone with the state item, which the reads must not show.
         PreviousHolder::Nobody => read.state.is_none(),
-        PreviousHolder::Released { left: Some(_) } => by_eden == Some(&read),
+        PreviousHolder::Released { left: Some(_) } => by_eden.is_some_and(|l| l.shown_by(&read)),
         PreviousHolder::Released { left: None } | PreviousHolder::Expired => false,
     }
 }
@@ -629,6 +648,7 @@ mod tests {
             target_group: Some("arn:tg".into()),
             rules: vec!["arn:rule".into()],
             records: vec!["A".into()],
+            before: None,
         }
     }
 
@@ -661,7 +681,44 @@ mod tests {
     }
 
     #[test]
+    fn only_the_service_as_it_was_before_the_last_call_is_waited_for() {
+        let before = "arn:aws:ecs:us-east-1:1:task-definition/dev-api-foo:2";
+        let deployed = Left {
+            before: Some(before.into()),
+            ..left(7)
+        };
+        assert!(deployed.shown_by(&left(7)));
+        let still_deploying = Left {
+            service: Some(before.into()),
+            ..left(7)
+        };
+        assert!(deployed.landing_in(&still_deploying));
+        // Rolled back by hand, or anything else changed: nothing to wait for.
+        let rolled_back = Left {
+            service: Some("arn:aws:ecs:us-east-1:1:task-definition/dev-api-foo:1".into()),
+            ..left(7)
+        };
+        assert!(!deployed.landing_in(&rolled_back));
+        assert!(!deployed.landing_in(&Left {
+            service: Some(before.into()),
+            ..left(6)
+        }));
+        // A new service: reads show none while it is being made.
+        let no_service = Left {
+            service: None,
+            ..left(7)
+        };
+        assert!(left(7).landing_in(&no_service));
+        assert!(!deployed.landing_in(&no_service));
+    }
+
+    #[test]
     fn what_a_run_left_reads_back_as_written() {
+        let deployed = Left {
+            before: Some("arn:td:2".into()),
+            ..left(7)
+        };
+        assert_eq!(Left::decode(&deployed.encode()), Some(deployed));
         assert_eq!(Left::decode(&left(7).encode()), Some(left(7)));
         assert_ne!(new_version(), new_version());
     }

@@ -535,3 +535,30 @@ async fn a_service_deleted_by_hand_is_waited_for_a_while_then_made_again() {
     assert!((10..20).contains(&rounds), "{rounds} s");
     assert!(fake.calls.names().contains(&"CreateService"));
 }
+
+/// A service pointed at another task definition by hand (a rollback from the console) shows
+/// neither what the last run left nor what its last call replaced: nothing to wait for. (A
+/// rollback to exactly the one replaced looks like that call still landing: waited for.)
+#[tokio::test(start_paused = true)]
+async fn a_service_rolled_back_by_hand_is_not_waited_for() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    for image in ["api:v1", "api:v2", "api:v3"] {
+        create(&cloud, &s, &create_request(image), &stop)
+            .await
+            .expect("made");
+    }
+    let resource = s.names(&create_request("api:v1").name).resource;
+    let first = format!("{resource}:1");
+    for (_, svc) in fake.world().services.iter_mut() {
+        if svc.name == resource {
+            svc.task_definition = svc
+                .task_definition
+                .replace(&format!("{resource}:2"), &first);
+        }
+    }
+    fake.calls.set_latency(LATENCY);
+    let (deployed, rounds) = timed(create(&cloud, &s, &create_request("api:v4"), &stop)).await;
+    assert!(deployed.expect("deployed").deployed);
+    assert!(rounds < 10, "waited {rounds} s");
+}

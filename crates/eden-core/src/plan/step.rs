@@ -197,18 +197,24 @@ pub struct Leaves {
     pub rule: Ref,
     pub records: Vec<AliasRecord>,
     pub alb: String,
+    /// The task definition the service runs before the last call; none for a new service.
+    pub before: Option<String>,
 }
 
 impl Leaves {
     pub fn left(&self, made: &[Option<String>]) -> Result<Left, Error> {
-        Ok(Left::new(
+        let left = Left::new(
             Some(self.state),
             Some(self.task_definition.get(made)?),
             Some(self.target_group.get(made)?),
             [self.rule.get(made)?.to_string()],
             &self.records,
             &self.alb,
-        ))
+        );
+        Ok(Left {
+            before: self.before.clone(),
+            ..left
+        })
     }
 }
 
