@@ -11,7 +11,8 @@ and counts the calls of each operation. It also refuses, as Route 53 does and mo
 CREATE over an existing record and a DELETE of a record not there with those values, unless told
 to act as moto does (and it lets a CREATE of a record made and deleted before through, which moto
 refuses when any record sorts after it); and, as ELB does, a listener rule past an ALB's quotas
-of rules and of target groups (counted on the rule's listener). It lets one conditional write of
+of rules and of target groups (counted on the rule's listener); and, as ECS does, a service of a
+name taken, or whose target group is not there or on no load balancer. It lets one conditional write of
 an S3 object, one change of a zone's records and one write of a DynamoDB item at a time through,
 as AWS makes each one step and moto does not (a write of another thread between moto's steps is
 lost, or both pass their condition).
@@ -239,11 +240,38 @@ def alias_target(record):
     return (record.findtext(f"{ROUTE53_NS}AliasTarget/{ROUTE53_NS}DNSName") or "").rstrip(".").lower()
 
 
-def ecs_service_refusal(upstream, path, headers, body):
-    """What ECS says to a CreateService of a name the cluster has an ACTIVE service of, which moto
-    takes over the first: the error's body (eden sends no client token that would make it
-    idempotent)."""
+def target_group_refusal(elb, headers, arn):
+    """What ECS says of a service's target group that is not there, or that no load balancer
+    forwards to (moto takes both), asking ELB with the call's own credentials."""
+    authorization = re.sub(r"(Credential=[^/]+/[^/]+/[^/]+/)[^/]+/", r"\1elasticloadbalancing/",
+                           next((v for k, v in headers.items() if k.lower() == "authorization"), ""))
+    query = urllib.parse.urlencode({"Action": "DescribeTargetGroups", "Version": "2015-12-01",
+                                    "TargetGroupArns.member.1": arn}).encode()
+    conn = http.client.HTTPConnection(*elb, timeout=60)
+    try:
+        conn.request("POST", "/", body=query, headers={
+            "Authorization": authorization, "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Length": str(len(query))})
+        answer = conn.getresponse()
+        listed = answer.read()
+    finally:
+        conn.close()
+    if b"TargetGroupNotFound" in listed:
+        return f"The target group with targetGroupArn {arn} does not exist."
+    if answer.status == 200 and not ElementTree.fromstring(listed).findall(f".//{ELB_NS}LoadBalancerArns/{ELB_NS}member"):
+        return f"The target group with targetGroupArn {arn} does not have an associated load balancer."
+    return None
+
+
+def ecs_service_refusal(upstream, elb, path, headers, body):
+    """What ECS says to a CreateService that moto takes: of a name the cluster has an ACTIVE
+    service of (eden sends no client token that would make it idempotent), or with a target
+    group that is not there or not on a load balancer. The error's body, or None."""
     wanted = json.loads(body or b"{}")
+    for lb in wanted.get("loadBalancers", []):
+        refused = lb.get("targetGroupArn") and target_group_refusal(elb, headers, lb["targetGroupArn"])
+        if refused:
+            return json.dumps({"__type": "InvalidParameterException", "message": refused}).encode()
     query = json.dumps({"cluster": wanted.get("cluster", "default"),
                         "services": [wanted.get("serviceName", "")]}).encode()
     asked = {k: v for k, v in headers.items() if k.lower() not in ("x-amz-target", "content-length")}
@@ -401,7 +429,8 @@ def make_handler(upstream, routes, rules):
                 if operation == "CreateRule":
                     over_quota = listener_rule_refusal((host, port), self.path, headers, body, rules.alb_quotas)
                 if operation == "CreateService":
-                    taken = ecs_service_refusal((host, port), self.path, headers, body)
+                    elb = addresses.get("elasticloadbalancing", default)
+                    taken = ecs_service_refusal((host, port), elb, self.path, headers, body)
                     if taken:
                         self.answer(400, "application/x-amz-json-1.1", taken)
                         return rules.traced(operation, service, received)

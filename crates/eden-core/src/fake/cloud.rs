@@ -289,6 +289,16 @@ impl Ecs for FakeCloud {
         if taken {
             return Err(invalid("create service", &new.name, "already exists"));
         }
+        // As ECS: the target group must be there, and on a load balancer (a rule forwards to it).
+        let tg = &new.target_group_arn;
+        let attached = world
+            .rules
+            .iter()
+            .any(|(r, _)| r.target_groups.contains(tg));
+        if !world.target_groups.iter().any(|(t, _)| t.arn == *tg) || !attached {
+            let why = format!("target group {tg} does not have an associated load balancer");
+            return Err(invalid("create service", &new.name, &why));
+        }
         let arn = format!("{ARN}:service/{}/{}", new.cluster, new.name);
         world.services.push((
             new.cluster.clone(),
