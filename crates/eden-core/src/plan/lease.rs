@@ -17,8 +17,8 @@
 //! A plan gives the lease up alongside its last call ([`Leased::last_call`]): a create's with
 //! what the call will leave, so that the next run's reads are trusted once the call landed (and
 //! made again while it lands, see [`read_settled`]); a delete's with the state item, in one
-//! write. When that call fails, the run takes the lease
-//! back on the condition that nobody took it meanwhile, and then undoes.
+//! write. When that call fails, the run takes the lease back on the condition that nobody took
+//! it meanwhile, and then undoes.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -207,10 +207,11 @@ impl<'a> Leased<'a> {
     }
 
     /// Makes the run's last call and gives the lease up alongside it, as the plan's `handover`
-    /// says (`made`: the ARNs its steps made): the release's round trip after the call is saved. Every other write of the run must be done.
-    /// When the call fails, the lease is taken back first (for a delete, with the state item put
-    /// back as `listed`, so that the environment stays listed for the next delete), so that the
-    /// run can undo what it made; when another run took it meanwhile, nothing is undone.
+    /// says (`made`: the ARNs its steps made): the release's round trip after the call is
+    /// saved. Every other write of the run must be done. When the call fails, the lease is taken
+    /// back first (for a delete, with the state item put back as `listed`, so that the
+    /// environment stays listed for the next delete), so that the run can undo what it made;
+    /// when another run took it meanwhile, nothing is undone.
     pub async fn last_call<T>(
         &self,
         s: &Settings,
