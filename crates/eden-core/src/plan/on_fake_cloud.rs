@@ -2,6 +2,7 @@
 //! undoes, what they refuse, and how many rounds of calls deep each is (its virtual time on
 //! tokio's paused clock, at one second a call).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -428,19 +429,25 @@ async fn a_run_dropped_halfway_stops_renewing_its_lease() {
 #[tokio::test(start_paused = true)]
 async fn a_run_whose_lease_was_taken_writes_no_state_item_and_undoes_nothing() {
     let fake = FakeCloud::seeded(&bare());
-    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
     fake.calls.set_latency(LATENCY);
-    let req = create_request("api:v1");
-    let resource = s.names(&req.name).resource;
     // While the second round's writes, the state item among them, are on their way.
-    let takeover = take_over(&fake, &s, &resource, LATENCY * 3 / 2);
-    let (created, ()) = tokio::join!(create(&cloud, &s, &req, &stop), takeover);
-    let e = created.expect_err("a run without its lease finishes nothing");
-    assert!(matches!(e, Error::LeaseLost { .. }), "{e}");
-    assert_eq!(fake.table.item(&s.profile, &resource), None);
-    let calls = fake.calls.names();
+    let calls = create_taken_over_after(&fake, LATENCY * 3 / 2).await;
+    assert_eq!(fake.table.item("api", "dev-dynamic-foo"), None);
     assert!(calls.contains(&"put_environment"), "{calls:?}");
     assert!(!calls.contains(&"DeleteTargetGroup"), "undone: {calls:?}");
+}
+
+/// Creates `foo` while another run takes its lease over after `after`: the create reports the
+/// lost lease. Returns the calls made.
+async fn create_taken_over_after(fake: &Arc<FakeCloud>, after: Duration) -> Vec<&'static str> {
+    let (cloud, s, stop) = (fake.cloud(), filled(fake), Stop::default());
+    let req = create_request("api:v1");
+    let resource = s.names(&req.name).resource;
+    let takeover = take_over(fake, &s, &resource, after);
+    let (created, ()) = tokio::join!(create(&cloud, &s, &req, &stop), takeover);
+    let e = created.expect_err("a create that lost its lease is not reported as done");
+    assert!(matches!(e, Error::LeaseLost { .. }), "{e}");
+    fake.calls.names()
 }
 
 /// Another run takes the environment's lease over after `after`, as one does from a run that
@@ -463,21 +470,16 @@ async fn take_over(fake: &FakeCloud, s: &Settings, resource: &str, after: Durati
 #[tokio::test(start_paused = true)]
 async fn a_run_whose_lease_is_taken_over_during_its_last_call_reports_it() {
     let fake = FakeCloud::seeded(&bare());
-    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
     fake.calls.set_latency(LATENCY);
-    let req = create_request("api:v1");
-    let resource = s.names(&req.name).resource;
     // In the fourth round: the service and the lease's release are on their way.
-    let takeover = take_over(&fake, &s, &resource, LATENCY * 7 / 2);
-    let (created, ()) = tokio::join!(create(&cloud, &s, &req, &stop), takeover);
-    let e = created.expect_err("a create that lost its lease is not reported as done");
-    assert!(matches!(e, Error::LeaseLost { .. }), "{e}");
-    let calls = fake.calls.names();
+    let calls = create_taken_over_after(&fake, LATENCY * 7 / 2).await;
     assert!(calls.contains(&"CreateService"), "{calls:?}");
     assert!(!calls.contains(&"DeleteService"), "undone: {calls:?}");
 
     let fake = FakeCloud::seeded(&bare());
-    let (cloud, s) = (fake.cloud(), filled(&fake));
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    let req = create_request("api:v1");
+    let resource = s.names(&req.name).resource;
     create(&cloud, &s, &req, &stop).await.expect("created");
     fake.calls.set_latency(LATENCY);
     // In the third round: the target group and the release with the state item.
@@ -498,19 +500,12 @@ async fn a_run_whose_lease_is_taken_over_during_its_last_call_reports_it() {
 #[tokio::test(start_paused = true)]
 async fn a_run_undoes_only_while_it_still_holds_its_lease() {
     let fake = FakeCloud::seeded(&bare());
-    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
     // Short calls: the create is over before its first heartbeat.
     let latency = LATENCY / 10;
     fake.calls.set_latency(latency);
     fake.calls.fail("CreateRule");
-    let req = create_request("api:v1");
-    let resource = s.names(&req.name).resource;
     // After the state item's write, while the rule is on its way.
-    let takeover = take_over(&fake, &s, &resource, latency * 5 / 2);
-    let (created, ()) = tokio::join!(create(&cloud, &s, &req, &stop), takeover);
-    let e = created.expect_err("the rule failed");
-    assert!(matches!(e, Error::LeaseLost { .. }), "{e}");
-    let calls = fake.calls.names();
+    let calls = create_taken_over_after(&fake, latency * 5 / 2).await;
     assert!(calls.contains(&"put_environment"), "{calls:?}");
     assert!(!calls.contains(&"DeleteTargetGroup"), "undone: {calls:?}");
 }
