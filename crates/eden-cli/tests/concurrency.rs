@@ -159,13 +159,14 @@ async fn concurrent_creates_of_one_name_make_one_environment() {
 }
 
 /// Starts a create of `foo` whose CreateService takes 1.5 s (AWS takes a moment to make a
-/// service), and 0.3 s later the run `next` starts, queued behind it; waits for both.
+/// service), and the run `next` once that call is on its way, alongside the create's release of
+/// its lease; waits for both.
 fn queued_behind_a_slow_create(world: &World, next: impl FnOnce() -> Child) -> (Run, Run) {
     world
         .proxy()
         .rules(json!({"operation_latency_ms": {"CreateService": 1500}}));
     let first = world.spawn_create("api", "foo", "v1");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    world.proxy().wait_for_call("CreateService");
     let mut runs = wait_all(vec![first, next()]).into_iter();
     (runs.next().unwrap(), runs.next().unwrap())
 }
