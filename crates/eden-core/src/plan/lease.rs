@@ -198,6 +198,12 @@ impl<'a> Leased<'a> {
         }
     }
 
+    /// Marks the lease lost to another run, found so by this run's own write, and says so.
+    fn lose(&self, s: &Settings) -> Error {
+        self.lost.store(true, Ordering::SeqCst);
+        self.lost_error(s)
+    }
+
     /// The error of a run that lost its lease.
     pub fn lost_error(&self, s: &Settings) -> Error {
         Error::LeaseLost {
@@ -219,21 +225,22 @@ impl<'a> Leased<'a> {
         made: &[Option<String>],
         call: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
+        // What a create leaves, before the lease is touched: a plan that cannot say it is a bug.
         let left = match handover {
-            Handover::Stays(leaves) => leaves.left(made)?.encode(),
-            Handover::Gone { .. } => String::new(),
+            Handover::Stays(leaves) => Some(leaves.left(made)?.encode()),
+            Handover::Gone { .. } => None,
         };
         let Some((key, owner)) = self.stop_heartbeat() else {
             return call.await;
         };
         let version = new_version();
         let resource = s.names(self.name).resource;
-        let release = match handover {
-            Handover::Stays(_) => Release::Free {
+        let release = match &left {
+            Some(left) => Release::Free {
                 version: &version,
-                left: Some(&left),
+                left: Some(left),
             },
-            Handover::Gone { .. } => Release::WithEnvironment {
+            None => Release::WithEnvironment {
                 profile: &s.profile,
                 name: &resource,
             },
@@ -248,8 +255,7 @@ impl<'a> Leased<'a> {
             // what this run made is the other run's to finish or remove.
             (_, Ok(false)) => {
                 self.given_up();
-                self.lost.store(true, Ordering::SeqCst);
-                return Err(self.lost_error(s));
+                return Err(self.lose(s));
             }
             (Ok(value), Ok(true)) => {
                 self.given_up();
@@ -334,8 +340,7 @@ impl<'a> Leased<'a> {
             Ok(true) => Ok(cause),
             Ok(false) => {
                 warn!("{cause}");
-                self.lost.store(true, Ordering::SeqCst);
-                Err(self.lost_error(s))
+                Err(self.lose(s))
             }
             Err(e) => Err(Error::Unfinished {
                 cause: Box::new(cause),
