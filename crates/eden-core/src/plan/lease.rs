@@ -515,9 +515,9 @@ impl Drop for Leased<'_> {
 /// Reads under the lease. The previous holder gave the lease up alongside its last call, the
 /// service's, which may still be on its way (AWS takes a moment to make a service): while the
 /// reads show what it said it left but for the service, which they show as it was before that
-/// call, they are made again, for up to [`SETTLE`]; a call that failed, or a service deleted by
-/// hand since, is then what the run finds. Returns the reads, and what they vouch for when they
-/// show exactly what that eden run left.
+/// call, they are made again, after pauses that double, for up to [`SETTLE`]; a call that
+/// failed, or a service deleted by hand since, is then what the run finds. Returns the reads,
+/// and what they vouch for when they show exactly what that eden run left.
 async fn read_settled<W, FL>(
     names: &Names,
     look: impl Fn(Names) -> FL,
@@ -528,7 +528,7 @@ async fn read_settled<W, FL>(
 where
     FL: Future<Output = Result<W, Error>>,
 {
-    let (started, mut waiting) = (Instant::now(), false);
+    let (started, mut waited) = (Instant::now(), 0);
     loop {
         let looked = look(names.clone()).await;
         let (Some(expected), Ok(read)) = (&expected, looked.as_ref().map(&left)) else {
@@ -540,12 +540,15 @@ where
         if !expected.landing_in(&read) || started.elapsed() >= SETTLE || stop.is_requested() {
             return (looked, None);
         }
-        if !waiting {
+        if waited == 0 {
             let service = &names.resource;
             info!("Waiting for the previous eden run's change of service {service} to show");
-            waiting = true;
         }
-        tokio::time::sleep(POLL).await;
+        // Each pause twice the last: a call that lands at once is seen at once, and a long wait
+        // makes its reads (Route 53's among them: 5 calls a second per account) a few times.
+        let pause = (POLL * 2u32.pow(waited)).min(SETTLE.saturating_sub(started.elapsed()));
+        tokio::time::sleep(pause).await;
+        waited += 1;
     }
 }
 

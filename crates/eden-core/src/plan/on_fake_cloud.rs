@@ -525,10 +525,15 @@ async fn a_service_deleted_by_hand_is_waited_for_a_while_then_made_again() {
         .services
         .retain(|(_, svc)| svc.name != resource);
     fake.calls.set_latency(LATENCY);
+    fake.calls.clear();
     let (made, rounds) = timed(create(&cloud, &s, &create_request("api:v2"), &stop)).await;
     assert!(!made.expect("made again").deployed);
     assert!((10..20).contains(&rounds), "{rounds} s");
-    assert!(fake.calls.names().contains(&"CreateService"));
+    let calls = fake.calls.names();
+    assert!(calls.contains(&"CreateService"));
+    // Read again after 0.5, 1.5, 3.5, 7.5 and 10 s, not every 0.5 s.
+    let lookups = calls.iter().filter(|c| **c == "ListResourceRecordSets");
+    assert_eq!(lookups.count(), 6);
 }
 
 /// A service pointed at another task definition by hand (a rollback from the console) shows
