@@ -12,7 +12,7 @@ CREATE over an existing record and a DELETE of a record not there with those val
 to act as moto does (and it lets a CREATE of a record made and deleted before through, which moto
 refuses when any record sorts after it); and, as ELB does, a listener rule past an ALB's quotas
 of rules and of target groups (counted on the rule's listener); and, as ECS does, a service of a
-name taken, or whose target group is not there or on no load balancer. It lets one conditional write of
+name taken or still draining, or whose target group is not there or on no load balancer. It lets one conditional write of
 an S3 object, one change of a zone's records and one write of a DynamoDB item at a time through,
 as AWS makes each one step and moto does not (a write of another thread between moto's steps is
 lost, or both pass their condition).
@@ -33,6 +33,9 @@ Control API (on the proxy's own port):
                                                   settings are the same; moto refuses any taken name)
                             "alb_quotas": {"rules": 100, "target_groups": 100}  (AWS's defaults;
                                                   lower to reach them in a test)
+                            "ecs_draining_ms": 0  (a deleted service shows DRAINING for that long,
+                                                  and a new one of its name is refused, as ECS
+                                                  does while it stops the tasks; moto: INACTIVE at once)
                             (replaces the rules and resets the counts)
 
 Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
@@ -77,7 +80,28 @@ class Rules:
             self.legacy_route53_errors = rules.get("legacy_route53_errors", False)
             self.aws_target_groups = rules.get("aws_target_groups", False)
             self.alb_quotas = dict({"rules": 100, "target_groups": 100}, **rules.get("alb_quotas", {}))
+            self.ecs_draining = rules.get("ecs_draining_ms", 0) / 1000.0
+            self.draining = {}
             self.stats = {}
+
+    def drain(self, body):
+        """A service deleted: DRAINING, as ECS keeps it while its tasks stop, for a while."""
+        if self.ecs_draining:
+            with self.lock:
+                self.draining[ecs_service_key(body, "service")] = time.monotonic() + self.ecs_draining
+
+    def still_draining(self, key):
+        with self.lock:
+            return self.draining.get(key, 0) > time.monotonic()
+
+    def shown_draining(self, data):
+        """A DescribeServices answer with the services still draining as ECS shows them."""
+        found = json.loads(data)
+        for svc in found.get("services", []):
+            key = (svc.get("clusterArn", "").rsplit("/", 1)[-1], svc.get("serviceName"))
+            if svc.get("status") == "INACTIVE" and self.still_draining(key):
+                svc["status"] = "DRAINING"
+        return json.dumps(found).encode()
 
     def traced(self, operation, service, received):
         """Records when a call came in and when its answer went out, in ms since the rules were set."""
@@ -291,6 +315,12 @@ def ecs_service_refusal(upstream, elb, path, headers, body):
     return None
 
 
+def ecs_service_key(body, field):
+    """(cluster name, service name) of an ECS call whose `field` names the service."""
+    asked = json.loads(body or b"{}")
+    return (asked.get("cluster", "default").rsplit("/", 1)[-1], asked.get(field, "").rsplit("/", 1)[-1])
+
+
 def error_answer(protocol, error):
     """Status, content type and body of an AWS error in the protocol's own shape."""
     if error == "500":
@@ -431,6 +461,9 @@ def make_handler(upstream, routes, rules):
                 if operation == "CreateService":
                     elb = addresses.get("elasticloadbalancing", default)
                     taken = ecs_service_refusal((host, port), elb, self.path, headers, body)
+                    if rules.still_draining(ecs_service_key(body, "serviceName")):
+                        taken = json.dumps({"__type": "InvalidParameterException",
+                                            "message": "Unable to Start a service that is still Draining."}).encode()
                     if taken:
                         self.answer(400, "application/x-amz-json-1.1", taken)
                         return rules.traced(operation, service, received)
@@ -461,6 +494,10 @@ def make_handler(upstream, routes, rules):
             if (operation == "CreateTargetGroup" and rules.aws_target_groups and status == 400
                     and b"DuplicateTargetGroupName" in data):
                 status, data = existing_target_group(conn, self.path, headers, body)
+            if operation == "DeleteService" and status == 200:
+                rules.drain(body)
+            if operation == "DescribeServices" and status == 200 and rules.draining:
+                data = rules.shown_draining(data)
             conns[(host, port)] = conn
             rules.spent(operation, time.monotonic() - started)
             self.send_response(status)

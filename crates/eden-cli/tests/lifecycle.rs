@@ -160,6 +160,37 @@ async fn create_on_an_existing_environment_deploys_revision_2_without_duplicates
     );
 }
 
+/// ECS keeps a deleted service DRAINING while it stops its tasks, and refuses a new service of
+/// its name until then (moto makes it INACTIVE at once; the proxy answers as ECS does): a create
+/// right after a delete of its name waits for it to go, then makes the environment anew.
+#[tokio::test]
+async fn a_create_right_after_a_delete_waits_for_the_old_service_to_drain() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    world.proxy().rules(json!({"ecs_draining_ms": 3000}));
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    let again = world.create("api", "foo", "v2");
+    assert!(
+        again
+            .stderr
+            .contains("Service dev-dynamic-api-foo is still being deleted, waiting for it to go"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again.stderr.contains("will create new service"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
+    assert_eq!(aws.target_groups("dev-dynamic-api").await.len(), 1);
+    assert_eq!(aws.rules().await.len(), 1);
+    assert_eq!(aws.records().await.len(), 1);
+}
+
 #[tokio::test]
 async fn copies_are_faithful_to_the_reference_and_tagged() {
     let world = World::new();

@@ -5,8 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
+// tokio's clock: paused in the fast tests.
+use tokio::time::Instant;
 
 use super::{lock, Calls, FakeTable};
 use crate::cloud::{
@@ -48,6 +51,10 @@ pub struct World {
     pub zone: (String, String),
     pub records: Vec<AliasRecord>,
     pub objects: BTreeMap<(String, String), Object>,
+    /// How long a deleted service stays DRAINING, as ECS stops its tasks; none by default.
+    pub drain: Duration,
+    /// The services still DRAINING, by ARN, and until when.
+    draining: Vec<(String, Instant)>,
     next_id: u64,
 }
 
@@ -55,6 +62,20 @@ impl World {
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// Services whose drain is over are INACTIVE.
+    fn drained(&mut self) {
+        let now = Instant::now();
+        let (over, draining) = self
+            .draining
+            .drain(..)
+            .partition(|(_, until)| *until <= now);
+        self.draining = draining;
+        for (arn, _) in over {
+            let over = self.services.iter_mut().filter(|(_, svc)| svc.arn == arn);
+            over.for_each(|(_, svc)| svc.status = "INACTIVE".into());
+        }
     }
 
     /// What eden made that is still there: a summary to compare before and after a run.
@@ -226,7 +247,8 @@ impl Ecs for FakeCloud {
 
     async fn services(&self, cluster: &str, names: &[&str]) -> Result<Vec<ServiceInfo>> {
         self.call("DescribeServices").await?;
-        let world = self.world();
+        let mut world = self.world();
+        world.drained();
         // The newest of a name, as ECS answers for a name made again after a delete.
         let found = names.iter().filter_map(|name| {
             world
@@ -282,12 +304,18 @@ impl Ecs for FakeCloud {
     async fn create_service(&self, new: &NewService) -> Result<String> {
         self.call("CreateService").await?;
         let mut world = self.world();
+        world.drained();
         let taken = world
             .services
             .iter()
-            .any(|(c, s)| *c == new.cluster && s.name == new.name && s.status != "INACTIVE");
-        if taken {
-            return Err(invalid("create service", &new.name, "already exists"));
+            .find(|(c, s)| *c == new.cluster && s.name == new.name && s.status != "INACTIVE");
+        match taken.map(|(_, s)| s.status.as_str()) {
+            Some("DRAINING") => {
+                let why = "Unable to Start a service that is still Draining.";
+                return Err(invalid("create service", &new.name, why));
+            }
+            Some(_) => return Err(invalid("create service", &new.name, "already exists")),
+            None => {}
         }
         // As ECS: the target group must be there, and on a load balancer (a rule forwards to it).
         let tg = &new.target_group_arn;
@@ -353,14 +381,18 @@ impl Ecs for FakeCloud {
     async fn delete_service(&self, cluster: &str, service: &str) -> Result<()> {
         self.call("DeleteService").await?;
         let mut world = self.world();
-        // Straight to INACTIVE: the fake has no tasks to drain.
+        let until = Instant::now() + world.drain;
+        let mut draining = Vec::new();
         for (_, s) in world
             .services
             .iter_mut()
-            .filter(|(c, s)| c == cluster && s.name == service)
+            .filter(|(c, s)| c == cluster && s.name == service && s.status == "ACTIVE")
         {
-            s.status = "INACTIVE".into();
+            s.status = "DRAINING".into();
+            draining.push((s.arn.clone(), until));
         }
+        world.draining.extend(draining);
+        world.drained();
         Ok(())
     }
 

@@ -7,13 +7,18 @@
 //!    exists), read again under the lease when the previous holder left something else (see
 //!    [`super::lease`]).
 //!    A read that needs an earlier answer waits for it, unless the profile names the answer:
-//!    then it goes beside, and is used only when the first answer confirms it;
+//!    then it goes beside, and is used only when the first answer confirms it. A service of the
+//!    environment's name still being deleted is waited for ([`drained`]), then all read again;
 //! 2. [`decide`], without calls: the names are not the reference's, and every resource of them
 //!    is this environment's (see [`crate::ownership`]); then [`Decision::plan`]: the steps,
 //!    what each waits for and how each is undone. The dry run prints that plan;
 //! 3. [`apply`]: the same plan. A new environment is 3 rounds of writes deep (target group,
 //!    rule, service); a deploy 2 (task definition, service).
 
+use std::time::Duration;
+
+// tokio's clock: monotonic, and paused in the fast tests.
+use tokio::time::Instant;
 use tracing::{debug, info};
 
 use super::apply::apply;
@@ -38,6 +43,8 @@ pub const EXPIRY_TAG: &str = "eden:expires-at";
 
 /// Every create plan registers its task definition first.
 const TASK_DEFINITION: StepId = 0;
+/// How often a create asks whether a service of its name is still being deleted.
+const DRAIN_POLL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct CreateRequest {
@@ -87,7 +94,14 @@ pub async fn create(
             |names| look(cloud, s, req, names, now),
             |world| world.found.left(),
             |looked, left| async move {
-                let mut world = looked?;
+                let (mut world, left) = match looked? {
+                    // Read again once it is gone: what the lease vouched for is not reused.
+                    w if w.found.draining => (
+                        drained(cloud, s, req, w.found.names, now, stop).await?,
+                        None,
+                    ),
+                    w => (w, left),
+                };
                 world.report(s, &req.image);
                 world.found.claim_tags(cloud, s, left.as_ref()).await?;
                 let plan = decide(s, req, &world)?.plan(s, req, &world);
@@ -247,17 +261,45 @@ async fn look(
     };
     let found = Found::read(cloud, s, &names, &req.table, services);
     let ((found, reference), ()) = futures::try_join!(found, check_image(cloud, &req.image))?;
-    if found.draining {
-        return Err(Error::Busy {
-            what: format!("service {}", names.resource),
-            why: "it is still being deleted".into(),
-        });
-    }
     Ok(World {
         found,
         now,
         reference,
     })
+}
+
+/// ECS keeps a deleted service DRAINING while it stops its tasks, and refuses a new service of
+/// its name until then: waits for the environment's to go, up to the request's wait, under the
+/// lease, then reads everything again.
+async fn drained(
+    cloud: &Cloud,
+    s: &Settings,
+    req: &CreateRequest,
+    names: Names,
+    now: i64,
+    stop: &Stop,
+) -> Result<World, Error> {
+    let (service, started) = (&names.resource, Instant::now());
+    let busy = || Error::Busy {
+        what: format!("service {service}"),
+        why: "it is still being deleted".into(),
+    };
+    if req.wait.is_zero() {
+        return Err(busy());
+    }
+    info!("Service {service} is still being deleted, waiting for it to go");
+    while started.elapsed() < req.wait {
+        stop.check()?;
+        tokio::time::sleep(DRAIN_POLL).await;
+        let found = cloud.ecs.service(&s.target_cluster, service).await?;
+        if found.is_none_or(|svc| svc.status != "DRAINING") {
+            let world = look(cloud, s, req, names.clone(), now).await?;
+            if !world.found.draining {
+                return Ok(world);
+            }
+        }
+    }
+    Err(busy())
 }
 
 async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {

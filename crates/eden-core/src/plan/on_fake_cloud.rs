@@ -562,3 +562,42 @@ async fn a_service_rolled_back_by_hand_is_not_waited_for() {
     assert!(deployed.expect("deployed").deployed);
     assert!(rounds < 10, "waited {rounds} s");
 }
+
+/// ECS keeps a deleted service DRAINING while it stops its tasks, and refuses a new service of
+/// its name until then: a create right after a delete waits for it (up to its wait), then makes
+/// the environment anew; a run that may not wait (the API's) is told the service is busy.
+#[tokio::test(start_paused = true)]
+async fn a_create_right_after_a_delete_waits_for_the_old_service_to_drain() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    create(&cloud, &s, &create_request("api:v1"), &stop)
+        .await
+        .expect("created");
+    fake.world().drain = Duration::from_secs(30);
+    delete(&cloud, &s, &delete_request(), &stop)
+        .await
+        .expect("deleted");
+    let at_once = CreateRequest {
+        wait: Duration::ZERO,
+        ..create_request("api:v2")
+    };
+    let busy = create(&cloud, &s, &at_once, &stop).await;
+    assert!(
+        matches!(&busy, Err(Error::Busy { why, .. }) if why.contains("still being deleted")),
+        "{busy:?}"
+    );
+    let started = Instant::now();
+    let made = create(&cloud, &s, &create_request("api:v2"), &stop).await;
+    assert!(!made.expect("made anew").deployed);
+    let waited = started.elapsed().as_secs();
+    assert!((30..40).contains(&waited), "waited {waited} s");
+    let resource = s.names(&create_request("api:v2").name).resource;
+    let statuses: Vec<String> = fake
+        .world()
+        .services
+        .iter()
+        .filter(|(_, svc)| svc.name == resource)
+        .map(|(_, svc)| svc.status.clone())
+        .collect();
+    assert_eq!(statuses, ["INACTIVE", "ACTIVE"]);
+}
