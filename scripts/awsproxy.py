@@ -25,6 +25,9 @@ Control API (on the proxy's own port):
                              "throttle": [{"operation": "ChangeResourceRecordSets", "per_second": 5}],
                              "faults": [{"operation": "CreateService", "error": "AccessDenied",
                                          "skip": 0, "times": 1}]}
+                            (an error: AccessDenied, Throttling, 500, reset (the connection
+                            dropped), TransactionConflict (a DynamoDB transaction cancelled so),
+                            or any other code, answered as is)
                             "moto_route53": false  (true: let Route 53 changes through as moto takes them)
                             "legacy_route53_errors": false  (true: refuse them in Route 53's older
                                                       shape, <InvalidChangeBatch><Messages>)
@@ -328,8 +331,15 @@ def error_answer(protocol, error):
     elif error == "Throttling":
         code = {"json": "ThrottlingException", "s3": "SlowDown"}.get(protocol, "Throttling")
         status = 503 if protocol == "s3" else 400
+    elif error == "TransactionConflict":
+        # DynamoDB cancels a transaction when another write of one of its items is in flight.
+        return 400, "application/x-amz-json-1.0", json.dumps({
+            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
+            "CancellationReasons": [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}],
+        }).encode()
     else:
-        code = {"json": "AccessDeniedException"}.get(protocol, error)
+        code = "AccessDeniedException" if protocol == "json" and error == "AccessDenied" else error
         status = 403 if error == "AccessDenied" else 400
     message = f"{error} injected by awsproxy"
     if protocol == "json":

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
@@ -26,6 +27,7 @@ use eden_core::Error;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+use crate::conflicts::condition_failed;
 use crate::error::{aws, code};
 
 const PROFILE_TYPE: &str = "_profile";
@@ -121,13 +123,19 @@ async fn transact(
 ) -> Result<bool> {
     match transaction.send().await {
         Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-        {
-            Ok(false)
-        }
+        Err(e) if lost_race(&e) => Ok(false),
         Err(e) => Err(aws(action, table, e)),
+    }
+}
+
+/// Whether a transaction was cancelled because one of its conditions failed (not by a conflict
+/// the SDK tried again until it gave up).
+fn lost_race<R>(e: &SdkError<TransactWriteItemsError, R>) -> bool {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            condition_failed(cancelled)
+        }
+        _ => false,
     }
 }
 
@@ -374,11 +382,8 @@ impl cloud::StateTable for DynamoDb {
                     .await
                     .map(|_| ())
                     .map_err(|e| {
-                        // Cancelled: the lease item's condition failed, another run holds it.
-                        let taken_over = e
-                            .as_service_error()
-                            .is_some_and(|e| e.is_transaction_canceled_exception());
-                        (taken_over, aws("release lease in table", table, e))
+                        // The lease item's condition failed: another run holds it.
+                        (lost_race(&e), aws("release lease in table", table, e))
                     })
             }
         };
@@ -643,7 +648,6 @@ impl DynamoDb {
         Ok(items)
     }
 
-    /// An update of a lease item on the condition that `owner` holds it.
     /// `write`, in one transaction with the check that `fence` is held: false, writing nothing,
     /// when it is not.
     async fn fenced(
@@ -671,6 +675,7 @@ impl DynamoDb {
         transact(written, action, table).await
     }
 
+    /// An update of a lease item on the condition that `owner` holds it.
     fn owned_lease_update(&self, table: &str, key: &str, owner: &str) -> UpdateItemFluentBuilder {
         self.0
             .update_item()

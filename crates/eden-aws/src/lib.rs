@@ -2,6 +2,7 @@
 //! official SDK, one module per service, SDK errors mapped to one-line core errors.
 
 mod acm;
+mod conflicts;
 mod dynamodb;
 mod ecr;
 mod ecs;
@@ -82,6 +83,9 @@ pub async fn connect() -> Cloud {
                 .build(),
         )
         .build();
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .retry_classifier(conflicts::TransactionConflicts)
+        .build();
     Cloud {
         ecs: Arc::new(ecs::Ecs(aws_sdk_ecs::Client::new(&sdk))),
         elb: Arc::new(elb::Elb(aws_sdk_elasticloadbalancingv2::Client::new(&sdk))),
@@ -89,7 +93,9 @@ pub async fn connect() -> Cloud {
             route53,
         ))),
         store: Arc::new(s3::S3(aws_sdk_s3::Client::from_conf(s3))),
-        table: Arc::new(dynamodb::DynamoDb(aws_sdk_dynamodb::Client::new(&sdk))),
+        table: Arc::new(dynamodb::DynamoDb(aws_sdk_dynamodb::Client::from_conf(
+            dynamodb,
+        ))),
         tags: Arc::new(tagging::Tagging(
             aws_sdk_resourcegroupstagging::Client::new(&sdk),
         )),

@@ -339,6 +339,50 @@ async fn throttling_5xx_and_dropped_connections_are_retried() {
     assert_no_environment(&aws).await;
 }
 
+/// DynamoDB cancels a write that meets another write of one of its items in flight (a run's
+/// renewal beside its own transaction, a waiter's take beside the holder's), and asks the caller
+/// to try again; moto never does. A conflict is tried again, never taken for a lost lease.
+#[tokio::test]
+async fn dynamodb_write_conflicts_are_tried_again() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    // The lease's take, then twice the state item's write (in a transaction with the check
+    // that the lease is held).
+    world.proxy().rules(json!({"faults": [
+        {"operation": "PutItem", "error": "TransactionConflictException"},
+        {"operation": "TransactWriteItems", "error": "TransactionConflict", "times": 2},
+    ]}));
+    world.create("api", "foo", "v1");
+    // Tried again, then refused for want of a table, which the run makes, then taken.
+    assert_eq!(world.proxy().calls("PutItem"), 3);
+    assert_eq!(world.proxy().calls("TransactWriteItems"), 3);
+    assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
+    // The environment's item and its free lease item.
+    assert_eq!(aws.state_items("eden").await.len(), 2);
+
+    // Cancelled at every try: a failed write, undone as any other, not a lease lost.
+    world.proxy().rules(json!({"faults": [
+        {"operation": "TransactWriteItems", "error": "TransactionConflict", "times": 100},
+    ]}));
+    world
+        .try_create("api", "bar", "v1", &[])
+        .failure("TransactionCanceledException");
+    assert_eq!(
+        aws.leftovers("dev-dynamic-api-bar", "api-bar.").await,
+        Vec::<String>::new()
+    );
+
+    // The delete's last write: the lease with the state item.
+    world.proxy().rules(json!({"faults": [
+        {"operation": "TransactWriteItems", "error": "TransactionConflict"},
+    ]}));
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert_eq!(world.proxy().calls("TransactWriteItems"), 2);
+    assert_no_environment(&aws).await;
+}
+
 /// Points `host` at another load balancer, as a record made by hand would.
 async fn put_foreign_alias(aws: &Aws, host: &str, kind: aws_sdk_route53::types::RrType) {
     use aws_sdk_route53::types::{
@@ -511,7 +555,7 @@ async fn a_delete_removes_only_edens_own_records_of_the_host() {
         [("api-foo.dev.example.com".to_string(), "AAAA".to_string())]
     );
     assert_eq!(
-        aws.leftovers("dev-dynamic-", "bar").await,
+        aws.leftovers("dev-dynamic-api-bar", "api-bar.").await,
         Vec::<String>::new()
     );
 }
