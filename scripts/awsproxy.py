@@ -39,6 +39,9 @@ Control API (on the proxy's own port):
                             "ecs_draining_ms": 0  (a deleted service shows DRAINING for that long,
                                                   and a new one of its name is refused, as ECS
                                                   does while it stops the tasks; moto: INACTIVE at once)
+                            "ecs_unseen_rule_ms": 0  (CreateService refuses a target group whose
+                                                  rule was made less than that ago: ECS learns of
+                                                  a new rule a moment after ELB made it)
                             (replaces the rules and resets the counts)
 
 Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
@@ -85,6 +88,8 @@ class Rules:
             self.alb_quotas = dict({"rules": 100, "target_groups": 100}, **rules.get("alb_quotas", {}))
             self.ecs_draining = rules.get("ecs_draining_ms", 0) / 1000.0
             self.draining = {}
+            self.rule_unseen = rules.get("ecs_unseen_rule_ms", 0) / 1000.0
+            self.forwarded = {}
             self.stats = {}
 
     def drain(self, body):
@@ -96,6 +101,21 @@ class Rules:
     def still_draining(self, key):
         with self.lock:
             return self.draining.get(key, 0) > time.monotonic()
+
+    def forwards(self, body):
+        """A rule made: ECS sees its target groups on the ALB only `ecs_unseen_rule_ms` later."""
+        made = urllib.parse.parse_qs(body.decode())
+        with self.lock:
+            for key, arns in made.items():
+                if key.endswith("TargetGroupArn"):
+                    self.forwarded.update({arn: time.monotonic() for arn in arns})
+
+    def unseen_by_ecs(self, body):
+        """The target groups of a CreateService whose rule ECS does not see yet."""
+        wanted = json.loads(body or b"{}")
+        with self.lock:
+            return [lb["targetGroupArn"] for lb in wanted.get("loadBalancers", [])
+                    if time.monotonic() - self.forwarded.get(lb.get("targetGroupArn"), -1e9) < self.rule_unseen]
 
     def shown_draining(self, data):
         """A DescribeServices answer with the services still draining as ECS shows them."""
@@ -474,6 +494,9 @@ def make_handler(upstream, routes, rules):
                     if rules.still_draining(ecs_service_key(body, "serviceName")):
                         taken = json.dumps({"__type": "InvalidParameterException",
                                             "message": "Unable to Start a service that is still Draining."}).encode()
+                    for arn in rules.unseen_by_ecs(body):
+                        taken = json.dumps({"__type": "InvalidParameterException", "message":
+                                            f"The target group with targetGroupArn {arn} does not have an associated load balancer."}).encode()
                     if taken:
                         self.answer(400, "application/x-amz-json-1.1", taken)
                         return rules.traced(operation, service, received)
@@ -506,6 +529,8 @@ def make_handler(upstream, routes, rules):
                 status, data = existing_target_group(conn, self.path, headers, body)
             if operation == "DeleteService" and status == 200:
                 rules.drain(body)
+            if operation == "CreateRule" and status == 200:
+                rules.forwards(body)
             if operation == "DescribeServices" and status == 200 and rules.draining:
                 data = rules.shown_draining(data)
             conns[(host, port)] = conn

@@ -1,6 +1,10 @@
 //! ECS: services and task definitions.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::operation::create_service::CreateServiceError;
 use aws_sdk_ecs::types::{
     ContainerDefinition, DeploymentConfiguration, DesiredStatus, KeyValuePair, LoadBalancer,
     PropagateTags, Service, ServiceField, Tag, Task, TaskDefinition, TaskDefinitionField,
@@ -15,6 +19,15 @@ use eden_core::overrides::EnvVar;
 use eden_core::Error;
 
 use crate::error::{aws, code};
+
+/// How many times a service is asked for while ECS does not see its target group's rule yet:
+/// about 4 s in all.
+const UNSEEN_RULE_ATTEMPTS: u32 = 5;
+
+fn sees_no_load_balancer<R>(e: &SdkError<CreateServiceError, R>) -> bool {
+    let message = e.as_service_error().and_then(|e| e.message());
+    message.is_some_and(|m| m.contains("does not have an associated load balancer"))
+}
 
 pub struct Ecs(pub Client);
 
@@ -207,7 +220,7 @@ impl cloud::Ecs for Ecs {
             .propagate_tags
             .clone()
             .filter(|p| *p != PropagateTags::None);
-        let out = self
+        let create = self
             .0
             .create_service()
             .cluster(&new.cluster)
@@ -225,10 +238,19 @@ impl cloud::Ecs for Ecs {
             .set_scheduling_strategy(s.scheduling_strategy.clone())
             .set_propagate_tags(propagate)
             .enable_ecs_managed_tags(s.enable_ecs_managed_tags)
-            .set_tags(Some(tags(&new.tags)))
-            .send()
-            .await
-            .map_err(|e| aws("create service", &new.name, e))?;
+            .set_tags(Some(tags(&new.tags)));
+        // ECS learns of the rule that puts the target group on the ALB a moment after ELB made
+        // it, and refuses the service until then.
+        let mut attempt = 0;
+        let out = loop {
+            attempt += 1;
+            match create.clone().send().await {
+                Err(e) if attempt < UNSEEN_RULE_ATTEMPTS && sees_no_load_balancer(&e) => {
+                    tokio::time::sleep(Duration::from_millis(250 << (attempt - 1))).await;
+                }
+                sent => break sent.map_err(|e| aws("create service", &new.name, e))?,
+            }
+        };
         out.service
             .and_then(|svc| svc.service_arn)
             .ok_or_else(|| no_arn("create service", &new.name))

@@ -383,6 +383,20 @@ async fn dynamodb_write_conflicts_are_tried_again() {
     assert_no_environment(&aws).await;
 }
 
+/// ECS learns of a new listener rule a moment after ELB made it, and until then refuses a
+/// service of the rule's target group ("does not have an associated load balancer"); moto sees
+/// it at once. The service, made right after the rule, is asked for again.
+#[tokio::test]
+async fn a_service_is_asked_for_again_until_ecs_sees_its_rule() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.proxy().rules(json!({"ecs_unseen_rule_ms": 1000}));
+    world.create("api", "foo", "v1");
+    let asked = world.proxy().calls("CreateService");
+    assert!((2..=4).contains(&asked), "CreateService {asked} times");
+    assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
+}
+
 /// Points `host` at another load balancer, as a record made by hand would.
 async fn put_foreign_alias(aws: &Aws, host: &str, kind: aws_sdk_route53::types::RrType) {
     use aws_sdk_route53::types::{
