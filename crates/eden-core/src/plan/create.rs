@@ -8,7 +8,8 @@
 //!    [`super::lease`]).
 //!    A read that needs an earlier answer waits for it, unless the profile names the answer:
 //!    then it goes beside, and is used only when the first answer confirms it. A service of the
-//!    environment's name still being deleted is waited for ([`drained`]), then all read again;
+//!    environment's name still being deleted is waited for, then all is read again
+//!    ([`look_after_drain`]);
 //! 2. [`decide`], without calls: the names are not the reference's, and every resource of them
 //!    is this environment's (see [`crate::ownership`]); then [`Decision::plan`]: the steps,
 //!    what each waits for and how each is undone. The dry run prints that plan;
@@ -97,7 +98,7 @@ pub async fn create(
                 let (mut world, left) = match looked? {
                     // Read again once it is gone: what the lease vouched for is not reused.
                     w if w.found.draining => (
-                        drained(cloud, s, req, w.found.names, now, stop).await?,
+                        look_after_drain(cloud, s, req, w.found.names, now, stop).await?,
                         None,
                     ),
                     w => (w, left),
@@ -271,7 +272,7 @@ async fn look(
 /// ECS keeps a deleted service DRAINING while it stops its tasks, and refuses a new service of
 /// its name until then: waits for the environment's to go, up to the request's wait, under the
 /// lease, then reads everything again.
-async fn drained(
+async fn look_after_drain(
     cloud: &Cloud,
     s: &Settings,
     req: &CreateRequest,
