@@ -12,7 +12,8 @@ CREATE over an existing record and a DELETE of a record not there with those val
 to act as moto does (and it lets a CREATE of a record made and deleted before through, which moto
 refuses when any record sorts after it); and, as ELB does, a listener rule past an ALB's quotas
 of rules and of target groups (counted on the rule's listener); and, as ECS does, a service of a
-name taken or still draining, or whose target group is not there or on no load balancer. It lets one conditional write of
+name taken or still draining (a name its client token made is that call's answer), or whose
+target group is not there or on no load balancer. It lets one conditional write of
 an S3 object, one change of a zone's records and one write of a DynamoDB item at a time through,
 as AWS makes each one step and moto does not (a write of another thread between moto's steps is
 lost, or both pass their condition).
@@ -26,8 +27,8 @@ Control API (on the proxy's own port):
                              "faults": [{"operation": "CreateService", "error": "AccessDenied",
                                          "skip": 0, "times": 1}]}
                             (an error: AccessDenied, Throttling, 500, reset (the connection
-                            dropped), TransactionConflict (a DynamoDB transaction cancelled so),
-                            or any other code, answered as is)
+                            dropped), lost (the call made, its answer dropped), TransactionConflict
+                            (a DynamoDB transaction cancelled so), or any other code, answered as is)
                             "moto_route53": false  (true: let Route 53 changes through as moto takes them)
                             "legacy_route53_errors": false  (true: refuse them in Route 53's older
                                                       shape, <InvalidChangeBatch><Messages>)
@@ -90,7 +91,19 @@ class Rules:
             self.draining = {}
             self.rule_unseen = rules.get("ecs_unseen_rule_ms", 0) / 1000.0
             self.forwarded = {}
+            self.service_tokens = {}
             self.stats = {}
+
+    def made_with_token(self, body):
+        """A service made: a CreateService with its client token is answered with it, as ECS does."""
+        token = json.loads(body or b"{}").get("clientToken")
+        if token:
+            with self.lock:
+                self.service_tokens[token] = ecs_service_key(body, "serviceName")
+
+    def made_by_token(self, body):
+        with self.lock:
+            return self.service_tokens.get(json.loads(body or b"{}").get("clientToken"))
 
     def drain(self, body):
         """A service deleted: DRAINING, as ECS keeps it while its tasks stop, for a while."""
@@ -310,6 +323,21 @@ def target_group_refusal(elb, headers, arn):
     return None
 
 
+def described_services(upstream, path, headers, cluster, name):
+    """The services of that name moto has, asked with a CreateService's own credentials."""
+    query = json.dumps({"cluster": cluster, "services": [name]}).encode()
+    asked = {k: v for k, v in headers.items() if k.lower() not in ("x-amz-target", "content-length")}
+    target = next(v for k, v in headers.items() if k.lower() == "x-amz-target")
+    asked["X-Amz-Target"] = target.replace("CreateService", "DescribeServices")
+    asked["Content-Length"] = str(len(query))
+    conn = http.client.HTTPConnection(*upstream, timeout=60)
+    try:
+        conn.request("POST", path, body=query, headers=asked)
+        return json.loads(conn.getresponse().read() or b"{}").get("services", [])
+    finally:
+        conn.close()
+
+
 def ecs_service_refusal(upstream, elb, path, headers, body):
     """What ECS says to a CreateService that moto takes: of a name the cluster has an ACTIVE
     service of (eden sends no client token that would make it idempotent), or with a target
@@ -319,20 +347,8 @@ def ecs_service_refusal(upstream, elb, path, headers, body):
         refused = lb.get("targetGroupArn") and target_group_refusal(elb, headers, lb["targetGroupArn"])
         if refused:
             return json.dumps({"__type": "InvalidParameterException", "message": refused}).encode()
-    query = json.dumps({"cluster": wanted.get("cluster", "default"),
-                        "services": [wanted.get("serviceName", "")]}).encode()
-    asked = {k: v for k, v in headers.items() if k.lower() not in ("x-amz-target", "content-length")}
-    target = next(v for k, v in headers.items() if k.lower() == "x-amz-target")
-    asked["X-Amz-Target"] = target.replace("CreateService", "DescribeServices")
-    asked["Content-Length"] = str(len(query))
-    conn = http.client.HTTPConnection(*upstream, timeout=60)
-    try:
-        conn.request("POST", path, body=query, headers=asked)
-        answer = conn.getresponse()
-        found = json.loads(answer.read() or b"{}")
-    finally:
-        conn.close()
-    if any(svc.get("status") == "ACTIVE" for svc in found.get("services", [])):
+    found = described_services(upstream, path, headers, wanted.get("cluster", "default"), wanted.get("serviceName", ""))
+    if any(svc.get("status") == "ACTIVE" for svc in found):
         return json.dumps({"__type": "InvalidParameterException",
                            "message": "Creation of service was not idempotent."}).encode()
     return None
@@ -468,7 +484,7 @@ def make_handler(upstream, routes, rules):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
-            if fault:
+            if fault and fault != "lost":
                 return self.answer(*error_answer(protocol, fault))
             headers = {k: v for k, v in self.headers.items()
                        if k.lower() not in ("transfer-encoding", "connection", "content-length")}
@@ -488,6 +504,11 @@ def make_handler(upstream, routes, rules):
                     headers["Content-Length"] = str(len(body))
                 if operation == "CreateRule":
                     over_quota = listener_rule_refusal((host, port), self.path, headers, body, rules.alb_quotas)
+                if operation == "CreateService" and rules.made_by_token(body):
+                    made = described_services((host, port), self.path, headers, *rules.made_by_token(body))
+                    answer = json.dumps({"service": next(svc for svc in made if svc.get("status") == "ACTIVE")})
+                    self.answer(200, "application/x-amz-json-1.1", answer.encode())
+                    return rules.traced(operation, service, received)
                 if operation == "CreateService":
                     elb = addresses.get("elasticloadbalancing", default)
                     taken = ecs_service_refusal((host, port), elb, self.path, headers, body)
@@ -527,6 +548,14 @@ def make_handler(upstream, routes, rules):
             if (operation == "CreateTargetGroup" and rules.aws_target_groups and status == 400
                     and b"DuplicateTargetGroupName" in data):
                 status, data = existing_target_group(conn, self.path, headers, body)
+            if operation == "CreateService" and status == 200:
+                rules.made_with_token(body)
+            if fault == "lost":
+                # AWS made the change, and its answer never reached the caller.
+                conns[(host, port)] = conn
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return rules.traced(operation, service, received)
             if operation == "DeleteService" and status == 200:
                 rules.drain(body)
             if operation == "CreateRule" and status == 200:

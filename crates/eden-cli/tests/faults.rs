@@ -397,6 +397,21 @@ async fn a_service_is_asked_for_again_until_ecs_sees_its_rule() {
     assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
 }
 
+/// A call AWS carried out whose answer was lost (the connection dropped) is sent again by the
+/// SDK: the service it made is that call's answer, by its client token, not a refusal of a
+/// second service of the name that would undo the whole create.
+#[tokio::test]
+async fn a_service_whose_answer_was_lost_is_made_once() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.proxy().rules(json!({"faults": [
+        {"operation": "CreateService", "error": "lost"},
+    ]}));
+    world.create("api", "foo", "v1");
+    assert_eq!(world.proxy().calls("CreateService"), 2);
+    assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
+}
+
 /// Points `host` at another load balancer, as a record made by hand would.
 async fn put_foreign_alias(aws: &Aws, host: &str, kind: aws_sdk_route53::types::RrType) {
     use aws_sdk_route53::types::{
