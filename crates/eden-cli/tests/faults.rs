@@ -412,6 +412,26 @@ async fn a_service_whose_answer_was_lost_is_made_once() {
     assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
 }
 
+/// A listener rule made by a call whose answer was lost: the SDK sends the call again and finds
+/// the priority taken by that very rule, which the create takes as made (its host, target group
+/// and tags are the ones asked for) instead of as another run's.
+#[tokio::test]
+async fn a_rule_whose_answer_was_lost_is_taken_as_made() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.proxy().rules(json!({"faults": [
+        {"operation": "CreateRule", "error": "lost"},
+    ]}));
+    world.create("api", "foo", "v1");
+    assert_eq!(world.proxy().calls("CreateRule"), 2);
+    assert_eq!(aws.rules().await.len(), 1);
+    assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert_no_environment(&aws).await;
+}
+
 /// Points `host` at another load balancer, as a record made by hand would.
 async fn put_foreign_alias(aws: &Aws, host: &str, kind: aws_sdk_route53::types::RrType) {
     use aws_sdk_route53::types::{

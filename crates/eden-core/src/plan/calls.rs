@@ -298,7 +298,14 @@ async fn create_rule(
                 tried.insert(priority);
                 tokio::time::sleep(super::backoff(attempt)).await;
                 rules = cloud.elb.rules(&new.listener).await?;
-                if rules.iter().any(|r| r.serves_host(&new.host)) {
+                if let Some(rule) = rules.iter().find(|r| r.serves_host(&new.host)) {
+                    if made_by_this_call(cloud, &new, rule).await? {
+                        info!(
+                            "Created ELBv2 listener rule {}: host {} -> {} (priority {priority}; the answer was lost, the rule is there)",
+                            rule.arn, new.host, new.target_group_arn
+                        );
+                        return Ok(rule.arn.clone());
+                    }
                     return Err(Error::Busy {
                         what: format!("host {}", new.host),
                         why: "another eden run is creating this environment".into(),
@@ -311,4 +318,27 @@ async fn create_rule(
         what: format!("listener {}", new.listener),
         why: format!("{RULE_ATTEMPTS} rule priorities in a row were taken by other writers"),
     })
+}
+
+/// Whether the host's rule that took the priority is this call's own: its answer lost (a cut
+/// connection), the SDK sent it again, and found the priority taken by it. The rule is exactly
+/// the one asked for, with the tags it was sent with; under the environment's lease no other
+/// run makes it.
+async fn made_by_this_call(
+    cloud: &Cloud,
+    new: &NewRule,
+    rule: &ListenerRule,
+) -> Result<bool, Error> {
+    let same = rule.priority == Some(new.priority)
+        && rule.is_exactly_for(&new.host)
+        && rule.target_groups == [new.target_group_arn.clone()];
+    if !same {
+        return Ok(false);
+    }
+    let tagged = cloud.elb.tags(std::slice::from_ref(&rule.arn)).await?;
+    let tags = tagged
+        .into_iter()
+        .flat_map(|(_, tags)| tags)
+        .collect::<Vec<_>>();
+    Ok(new.tags.iter().all(|tag| tags.contains(tag)))
 }
