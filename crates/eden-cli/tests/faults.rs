@@ -412,19 +412,23 @@ async fn a_service_whose_answer_was_lost_is_made_once() {
     assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
 }
 
-/// A listener rule made by a call whose answer was lost: the SDK sends the call again and finds
-/// the priority taken by that very rule, which the create takes as made (its host, target group
-/// and tags are the ones asked for) instead of as another run's.
+/// A listener rule and records made by calls whose answers were lost: the SDK sends each call
+/// again, and finds the rule's priority taken by that very rule, or Route 53 refusing to create
+/// what is there. The create takes them as made (they are exactly what it asked for) instead of
+/// as another run's.
 #[tokio::test]
-async fn a_rule_whose_answer_was_lost_is_taken_as_made() {
+async fn a_rule_and_records_whose_answers_were_lost_are_taken_as_made() {
     let world = World::behind_proxy();
     let aws = world.aws().await;
     world.proxy().rules(json!({"faults": [
         {"operation": "CreateRule", "error": "lost"},
+        {"operation": "ChangeResourceRecordSets", "error": "lost"},
     ]}));
     world.create("api", "foo", "v1");
     assert_eq!(world.proxy().calls("CreateRule"), 2);
+    assert_eq!(world.proxy().calls("ChangeResourceRecordSets"), 2);
     assert_eq!(aws.rules().await.len(), 1);
+    assert_eq!(aws.records().await.len(), 1);
     assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
     world
         .eden(&["delete", "-p", "api", "--name", "foo"])

@@ -8,7 +8,7 @@ use super::environments;
 use super::lease::Leased;
 use super::priority;
 use super::step::{Adopted, FileKey, Op};
-use crate::cloud::{Cloud, ListenerRule, NewRule, RuleCreation, TargetGroupCreation};
+use crate::cloud::{AliasRecord, Cloud, ListenerRule, NewRule, RuleCreation, TargetGroupCreation};
 use crate::envfile::Change;
 use crate::error::Error;
 
@@ -107,7 +107,9 @@ impl Op {
             }
             Op::CreateRecords { zone_id, records } => {
                 let host = records.first().map(|r| r.name.as_str()).unwrap_or_default();
-                if !cloud.dns.create(zone_id, records).await? {
+                if !cloud.dns.create(zone_id, records).await?
+                    && !already_there(cloud, zone_id, records).await?
+                {
                     return Err(Error::Busy {
                         what: format!("record {host}"),
                         why: "a record was made at this host while this run read".into(),
@@ -260,6 +262,22 @@ impl Op {
     pub fn is_state_item(&self) -> bool {
         matches!(self, Op::PutStateItem { .. } | Op::DeleteStateItem { .. })
     }
+}
+
+/// Whether the host has exactly these records, which Route 53 refused to create: this step's
+/// own call made them, its answer lost (a cut connection), and the SDK sent it again. They point
+/// at the shared ALB, and the state item records the host: eden's, as any delete would see them.
+async fn already_there(
+    cloud: &Cloud,
+    zone_id: &str,
+    records: &[AliasRecord],
+) -> Result<bool, Error> {
+    let Some(host) = records.first().map(|r| r.name.as_str()) else {
+        return Ok(false);
+    };
+    let found = cloud.dns.records(zone_id, host).await?;
+    let there = |r: &AliasRecord| found.aliases.iter().any(|f| super::same_alias(f, r));
+    Ok(records.iter().all(there))
 }
 
 fn changed(change: Change) -> Done {
