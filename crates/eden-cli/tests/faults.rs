@@ -436,6 +436,24 @@ async fn a_rule_and_records_whose_answers_were_lost_are_taken_as_made() {
     assert_no_environment(&aws).await;
 }
 
+/// An environments file write that landed but whose answer was lost: the SDK sends it again, S3
+/// refuses it (the file changed, by that write), and the file read again shows the change made.
+/// It is this run's own, and undone with the rest when a later step fails.
+#[tokio::test]
+async fn a_file_write_whose_answer_was_lost_is_undone_with_the_rest() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.proxy().rules(json!({"faults": [
+        {"operation": "PutObject", "error": "lost"},
+        {"operation": "CreateService", "error": "AccessDenied"},
+    ]}));
+    world
+        .try_create("api", "foo", "v1", &[])
+        .failure("AccessDenied");
+    assert_eq!(world.proxy().calls("PutObject"), 3);
+    assert_no_environment(&aws).await;
+}
+
 /// Points `host` at another load balancer, as a record made by hand would.
 async fn put_foreign_alias(aws: &Aws, host: &str, kind: aws_sdk_route53::types::RrType) {
     use aws_sdk_route53::types::{

@@ -40,6 +40,10 @@ pub async fn update(
     change: impl Fn(&mut EnvironmentsFile) -> Change,
 ) -> Result<Change, Error> {
     let mut current = known;
+    // What the last write refused did. A file that then shows the change made shows that write:
+    // it landed, its answer was lost and the SDK's second send was refused (each run changes
+    // only its own environment's key, under that environment's lease).
+    let mut refused = None;
     for attempt in 1..=MAX_ATTEMPTS {
         let (object, mut file) = match current.take() {
             Some(known) => known,
@@ -47,7 +51,7 @@ pub async fn update(
         };
         let outcome = change(&mut file);
         if outcome == Change::Unchanged {
-            return Ok(outcome);
+            return Ok(refused.unwrap_or(outcome));
         }
         let condition = match &object {
             Some(o) => WriteCondition::IfMatch(&o.etag),
@@ -60,6 +64,7 @@ pub async fn update(
         {
             WriteOutcome::Written => return Ok(outcome),
             WriteOutcome::Conflict => {
+                refused = Some(outcome);
                 debug!(
                     "s3://{bucket}/{key} changed under us (attempt {attempt}), reading it again"
                 );
