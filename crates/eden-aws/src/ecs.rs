@@ -24,17 +24,6 @@ use crate::error::{aws, code};
 /// about 4 s in all.
 const UNSEEN_RULE_ATTEMPTS: u32 = 5;
 
-/// A random token of 32 characters (ECS takes up to 36).
-fn client_token() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let random = || {
-        std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish()
-    };
-    format!("{:016x}{:016x}", random(), random())
-}
-
 fn sees_no_load_balancer<R>(e: &SdkError<CreateServiceError, R>) -> bool {
     let message = e.as_service_error().and_then(|e| e.message());
     message.is_some_and(|m| m.contains("does not have an associated load balancer"))
@@ -257,7 +246,7 @@ impl cloud::Ecs for Ecs {
             attempt += 1;
             // The SDK sends the same token when it tries again: a service made by a call whose
             // answer was lost is that call's answer, not "not idempotent".
-            match create.clone().client_token(client_token()).send().await {
+            match create.clone().client_token(cloud::random_id()).send().await {
                 Err(e) if attempt < UNSEEN_RULE_ATTEMPTS && sees_no_load_balancer(&e) => {
                     tokio::time::sleep(Duration::from_millis(250 << (attempt - 1))).await;
                 }

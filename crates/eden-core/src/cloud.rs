@@ -15,6 +15,18 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// A resource tag.
 pub type Tag = (String, String);
 
+/// A random id of 32 hex characters: a run's owner id, a lease version, a call's idempotency
+/// token. No host name, no clock.
+pub fn random_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = || {
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    };
+    format!("{:016x}{:016x}", random(), random())
+}
+
 /// A reference resource as an adapter read it, opaque to the core: read once while checking,
 /// handed back to make the copy, so that the copy waits for no second read.
 #[derive(Clone)]
@@ -89,6 +101,11 @@ pub struct Deployment {
 impl ServiceInfo {
     pub fn is_active(&self) -> bool {
         self.status == "ACTIVE"
+    }
+
+    /// Deleted, while ECS stops its tasks: ECS refuses a new service of its name until then.
+    pub fn is_draining(&self) -> bool {
+        self.status == "DRAINING"
     }
 }
 

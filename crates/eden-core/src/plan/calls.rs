@@ -349,7 +349,7 @@ async fn made_by_this_call(
 ) -> Result<bool, Error> {
     let same = rule.priority == Some(new.priority)
         && rule.is_exactly_for(&new.host)
-        && rule.target_groups == [new.target_group_arn.clone()];
+        && rule.target_groups == std::slice::from_ref(&new.target_group_arn);
     if !same {
         return Ok(false);
     }

@@ -293,7 +293,7 @@ async fn look_after_drain(
         stop.check()?;
         tokio::time::sleep(DRAIN_POLL).await;
         let found = cloud.ecs.service(&s.target_cluster, service).await?;
-        if found.is_none_or(|svc| svc.status != "DRAINING") {
+        if !found.is_some_and(|svc| svc.is_draining()) {
             let world = look(cloud, s, req, names.clone(), now).await?;
             if !world.found.draining {
                 return Ok(world);

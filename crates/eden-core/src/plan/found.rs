@@ -128,7 +128,7 @@ impl Found {
             records,
             rules,
             reference: reference.filter(ServiceInfo::is_active),
-            draining: service.as_ref().is_some_and(|svc| svc.status == "DRAINING"),
+            draining: service.as_ref().is_some_and(ServiceInfo::is_draining),
             service: service.filter(ServiceInfo::is_active),
             target_group,
             family,

@@ -21,7 +21,6 @@
 //! it meanwhile, and then undoes.
 
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,7 +34,7 @@ use tracing::{debug, info, warn};
 use super::step::Handover;
 use super::Stop;
 use crate::cloud::{
-    AliasRecord, Fence, LeaseClaim, LeaseTake, PreviousHolder, Release, StateTable,
+    random_id, AliasRecord, Fence, LeaseClaim, LeaseTake, PreviousHolder, Release, StateTable,
 };
 use crate::error::Error;
 use crate::names::{dns_name, EnvName, Names};
@@ -233,7 +232,7 @@ impl<'a> Leased<'a> {
         let Some((key, owner)) = self.stop_heartbeat() else {
             return call.await;
         };
-        let version = new_version();
+        let version = random_id();
         let resource = s.names(self.name).resource;
         let release = match &left {
             Some(left) => Release::Free {
@@ -279,7 +278,7 @@ impl<'a> Leased<'a> {
         };
         let taken_back = match handover {
             Handover::Stays(_) => {
-                let next = new_version();
+                let next = random_id();
                 let state = &self.state;
                 state
                     .take_back_lease(self.table, &key, &owner, &version, &next)
@@ -289,7 +288,7 @@ impl<'a> Leased<'a> {
                 let claim = LeaseClaim {
                     key: key.clone(),
                     owner,
-                    version: new_version(),
+                    version: random_id(),
                     takeover: None,
                 };
                 self.state
@@ -334,7 +333,7 @@ impl<'a> Leased<'a> {
         };
         let renewed = self
             .state
-            .renew_lease(self.table, &key, &owner, &new_version())
+            .renew_lease(self.table, &key, &owner, &random_id())
             .await;
         match renewed {
             Ok(true) => Ok(cause),
@@ -397,10 +396,7 @@ impl<'a> Leased<'a> {
             loop {
                 tokio::time::sleep(HEARTBEAT).await;
                 let started = Instant::now();
-                let why = match state
-                    .renew_lease(&table, &key, &owner, &new_version())
-                    .await
-                {
+                let why = match state.renew_lease(&table, &key, &owner, &random_id()).await {
                     Ok(true) => {
                         renewed = started;
                         continue;
@@ -485,7 +481,7 @@ impl<'a> Leased<'a> {
         if self.is_lost() {
             return;
         }
-        let version = new_version();
+        let version = random_id();
         let release = match keep {
             true => Release::Free {
                 version: &version,
@@ -589,7 +585,7 @@ async fn take(
     wait: Duration,
     stop: &Stop,
 ) -> Result<(String, PreviousHolder, bool), Error> {
-    let owner = new_version();
+    let owner = random_id();
     let started = Instant::now();
     // The version last seen, and since when by this machine's clock.
     let mut seen: Option<(String, Instant)> = None;
@@ -603,7 +599,7 @@ async fn take(
         let claim = LeaseClaim {
             key: key.to_string(),
             owner: owner.clone(),
-            version: new_version(),
+            version: random_id(),
             takeover,
         };
         match state.take_lease(table, &claim).await? {
@@ -634,16 +630,6 @@ async fn take(
         }
         tokio::time::sleep(POLL).await;
     }
-}
-
-/// A random id: a run's owner id, or a lease version. No host name, no clock.
-fn new_version() -> String {
-    let random = || {
-        std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish()
-    };
-    format!("{:016x}{:016x}", random(), random())
 }
 
 #[cfg(test)]
@@ -729,7 +715,7 @@ mod tests {
         };
         assert_eq!(Left::decode(&deployed.encode()), Some(deployed));
         assert_eq!(Left::decode(&left(7).encode()), Some(left(7)));
-        assert_ne!(new_version(), new_version());
+        assert_ne!(random_id(), random_id());
     }
 
     use std::sync::atomic::AtomicUsize;
