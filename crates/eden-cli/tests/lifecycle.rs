@@ -172,6 +172,18 @@ async fn a_create_right_after_a_delete_waits_for_the_old_service_to_drain() {
     world
         .eden(&["delete", "-p", "api", "--name", "foo"])
         .success();
+    let plan = world
+        .try_create("api", "foo", "v2", &["--dry-run"])
+        .success();
+    let first = plan.stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        first, "would wait for service dev-dynamic-api-foo (it is being deleted)",
+        "{}",
+        plan.stdout
+    );
+    assert!(plan
+        .stdout
+        .contains("would create service dev-dynamic-api-foo"));
     let again = world.create("api", "foo", "v2");
     assert!(
         again

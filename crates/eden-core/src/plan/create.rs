@@ -134,6 +134,9 @@ pub async fn preview(
     let names = s.names(&req.name);
     super::refuse_reference_service(s, &req.name, &names.resource)?;
     let mut w = look(cloud, s, req, names, super::now()).await?;
+    if w.found.draining && req.wait.is_zero() {
+        return Err(still_being_deleted(&w.found.names.resource));
+    }
     w.report(s, &req.image);
     w.found.claim_tags(cloud, s, None).await?;
     Ok(decide(s, req, &w)?.plan(s, req, &w).changes())
@@ -281,12 +284,8 @@ async fn look_after_drain(
     stop: &Stop,
 ) -> Result<World, Error> {
     let (service, started) = (&names.resource, Instant::now());
-    let busy = || Error::Busy {
-        what: format!("service {service}"),
-        why: "it is still being deleted".into(),
-    };
     if req.wait.is_zero() {
-        return Err(busy());
+        return Err(still_being_deleted(service));
     }
     info!("Service {service} is still being deleted, waiting for it to go");
     while started.elapsed() < req.wait {
@@ -300,7 +299,15 @@ async fn look_after_drain(
             }
         }
     }
-    Err(busy())
+    Err(still_being_deleted(service))
+}
+
+/// A service of the environment's name is draining, and the run does not wait (long enough).
+fn still_being_deleted(service: &str) -> Error {
+    Error::Busy {
+        what: format!("service {service}"),
+        why: "it is still being deleted".into(),
+    }
 }
 
 async fn check_image(cloud: &Cloud, image: &ImageUri) -> Result<(), Error> {
@@ -460,7 +467,14 @@ impl Decision {
         let resource = &names.resource;
         let item = state_item(s, req, w);
         let tags = tags_for(s, req, item.expires_at);
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            // The run waits for it to go, then reads again: what the plan shows if nothing
+            // else changed meanwhile.
+            waits_for: f.draining.then(|| {
+                PlannedChange::wait("service", format!("{resource} (it is being deleted)"))
+            }),
+            ..Plan::default()
+        };
 
         let copy = TaskDefinitionCopy {
             template: w.reference.task_definition.clone(),

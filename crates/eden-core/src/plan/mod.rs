@@ -29,7 +29,7 @@ pub use lease::{DEFAULT_WAIT, LEASE_SECONDS};
 /// One change a plan would make, for `--dry-run`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PlannedChange {
-    /// create, update or delete.
+    /// create, update, delete, keep or wait.
     pub action: &'static str,
     /// What kind of resource: service, target group, record...
     pub resource: &'static str,
@@ -62,6 +62,11 @@ impl PlannedChange {
         Self::new("delete", resource, name)
     }
 
+    /// Something the run waits for before its first step.
+    fn wait(resource: &'static str, name: impl Into<String>) -> Self {
+        Self::new("wait", resource, name)
+    }
+
     /// A resource of the environment's names that is not eden's, with why it stays.
     fn keep(resource: &'static str, name: impl Into<String>) -> Self {
         Self::new("keep", resource, name)
@@ -77,6 +82,7 @@ impl std::fmt::Display for PlannedChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.action {
             "keep" => write!(f, "would leave {} {}", self.resource, self.name),
+            "wait" => write!(f, "would wait for {} {}", self.resource, self.name),
             action => write!(f, "would {action} {} {}", self.resource, self.name),
         }
     }

@@ -582,16 +582,29 @@ async fn a_create_right_after_a_delete_waits_for_the_old_service_to_drain() {
         ..create_request("api:v2")
     };
     let busy = create(&cloud, &s, &at_once, &stop).await;
-    assert!(
-        matches!(&busy, Err(Error::Busy { why, .. }) if why.contains("still being deleted")),
-        "{busy:?}"
+    let is_draining = |e: Option<&Error>| matches!(e, Some(Error::Busy { why, .. }) if why.contains("still being deleted"));
+    assert!(is_draining(busy.as_ref().err()), "{busy:?}");
+    // The dry run says what the run does: refuses at once, or waits first and then makes it.
+    let refused = preview_create(&cloud, &s, &at_once).await;
+    assert!(is_draining(refused.as_ref().err()), "{refused:?}");
+    let planned = preview_create(&cloud, &s, &create_request("api:v2"))
+        .await
+        .expect("planned");
+    let resource = s.names(&create_request("api:v2").name).resource;
+    assert_eq!(
+        planned[0].to_string(),
+        format!("would wait for service {resource} (it is being deleted)")
     );
+    let made_service = planned
+        .iter()
+        .find(|c| (c.action, c.resource) == ("create", "service"))
+        .expect("a new service");
+    assert!(made_service.after.contains(&0), "{planned:?}");
     let started = Instant::now();
     let made = create(&cloud, &s, &create_request("api:v2"), &stop).await;
     assert!(!made.expect("made anew").deployed);
     let waited = started.elapsed().as_secs();
     assert!((30..40).contains(&waited), "waited {waited} s");
-    let resource = s.names(&create_request("api:v2").name).resource;
     let statuses: Vec<String> = fake
         .world()
         .services

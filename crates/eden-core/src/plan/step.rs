@@ -228,6 +228,8 @@ pub struct Plan {
     pub handover: Option<Handover>,
     /// What has one of the environment's names and stays as it is, each with why.
     pub kept: Vec<PlannedChange>,
+    /// What the run waits for before its first step.
+    pub waits_for: Option<PlannedChange>,
 }
 
 impl Plan {
@@ -266,8 +268,12 @@ impl Plan {
 
     /// Everything the plan changes and keeps, as the dry run prints it.
     pub fn changes(&self) -> Vec<PlannedChange> {
+        // A wait comes first, and every step after it.
+        let waits = usize::from(self.waits_for.is_some());
         let steps = self.steps.iter().map(|step| PlannedChange {
-            after: step.after.clone(),
+            after: (0..waits)
+                .chain(step.after.iter().map(|id| id + waits))
+                .collect(),
             ..step.change.clone()
         });
         // The state item goes in the last step's write, after every other step.
@@ -276,13 +282,18 @@ impl Plan {
             _ => None,
         };
         let state_item = state_item.map(|change| PlannedChange {
-            after: (0..self.steps.len())
-                .filter(|id| self.last != Some(*id))
+            after: (0..self.steps.len() + waits)
+                .filter(|id| self.last.map(|last| last + waits) != Some(*id))
                 .collect(),
             ..change
         });
         let kept = self.kept.iter().cloned();
-        steps.chain(state_item).chain(kept).collect()
+        let waits_for = self.waits_for.iter().cloned();
+        waits_for
+            .chain(steps)
+            .chain(state_item)
+            .chain(kept)
+            .collect()
     }
 
     /// For each step, the longest chain of steps that starts with it: the rounds the plan still
