@@ -7,7 +7,7 @@
 mod cloud;
 mod table;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,6 +28,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Calls {
     names: Mutex<Vec<&'static str>>,
     latency: Mutex<Duration>,
+    /// Calls slower (or faster) than the rest, by name.
+    slow: Mutex<BTreeMap<&'static str, Duration>>,
     failing: Mutex<BTreeSet<&'static str>>,
 }
 
@@ -35,7 +37,8 @@ impl Calls {
     /// One call: logged, then answered after the latency, or denied when it is to fail.
     pub async fn call(&self, name: &'static str) -> Result<()> {
         lock(&self.names).push(name);
-        let latency = *lock(&self.latency);
+        let latency = lock(&self.slow).get(name).copied();
+        let latency = latency.unwrap_or(*lock(&self.latency));
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
@@ -61,6 +64,11 @@ impl Calls {
 
     pub fn set_latency(&self, latency: Duration) {
         *lock(&self.latency) = latency;
+    }
+
+    /// From now on, every call of this name takes `latency`.
+    pub fn set_latency_of(&self, name: &'static str, latency: Duration) {
+        lock(&self.slow).insert(name, latency);
     }
 
     /// From now on, every call of this name is denied.

@@ -9,7 +9,8 @@
 //!    environment's names that eden did not make for this profile and name is left, and said
 //!    so; [`Removal::plan`] gives the steps, which the dry run prints;
 //! 3. [`apply`]: the file entry, records, rules, service and task definitions at once, then the
-//!    target group with the lease and the state item in one write: 2 rounds of writes.
+//!    target group with the lease and the state item in one write: 2 rounds of writes (3 with
+//!    no service).
 
 use tracing::info;
 
@@ -125,7 +126,8 @@ pub(super) struct Removal {
 impl Removal {
     /// The steps: the file entry, records, rules, service and task definitions at once; then
     /// the target group (AWS keeps it while a rule uses it) with the lease and the state item
-    /// in one write, so that until the rest is gone `eden ls` lists the environment. `listed`
+    /// in one write (after it when there is no service), so that until the rest is gone
+    /// `eden ls` lists the environment. `listed`
     /// is the state item put back should the target group stay; `recorded_in` names the state
     /// table when a state item records the environment.
     pub(super) fn plan(
@@ -197,6 +199,12 @@ impl Removal {
             };
             plan.add(PlannedChange::delete("target group", &tg.name), op, &[]);
             plan.make_last();
+            // A create that takes the lease while the deletion is in flight would reuse the
+            // target group as it goes. Where a service went, ECS drains it, and the create
+            // waits for that; where none did, the lease goes after the deletion, a round later.
+            if self.service.is_none() {
+                plan.last = None;
+            }
         }
         let state_item = recorded_in.map(|table| {
             PlannedChange::delete("state item", format!("{} in table {table}", names.resource))

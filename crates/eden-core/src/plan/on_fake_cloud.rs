@@ -614,3 +614,44 @@ async fn a_create_right_after_a_delete_waits_for_the_old_service_to_drain() {
         .collect();
     assert_eq!(statuses, ["INACTIVE", "ACTIVE"]);
 }
+
+/// A create right behind a delete of an environment whose service was gone already (deleted by
+/// hand): the create takes the lease only once the delete's target group is gone, and makes
+/// its own; it used to take it while the deletion was in flight, reuse the target group, and
+/// make one of the two runs fail.
+#[tokio::test(start_paused = true)]
+async fn a_create_right_behind_a_delete_without_a_service_makes_its_own_target_group() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    create(&cloud, &s, &create_request("api:v1"), &stop)
+        .await
+        .expect("created");
+    let resource = s.names(&create_request("api:v1").name).resource;
+    for (_, svc) in fake.world().services.iter_mut() {
+        if svc.name == resource {
+            svc.status = "INACTIVE".into();
+        }
+    }
+    fake.calls.set_latency(LATENCY / 10);
+    fake.calls.set_latency_of("DeleteTargetGroup", LATENCY * 3);
+    let behind = async {
+        // Once the delete holds the lease: the create waits for it.
+        tokio::time::sleep(LATENCY / 20).await;
+        create(&cloud, &s, &create_request("api:v2"), &stop).await
+    };
+    let req = delete_request();
+    let (deleted, created) = tokio::join!(delete(&cloud, &s, &req, &stop), behind);
+    deleted.expect("deleted");
+    assert!(!created.expect("created anew").deployed);
+    let world = fake.world();
+    let target_groups: Vec<&String> = world
+        .target_groups
+        .iter()
+        .filter(|(tg, _)| tg.name == s.names(&delete_request().name).target_group)
+        .map(|(tg, _)| &tg.arn)
+        .collect();
+    assert_eq!(target_groups.len(), 1, "{target_groups:?}");
+    let host_rules = world.rules.iter().filter(|(r, _)| !r.hosts.is_empty());
+    let forwards: Vec<&[String]> = host_rules.map(|(r, _)| &r.target_groups[..]).collect();
+    assert_eq!(forwards, [std::slice::from_ref(target_groups[0])]);
+}
