@@ -5,9 +5,10 @@
 // Each test file uses its own part of the harness.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -58,27 +59,49 @@ pub fn lint<F: AsRef<std::ffi::OsStr> + std::fmt::Debug>(tool: &str, files: &[F]
 /// ends and kept for the next test of this binary: a moto's start and its first EC2 call (moto
 /// loads EC2 then) are half of the 3 s a world takes to seed.
 pub struct Moto {
-    child: Option<Child>,
+    server: Option<Server>,
     pub endpoint: String,
     pooled: bool,
 }
 
-/// The idle motos of this test binary, reset, with their endpoints.
-static IDLE: std::sync::Mutex<Vec<(Child, String)>> = std::sync::Mutex::new(Vec::new());
+/// A running moto, and its answers to seed requests.
+struct Server {
+    child: Child,
+    seeded: BufReader<ChildStdout>,
+}
 
-/// moto's server, ending when its stdin closes: an idle moto ends with the test binary, whose
-/// statics are never dropped.
-const MOTO_MAIN: &str = "import os, sys, threading
+/// The idle motos of this test binary, reset, with their endpoints.
+static IDLE: std::sync::Mutex<Vec<(Server, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// moto's server, which also seeds a world for each line `{"endpoint", "config"}` on its stdin
+/// (`scripts/seed_world.py`, with Python and boto3 loaded once rather than for every world) and
+/// answers `SEED {"world"}` or `SEED {"error"}` on stdout. It ends when its stdin closes: an
+/// idle moto ends with the test binary, whose statics are never dropped.
+const MOTO_MAIN: &str = "import json, os, sys, threading, traceback
+def seed_worlds():
+    os.environ.setdefault('AWS_ACCESS_KEY_ID', 'testing')
+    os.environ.setdefault('AWS_SECRET_ACCESS_KEY', 'testing')
+    sys.path.insert(0, os.environ['EDEN_SCRIPTS'])
+    import seed_world
+    for line in sys.stdin:
+        asked = json.loads(line)
+        try:
+            answer = {'world': seed_world.seed(asked['endpoint'], asked['config'])}
+        except Exception:
+            answer = {'error': traceback.format_exc()}
+        sys.stdout.write('SEED ' + json.dumps(answer) + '\\n')
+        sys.stdout.flush()
+    os._exit(0)
+threading.Thread(target=seed_worlds, daemon=True).start()
 from moto.server import main
-threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
 main(sys.argv[1:])";
 
 impl Moto {
     pub fn start() -> Self {
         let idle = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop();
         match idle {
-            Some((child, endpoint)) => Self {
-                child: Some(child),
+            Some((server, endpoint)) => Self {
+                server: Some(server),
                 endpoint,
                 pooled: true,
             },
@@ -93,19 +116,45 @@ impl Moto {
     /// A moto of its own for this test, with these settings.
     pub fn start_with(env: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let child = Command::new(venv_bin("python"))
+        let mut child = Command::new(venv_bin("python"))
             .args(["-c", MOTO_MAIN, "-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("EDEN_SCRIPTS", workspace().join("scripts"))
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("moto's server starts");
+        let seeded = BufReader::new(child.stdout.take().expect("moto's stdout"));
         wait_for(port, "moto");
         Self {
-            child: Some(child),
+            server: Some(Server { child, seeded }),
             endpoint: format!("http://127.0.0.1:{port}"),
             pooled: false,
+        }
+    }
+
+    /// Seeds the world through `endpoint` (this moto, or a proxy in front of it), writes the
+    /// seed's config file at `config`, and returns the world's ids.
+    fn seed(&mut self, endpoint: &str, config: &Path) -> Value {
+        let server = self.server.as_mut().expect("a running moto");
+        let asked = serde_json::json!({"endpoint": endpoint, "config": config});
+        let stdin = server.child.stdin.as_mut().expect("moto's stdin");
+        writeln!(stdin, "{asked}").expect("moto reads the seed request");
+        loop {
+            let mut line = String::new();
+            let read = server.seeded.read_line(&mut line).expect("moto's answer");
+            assert!(read > 0, "moto ended while seeding");
+            let Some(answer) = line.strip_prefix("SEED ") else {
+                continue;
+            };
+            let mut answer: Value = serde_json::from_str(answer).expect("the seed answers JSON");
+            assert!(
+                answer["error"].is_null(),
+                "seeding failed: {}",
+                answer["error"]
+            );
+            return answer["world"].take();
         }
     }
 
@@ -122,17 +171,17 @@ impl Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else {
+        let Some(mut server) = self.server.take() else {
             return;
         };
         // A failed test's moto may still get calls from its runs: it is not reused.
-        if self.pooled && !std::thread::panicking() && self.reset(&mut child) {
+        if self.pooled && !std::thread::panicking() && self.reset(&mut server.child) {
             let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-            idle.push((child, self.endpoint.clone()));
+            idle.push((server, self.endpoint.clone()));
             return;
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        let _ = server.child.kill();
+        let _ = server.child.wait();
     }
 }
 
@@ -384,23 +433,10 @@ impl World {
     }
 
     /// The world seeded through `endpoint`.
-    fn seeded(moto: Moto, endpoint: &str) -> Self {
+    fn seeded(mut moto: Moto, endpoint: &str) -> Self {
         let home = tempfile::tempdir().expect("a temp home");
         let config = home.path().join(".eden/config");
-        let out = Command::new(venv_bin("python"))
-            .arg(workspace().join("scripts/seed_world.py"))
-            .args(["--endpoint", endpoint, "--config"])
-            .arg(&config)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .output()
-            .expect("the seed script runs");
-        assert!(
-            out.status.success(),
-            "seeding failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ids = serde_json::from_slice(&out.stdout).expect("the seed script prints JSON");
+        let ids = moto.seed(endpoint, &config);
         Self {
             moto,
             split: Vec::new(),
