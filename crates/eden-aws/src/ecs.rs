@@ -1,7 +1,5 @@
 //! ECS: services and task definitions.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::operation::create_service::CreateServiceError;
@@ -19,10 +17,7 @@ use eden_core::overrides::EnvVar;
 use eden_core::Error;
 
 use crate::error::{aws, code};
-
-/// How many times a service is asked for while ECS does not see its target group's rule yet:
-/// about 4 s in all.
-const UNSEEN_RULE_ATTEMPTS: u32 = 5;
+use crate::eventual::until_seen;
 
 fn sees_no_load_balancer<R>(e: &SdkError<CreateServiceError, R>) -> bool {
     let message = e.as_service_error().and_then(|e| e.message());
@@ -240,19 +235,14 @@ impl cloud::Ecs for Ecs {
             .enable_ecs_managed_tags(s.enable_ecs_managed_tags)
             .set_tags(Some(tags(&new.tags)));
         // ECS learns of the rule that puts the target group on the ALB a moment after ELB made
-        // it, and refuses the service until then.
-        let mut attempt = 0;
-        let out = loop {
-            attempt += 1;
-            // The SDK sends the same token when it tries again: a service made by a call whose
-            // answer was lost is that call's answer, not "not idempotent".
-            match create.clone().client_token(cloud::random_id()).send().await {
-                Err(e) if attempt < UNSEEN_RULE_ATTEMPTS && sees_no_load_balancer(&e) => {
-                    tokio::time::sleep(Duration::from_millis(250 << (attempt - 1))).await;
-                }
-                sent => break sent.map_err(|e| aws("create service", &new.name, e))?,
-            }
-        };
+        // it, and refuses the service until then. The SDK sends the same token when it tries
+        // again: a service made by a call whose answer was lost is that call's answer, not
+        // "not idempotent".
+        let out = until_seen(sees_no_load_balancer, || {
+            create.clone().client_token(cloud::random_id()).send()
+        })
+        .await
+        .map_err(|e| aws("create service", &new.name, e))?;
         out.service
             .and_then(|svc| svc.service_arn)
             .ok_or_else(|| no_arn("create service", &new.name))

@@ -1,8 +1,8 @@
 //! Elastic Load Balancing v2: the shared ALB, its listener rules, and target groups.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::error::SdkError;
+use aws_sdk_elasticloadbalancingv2::operation::delete_target_group::DeleteTargetGroupError;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, HostHeaderConditionConfig, IpAddressType, ProtocolEnum, Rule,
     RuleCondition, Tag, TargetGroupAttribute,
@@ -15,6 +15,7 @@ use eden_core::cloud::{
 use eden_core::Error;
 
 use crate::error::aws;
+use crate::eventual::until_seen;
 
 /// Target group attributes a copy takes over: the ones that do not depend on the load balancer.
 const COPIED_ATTRIBUTES: [&str; 4] = [
@@ -23,9 +24,6 @@ const COPIED_ATTRIBUTES: [&str; 4] = [
     "load_balancing.",
     "slow_start.",
 ];
-
-/// AWS may still see a just-deleted rule using the target group for a moment.
-const IN_USE_ATTEMPTS: u32 = 5;
 
 pub struct Elb(pub Client);
 
@@ -375,27 +373,19 @@ impl cloud::Elb for Elb {
     }
 
     async fn delete_target_group(&self, arn: &str) -> Result<()> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self
-                .0
-                .delete_target_group()
-                .target_group_arn(arn)
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_resource_in_use_exception())
-                        && attempt < IN_USE_ATTEMPTS =>
-                {
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                }
-                Err(e) if crate::error::code(&e) == Some("TargetGroupNotFound") => return Ok(()),
-                Err(e) => return Err(aws("delete target group", arn, e)),
-            }
+        // ELB may still see a rule deleted a moment ago using the target group.
+        let in_use = |e: &SdkError<DeleteTargetGroupError, _>| {
+            let e = e.as_service_error();
+            e.is_some_and(DeleteTargetGroupError::is_resource_in_use_exception)
+        };
+        let deleted = until_seen(in_use, || {
+            self.0.delete_target_group().target_group_arn(arn).send()
+        })
+        .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) if crate::error::code(&e) == Some("TargetGroupNotFound") => Ok(()),
+            Err(e) => Err(aws("delete target group", arn, e)),
         }
     }
 }

@@ -8,6 +8,7 @@ mod ecr;
 mod ecs;
 mod elb;
 mod error;
+mod eventual;
 mod http;
 mod route53;
 mod s3;

@@ -397,6 +397,26 @@ async fn a_service_is_asked_for_again_until_ecs_sees_its_rule() {
     assert_eq!(aws.services("dev-dynamic-api-foo").await.len(), 1);
 }
 
+/// ELB may still see a rule deleted a moment ago using its target group, and refuses to delete
+/// the target group until then: the delete asks again instead of failing.
+#[tokio::test]
+async fn a_target_group_is_deleted_once_elb_sees_its_rule_gone() {
+    let world = World::behind_proxy();
+    let aws = world.aws().await;
+    world.create("api", "foo", "v1");
+    world.proxy().rules(json!({"faults": [
+        {"operation": "DeleteTargetGroup", "error": "ResourceInUse", "times": 2},
+    ]}));
+    world
+        .eden(&["delete", "-p", "api", "--name", "foo"])
+        .success();
+    assert_eq!(world.proxy().calls("DeleteTargetGroup"), 3);
+    assert_eq!(
+        aws.leftovers("dev-dynamic-", "foo").await,
+        Vec::<String>::new()
+    );
+}
+
 /// A call AWS carried out whose answer was lost (the connection dropped) is sent again by the
 /// SDK: the service it made is that call's answer, by its client token, not a refusal of a
 /// second service of the name that would undo the whole create.
