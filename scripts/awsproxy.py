@@ -43,6 +43,9 @@ Control API (on the proxy's own port):
                             "ecs_unseen_rule_ms": 0  (CreateService refuses a target group whose
                                                   rule was made less than that ago: ECS learns of
                                                   a new rule a moment after ELB made it)
+                            "route53_pending_ms": 0  (GetChange answers PENDING for a record change
+                                                  made less than that ago, as Route 53 does until
+                                                  the change reaches every name server; moto: INSYNC)
                             (replaces the rules and resets the counts)
 
 Usage: awsproxy.py --upstream http://127.0.0.1:MOTO_PORT --port PORT [--latency-ms N]
@@ -92,6 +95,8 @@ class Rules:
             self.rule_unseen = rules.get("ecs_unseen_rule_ms", 0) / 1000.0
             self.forwarded = {}
             self.service_tokens = {}
+            self.route53_pending = rules.get("route53_pending_ms", 0) / 1000.0
+            self.record_changes = {}
             self.stats = {}
 
     def made_with_token(self, body):
@@ -129,6 +134,22 @@ class Rules:
         with self.lock:
             return [lb["targetGroupArn"] for lb in wanted.get("loadBalancers", [])
                     if time.monotonic() - self.forwarded.get(lb.get("targetGroupArn"), -1e9) < self.rule_unseen]
+
+    def changed_records(self, data):
+        """Records changed: when, by the change's id, for GetChange to answer PENDING until
+        `route53_pending_ms` later."""
+        made = re.search(rb"<Id>(?:/change/)?([^<]+)</Id>", data)
+        if made:
+            with self.lock:
+                self.record_changes[made.group(1).decode()] = time.monotonic()
+
+    def shown_pending(self, path, data):
+        """A GetChange answer as Route 53 gives it while the change is on its way."""
+        with self.lock:
+            made = self.record_changes.get(path.rstrip("/").rsplit("/", 1)[-1])
+        if made is not None and time.monotonic() - made < self.route53_pending:
+            return data.replace(b"<Status>INSYNC</Status>", b"<Status>PENDING</Status>")
+        return data
 
     def shown_draining(self, data):
         """A DescribeServices answer with the services still draining as ECS shows them."""
@@ -195,6 +216,8 @@ def operation_of(method, path, headers, body):
             return ("ChangeResourceRecordSets" if method == "POST" else "ListResourceRecordSets"), "route53"
         if parts[1] == "hostedzone" and len(parts) == 3 and method == "GET":
             return "GetHostedZone", "route53"
+        if parts[1] == "change" and method == "GET":
+            return "GetChange", "route53"
         return f"Route53{method}", "route53"
     s3 = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
     return s3.get(method, f"S3{method}"), "s3"
@@ -562,6 +585,10 @@ def make_handler(upstream, routes, rules):
                 rules.forwards(body)
             if operation == "DescribeServices" and status == 200 and rules.draining:
                 data = rules.shown_draining(data)
+            if operation == "ChangeResourceRecordSets" and status == 200:
+                rules.changed_records(data)
+            if operation == "GetChange" and status == 200:
+                data = rules.shown_pending(self.path, data)
             conns[(host, port)] = conn
             rules.spent(operation, time.monotonic() - started)
             self.send_response(status)

@@ -111,6 +111,8 @@ resource "aws_iam_role_policy" "eden" {
       { Sid = "Zone", Effect = "Allow",
         Action   = ["route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets"],
       Resource = "${local.arn}:route53:::hostedzone/${var.dynamic_zone_id}" },
+      { Sid = "RecordChanges", Effect = "Allow", Action = ["route53:GetChange"],
+      Resource = "${local.arn}:route53:::change/*" },
       { Sid = "ReadImages", Effect = "Allow", Action = ["ecr:DescribeImages"],
       Resource = "${local.arn}:ecr:*:${local.account}:repository/*" },
       { Sid = "EnvironmentsFile", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject"],

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
-    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
+    AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecordSet, RrType,
 };
 use aws_sdk_route53::Client;
 use eden_core::cloud::{self, AliasRecord, HostRecords, RecordType, Result};
@@ -70,17 +70,24 @@ impl cloud::Dns for Route53 {
         Ok(found)
     }
 
-    async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool> {
+    async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<Option<String>> {
         match self.change(zone_id, ChangeAction::Create, records).await {
-            Ok(()) => Ok(true),
-            Err(Error::Aws { message, .. }) if message.contains("already exists") => Ok(false),
+            Ok(change) => Ok(Some(change)),
+            Err(Error::Aws { message, .. }) if message.contains("already exists") => Ok(None),
             Err(e) => Err(e),
         }
     }
 
+    async fn in_sync(&self, change_id: &str) -> Result<bool> {
+        let out = self.0.get_change().id(change_id).send().await;
+        let out = out.map_err(|e| aws("read record change", change_id, e))?;
+        let status = out.change_info().map(|c| c.status());
+        Ok(status == Some(&ChangeStatus::Insync))
+    }
+
     async fn delete(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool> {
         match self.change(zone_id, ChangeAction::Delete, records).await {
-            Ok(()) => Ok(true),
+            Ok(_) => Ok(true),
             // Route 53 refuses to delete what is not there or has other values; moto calls a
             // DELETE of values it never had an invalid input.
             Err(Error::Aws { message, .. })
@@ -110,7 +117,7 @@ impl Route53 {
         zone_id: &str,
         action: ChangeAction,
         records: &[AliasRecord],
-    ) -> Result<()> {
+    ) -> Result<String> {
         let name = records.first().map(|r| r.name.as_str()).unwrap_or_default();
         let invalid = |e: aws_sdk_route53::error::BuildError| {
             Error::aws("build record", name, e.to_string(), AwsFailure::Other)
@@ -150,13 +157,17 @@ impl Route53 {
             ChangeAction::Delete => "delete record",
             _ => "change record",
         };
-        self.0
+        let out = self
+            .0
             .change_resource_record_sets()
             .hosted_zone_id(zone_id)
             .change_batch(batch)
             .send()
             .await
             .map_err(|e| aws(verb, name, e))?;
-        Ok(())
+        Ok(out
+            .change_info()
+            .map(|c| c.id().to_string())
+            .unwrap_or_default())
     }
 }

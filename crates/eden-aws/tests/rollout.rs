@@ -149,6 +149,7 @@ async fn wait(cloud: &Cloud) -> (Result<(), eden_core::Error>, Vec<String>) {
     let until = WaitFor {
         names: &names,
         task_definition: NEW,
+        records_change: None,
         timeout: Duration::from_secs(5),
         poll: Duration::from_millis(5),
     };

@@ -149,7 +149,8 @@ pub struct CreateArgs {
     /// `eden gc` sweeps expired ones
     #[arg(long, value_name = "DURATION")]
     pub ttl: Option<String>,
-    /// Wait until the new deployment has rolled out and its targets are healthy
+    /// Wait until the new deployment has rolled out, its targets are healthy and a new host name
+    /// has reached every Route 53 name server
     #[arg(long)]
     pub wait: bool,
     /// How long --wait waits (30s, 10m, 1h)

@@ -7,8 +7,8 @@
 mod support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::Value;
-use support::{Moto, World};
+use serde_json::{json, Value};
+use support::{Moto, Proxy, World};
 
 const API: &str = "dev-dynamic-api-";
 
@@ -362,6 +362,21 @@ async fn wait_returns_once_the_service_runs() {
         "{}",
         created.stderr
     );
+}
+
+/// Route 53 answers a lookup of a new name from a name server its change has not reached with
+/// "no such name", which resolvers remember: `--wait` returns once the change is in sync.
+#[tokio::test]
+async fn wait_returns_once_the_records_reach_every_name_server() {
+    let mut world = World::with_moto(Moto::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "1")]));
+    world.proxy = Some(Proxy::start(&world.moto.endpoint));
+    world.proxy().rules(json!({"route53_pending_ms": 4000}));
+    let created = world
+        .try_create("api", "ready", "v1", &["--wait"])
+        .success();
+    let pending = "dev-dynamic-api-ready: records reaching Route 53's name servers";
+    assert!(created.stderr.contains(pending), "{}", created.stderr);
+    assert!(world.proxy().calls("GetChange") >= 2);
 }
 
 #[tokio::test]

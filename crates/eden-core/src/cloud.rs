@@ -359,9 +359,12 @@ pub trait Dns: Send + Sync {
     async fn zone_name(&self, zone_id: &str) -> Result<Option<String>>;
     /// The records of exactly this name, read with one page from that name on.
     async fn records(&self, zone_id: &str, name: &str) -> Result<HostRecords>;
-    /// Creates the records at once; false when one of them exists already, which Route 53
-    /// refuses (moto does not: it takes a CREATE over a different record).
-    async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool>;
+    /// Creates the records at once, and returns the change's id; None when one of them exists
+    /// already, which Route 53 refuses (moto does not: it takes a CREATE over a different record).
+    async fn create(&self, zone_id: &str, records: &[AliasRecord]) -> Result<Option<String>>;
+    /// Whether a change has reached every Route 53 name server (INSYNC): until then a resolver
+    /// may be told the new name does not exist, and remember that.
+    async fn in_sync(&self, change_id: &str) -> Result<bool>;
     /// Deletes the records at once; false when Route 53 has no such records (gone already, or
     /// pointing elsewhere: a DELETE must give a record's exact values).
     async fn delete(&self, zone_id: &str, records: &[AliasRecord]) -> Result<bool>;

@@ -140,6 +140,12 @@ pub fn policy(s: &Settings, table: &str) -> Value {
             &["route53:GetHostedZone", "route53:ListResourceRecordSets"],
             json!([zone]),
         ),
+        // `--wait`: whether the records' change reached every name server.
+        statement(
+            "RecordChanges",
+            &["route53:GetChange"],
+            json!([format!("arn:{partition}:route53:::change/*")]),
+        ),
         statement(
             "ReadImages",
             &["ecr:DescribeImages"],

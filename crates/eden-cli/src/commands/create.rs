@@ -40,6 +40,7 @@ pub async fn run(args: CreateArgs) -> Result<(), Error> {
         let until = WaitFor {
             names: &names,
             task_definition: &created.task_definition,
+            records_change: created.records_change.as_deref(),
             timeout,
             poll: wait::POLL,
         };

@@ -642,7 +642,7 @@ impl Dns for FakeCloud {
         })
     }
 
-    async fn create(&self, _zone_id: &str, records: &[AliasRecord]) -> Result<bool> {
+    async fn create(&self, _zone_id: &str, records: &[AliasRecord]) -> Result<Option<String>> {
         self.call("ChangeResourceRecordSets").await?;
         let mut world = self.world();
         let clash = |r: &AliasRecord| {
@@ -652,9 +652,14 @@ impl Dns for FakeCloud {
                 .any(|e| e.name == r.name && e.record_type == r.record_type)
         };
         if records.iter().any(clash) {
-            return Ok(false);
+            return Ok(None);
         }
         world.records.extend(records.iter().cloned());
+        Ok(Some(format!("/change/C{}", world.id())))
+    }
+
+    async fn in_sync(&self, _change_id: &str) -> Result<bool> {
+        self.call("GetChange").await?;
         Ok(true)
     }
 

@@ -18,7 +18,7 @@ const RULE_ATTEMPTS: u32 = 20;
 /// What a step did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Done {
-    /// It made the resource with this ARN.
+    /// It made the resource with this ARN (records: Route 53's change that made them).
     Made(String),
     Changed,
     /// It found the change made already: there is nothing of its to undo.
@@ -107,20 +107,22 @@ impl Op {
             }
             Op::CreateRecords { zone_id, records } => {
                 let host = records.first().map(|r| r.name.as_str()).unwrap_or_default();
-                if !cloud.dns.create(zone_id, records).await?
-                    && !already_there(cloud, zone_id, records).await?
-                {
-                    return Err(Error::Busy {
-                        what: format!("record {host}"),
-                        why: "a record was made at this host while this run read".into(),
-                    });
-                }
+                let done = match cloud.dns.create(zone_id, records).await? {
+                    Some(change) => Done::Made(change),
+                    None if already_there(cloud, zone_id, records).await? => Done::Changed,
+                    None => {
+                        return Err(Error::Busy {
+                            what: format!("record {host}"),
+                            why: "a record was made at this host while this run read".into(),
+                        })
+                    }
+                };
                 let alb = records.first().map(|r| r.target_dns.as_str());
                 info!(
                     "Successfully created ALIAS: {host} -> {}",
                     alb.unwrap_or_default()
                 );
-                Ok(Done::Changed)
+                Ok(done)
             }
             Op::DeleteRecords { zone_id, records } => {
                 let host = records.first().map(|r| r.name.as_str()).unwrap_or_default();
@@ -255,6 +257,11 @@ impl Op {
                 Ok(Done::Changed)
             }
         }
+    }
+
+    /// Whether it creates records: what it made is Route 53's change.
+    pub fn is_records(&self) -> bool {
+        matches!(self, Op::CreateRecords { .. })
     }
 
     /// Whether it is the state item's: undone last, as it is what makes the environment's

@@ -76,6 +76,10 @@ pub struct Created {
     /// Epoch seconds after which `eden gc` deletes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// Route 53's change that made the host's records, when this run made them: `--wait` waits
+    /// for it to reach every name server.
+    #[serde(skip)]
+    pub records_change: Option<String>,
 }
 
 pub async fn create(
@@ -110,6 +114,7 @@ pub async fn create(
                 let resource = &world.found.names.resource;
                 info!("Successfully finished creating environment {resource}");
                 let item = state_item(s, req, &world);
+                let records = plan.steps.iter().position(|step| step.op.is_records());
                 Ok(Created {
                     profile: s.profile.clone(),
                     name: resource.clone(),
@@ -119,6 +124,7 @@ pub async fn create(
                     deployed: world.found.service.is_some(),
                     last_updated: item.last_updated,
                     expires_at: item.expires_at,
+                    records_change: records.and_then(|id| applied.made_by(id)),
                 })
             },
         )

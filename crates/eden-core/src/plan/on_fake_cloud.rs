@@ -113,12 +113,17 @@ async fn create_deploy_and_delete_are_as_deep_as_documented() {
     fake.calls.set_latency(LATENCY);
 
     let (made, rounds) = timed(create(&cloud, &s, &create_request("api:v1"), &stop)).await;
-    assert!(!made.expect("created").deployed);
+    let made = made.expect("created");
+    assert!(!made.deployed);
     assert_eq!(rounds, 4, "create: {:?}", fake.calls.names());
+    // `--wait` waits for the change that made the records; a deploy makes none.
+    assert!(made.records_change.is_some());
 
     fake.calls.clear();
     let (deployed, rounds) = timed(create(&cloud, &s, &create_request("api:v2"), &stop)).await;
-    assert!(deployed.expect("deployed").deployed);
+    let deployed = deployed.expect("deployed");
+    assert!(deployed.deployed);
+    assert_eq!(deployed.records_change, None);
     // The target group and host rule are the ones the lease item says the create left: no
     // tag read.
     assert_eq!(rounds, 3, "deploy: {:?}", fake.calls.names());

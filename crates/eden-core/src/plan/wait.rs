@@ -1,8 +1,9 @@
 //! `eden create --wait`: after the changes, wait until the service's new deployment has rolled
-//! out and the target group, where it reports health, calls its targets healthy.
+//! out, the target group, where it reports health, calls its targets healthy, and the records
+//! the run made have reached every Route 53 name server.
 //!
-//! Each poll is one DescribeServices, and once the rollout is done one DescribeTargetHealth:
-//! at most 2 calls every [`POLL`], 40 a minute. A failed rollout costs one ListTasks and one
+//! Each poll is one DescribeServices, and once the rollout is done one DescribeTargetHealth and
+//! one GetChange (until the change is in sync): at most 3 calls every [`POLL`], 60 a minute. A failed rollout costs one ListTasks and one
 //! DescribeTasks more, to say why the tasks stopped.
 
 use std::time::{Duration, Instant};
@@ -34,6 +35,8 @@ pub enum Rollout {
 pub struct WaitFor<'a> {
     pub names: &'a Names,
     pub task_definition: &'a str,
+    /// Route 53's change that made the host's records, when the run made them.
+    pub records_change: Option<&'a str>,
     pub timeout: Duration,
     /// How often to read the service: [`POLL`] but in tests.
     pub poll: Duration,
@@ -52,6 +55,7 @@ pub async fn until_ready(
     let name = &w.names.resource;
     debug!("waiting for {} in service {name}", w.task_definition);
     let target_group = cloud.elb.target_group(&w.names.target_group).await?;
+    let mut records_change = w.records_change;
     let mut last = String::new();
     loop {
         stop.check()?;
@@ -65,6 +69,15 @@ pub async fn until_ready(
         if state == Rollout::Ready {
             if let Some(tg) = &target_group {
                 state = targets(&cloud.elb.target_health(&tg.arn).await?);
+            }
+        }
+        // A resolver asking a name server the change has not reached yet is told the host does
+        // not exist, and may remember that for as long as the zone's SOA says (minutes).
+        if let (Rollout::Ready, Some(change)) = (&state, records_change) {
+            if cloud.dns.in_sync(change).await? {
+                records_change = None;
+            } else {
+                state = Rollout::Waiting("records reaching Route 53's name servers".into());
             }
         }
         let shown = match &state {

@@ -62,7 +62,7 @@ complete -c eden -n "__fish_eden_using_subcommand create" -l config-env-type -l 
 complete -c eden -n "__fish_eden_using_subcommand create" -l config-name-prefix -l endpoint-name-prefix -d 'Prefix of the `name` of the environments file objects' -r
 complete -c eden -n "__fish_eden_using_subcommand create" -l target-container-name -d 'Container whose image is replaced (default: the reference service\'s load balancer entry)' -r
 complete -c eden -n "__fish_eden_using_subcommand create" -s v -l verbose -d 'Per-call detail in the log'
-complete -c eden -n "__fish_eden_using_subcommand create" -l wait -d 'Wait until the new deployment has rolled out and its targets are healthy'
+complete -c eden -n "__fish_eden_using_subcommand create" -l wait -d 'Wait until the new deployment has rolled out, its targets are healthy and a new host name has reached every Route 53 name server'
 complete -c eden -n "__fish_eden_using_subcommand create" -l dry-run -d 'Print what would be made, changed or removed, and change nothing'
 complete -c eden -n "__fish_eden_using_subcommand create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c eden -n "__fish_eden_using_subcommand delete" -s p -l profile -d 'profile name in eden configuration file' -r
