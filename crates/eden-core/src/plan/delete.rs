@@ -127,9 +127,9 @@ impl Removal {
     /// The steps: the file entry, records, rules, service and task definitions at once; then
     /// the target group (AWS keeps it while a rule uses it) with the lease and the state item
     /// in one write (after it when there is no service), so that until the rest is gone
-    /// `eden ls` lists the environment. `listed`
-    /// is the state item put back should the target group stay; `recorded_in` names the state
-    /// table when a state item records the environment.
+    /// `eden ls` lists the environment. `listed` is the state item put back should the target
+    /// group stay; `recorded_in` names the state table when a state item records the
+    /// environment.
     pub(super) fn plan(
         &self,
         s: &Settings,
