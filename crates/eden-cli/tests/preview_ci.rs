@@ -365,7 +365,8 @@ async fn wait_returns_once_the_service_runs() {
 }
 
 /// Route 53 answers a lookup of a new name from a name server its change has not reached with
-/// "no such name", which resolvers remember: `--wait` returns once the change is in sync.
+/// "no such name", which resolvers remember: `--wait` returns once the change is in sync. A role
+/// from an older `eden iam-policy`, which may not read the change, is told so and not failed.
 #[tokio::test]
 async fn wait_returns_once_the_records_reach_every_name_server() {
     let mut world = World::with_moto(Moto::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "1")]));
@@ -377,6 +378,15 @@ async fn wait_returns_once_the_records_reach_every_name_server() {
     let pending = "dev-dynamic-api-ready: records reaching Route 53's name servers";
     assert!(created.stderr.contains(pending), "{}", created.stderr);
     assert!(world.proxy().calls("GetChange") >= 2);
+
+    world.proxy().rules(json!({"faults": [
+        {"operation": "GetChange", "error": "AccessDenied", "times": 100},
+    ]}));
+    let older_role = world
+        .try_create("api", "ready-too", "v1", &["--wait"])
+        .success();
+    let told = "route53:GetChange is denied; add it from `eden iam-policy`";
+    assert!(older_role.stderr.contains(told), "{}", older_role.stderr);
 }
 
 #[tokio::test]

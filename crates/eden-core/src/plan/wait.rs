@@ -8,11 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::Stop;
 use crate::cloud::{Cloud, Deployment, ServiceInfo, TargetHealth};
-use crate::error::Error;
+use crate::error::{AwsFailure, Error};
 use crate::names::Names;
 use crate::profile::Settings;
 
@@ -74,10 +74,21 @@ pub async fn until_ready(
         // A resolver asking a name server the change has not reached yet is told the host does
         // not exist, and may remember that for as long as the zone's SOA says (minutes).
         if let (Rollout::Ready, Some(change)) = (&state, records_change) {
-            if cloud.dns.in_sync(change).await? {
-                records_change = None;
-            } else {
-                state = Rollout::Waiting("records reaching Route 53's name servers".into());
+            match cloud.dns.in_sync(change).await {
+                Ok(true) => records_change = None,
+                Ok(false) => {
+                    state = Rollout::Waiting("records reaching Route 53's name servers".into())
+                }
+                // A role made from an older `eden iam-policy` may not read changes: the wait
+                // goes on without them rather than failing a create that is done.
+                Err(Error::Aws {
+                    failure: AwsFailure::Denied,
+                    ..
+                }) => {
+                    warn!("Not waiting for the records to reach every Route 53 name server: route53:GetChange is denied; add it from `eden iam-policy`");
+                    records_change = None;
+                }
+                Err(e) => return Err(e),
             }
         }
         let shown = match &state {
