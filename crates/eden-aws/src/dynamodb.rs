@@ -436,6 +436,13 @@ impl cloud::StateTable for DynamoDb {
             .collect())
     }
 
+    async fn lease_held(&self, table: &str, key: &str) -> Result<bool> {
+        let item = self
+            .item(table, LEASE_TYPE, key, "read lease from table")
+            .await?;
+        Ok(item.as_ref().is_some_and(is_held))
+    }
+
     async fn put_environment(
         &self,
         table: &str,

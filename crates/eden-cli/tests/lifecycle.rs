@@ -592,6 +592,19 @@ async fn dry_runs_print_the_plan_and_change_nothing() {
         "a dry run deleted the service"
     );
     assert_eq!(aws.rules().await.len(), 1);
+
+    // Another run holds the environment: the run would wait for it first.
+    aws.put_lease("api/dev-dynamic-api-foo", Some("another-run"))
+        .await;
+    let behind = world
+        .eden(&["delete", "-p", "api", "--name", "foo", "--dry-run"])
+        .success();
+    let first = behind.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("would wait for environment dev-dynamic-api-foo (another eden run"),
+        "{}",
+        behind.stdout
+    );
 }
 
 /// `config check --aws --fix` records the shared listener, the reference's target group and the

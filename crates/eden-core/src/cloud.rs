@@ -534,6 +534,8 @@ pub trait StateTable: Send + Sync {
     ) -> Result<bool>;
     /// Every lease item in the table.
     async fn leases(&self, table: &str) -> Result<Vec<LeaseItem>>;
+    /// Whether a run holds the lease `key` (or held it, and stopped without giving it up).
+    async fn lease_held(&self, table: &str, key: &str) -> Result<bool>;
     /// Whether the table exists.
     async fn table_exists(&self, table: &str) -> Result<bool>;
     /// Creates the table in eden's schema when it is missing, and waits until it is ACTIVE.

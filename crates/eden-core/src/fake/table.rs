@@ -227,6 +227,13 @@ impl StateTable for FakeTable {
             .collect())
     }
 
+    async fn lease_held(&self, _table: &str, key: &str) -> Result<bool> {
+        self.log("lease_held").await?;
+        Ok(lock(&self.leases)
+            .get(key)
+            .is_some_and(|row| row.owner.is_some()))
+    }
+
     async fn table_exists(&self, _table: &str) -> Result<bool> {
         Ok(true)
     }

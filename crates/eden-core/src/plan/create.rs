@@ -139,13 +139,18 @@ pub async fn preview(
 ) -> Result<Vec<PlannedChange>, Error> {
     let names = s.names(&req.name);
     super::refuse_reference_service(s, &req.name, &names.resource)?;
-    let mut w = look(cloud, s, req, names, super::now()).await?;
+    let (mut w, held) = futures::try_join!(
+        look(cloud, s, req, names.clone(), super::now()),
+        super::another_run(cloud, s, &names, &req.table),
+    )?;
     if w.found.draining && req.wait.is_zero() {
         return Err(still_being_deleted(&w.found.names.resource));
     }
     w.report(s, &req.image);
     w.found.claim_tags(cloud, s, None).await?;
-    Ok(decide(s, req, &w)?.plan(s, req, &w).changes())
+    let mut plan = decide(s, req, &w)?.plan(s, req, &w);
+    plan.waits_for.splice(0..0, held);
+    Ok(plan.changes())
 }
 
 // 1. Read.
@@ -476,9 +481,9 @@ impl Decision {
         let mut plan = Plan {
             // The run waits for it to go, then reads again: what the plan shows if nothing
             // else changed meanwhile.
-            waits_for: f.draining.then(|| {
+            waits_for: Vec::from_iter(f.draining.then(|| {
                 PlannedChange::wait("service", format!("{resource} (it is being deleted)"))
-            }),
+            })),
             ..Plan::default()
         };
 

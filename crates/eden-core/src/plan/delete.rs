@@ -298,9 +298,15 @@ pub async fn preview(
 ) -> Result<Vec<PlannedChange>, Error> {
     let resource = s.names(&req.name).resource;
     super::refuse_reference_service(s, &req.name, &resource)?;
-    let removal = removal(cloud, s, &req.name, &req.table).await?;
+    let names = s.names(&req.name);
+    let (removal, held) = futures::try_join!(
+        removal(cloud, s, &req.name, &req.table),
+        super::another_run(cloud, s, &names, &req.table),
+    )?;
     let recorded_in = removal.recorded.then_some(req.table.as_str());
-    Ok(removal.plan(s, recorded_in, None).changes())
+    let mut plan = removal.plan(s, recorded_in, None);
+    plan.waits_for.splice(0..0, held);
+    Ok(plan.changes())
 }
 
 /// What a delete of `env` would remove, from reads that no lease vouches for (a dry run, gc).

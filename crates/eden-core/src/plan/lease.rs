@@ -437,7 +437,7 @@ impl<'a> Leased<'a> {
         FW: Future<Output = Result<T, Error>>,
     {
         let names = s.names(self.name);
-        let key = format!("{}/{}", s.profile, names.resource);
+        let key = key(s, &names);
         let (taken, looked) = futures::join!(
             take(
                 &*self.state,
@@ -546,6 +546,11 @@ where
         tokio::time::sleep(pause).await;
         waited += 1;
     }
+}
+
+/// The lease item's key: `PROFILE/RESOURCE`.
+pub fn key(s: &Settings, names: &Names) -> String {
+    format!("{}/{}", s.profile, names.resource)
 }
 
 /// What the previous holder, an eden run of this environment, recorded leaving.

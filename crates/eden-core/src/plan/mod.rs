@@ -209,6 +209,21 @@ async fn services(
     Ok((named(reference), named(name)))
 }
 
+/// For a dry run, which takes no lease: a wait when another run holds the environment's. The
+/// real run waits for that run and then reads again, so its plan may differ from the printed one.
+async fn another_run(
+    cloud: &Cloud,
+    s: &Settings,
+    names: &Names,
+    table: &str,
+) -> Result<Option<PlannedChange>, Error> {
+    let held = cloud.table.lease_held(table, &lease::key(s, names)).await?;
+    Ok(held.then(|| {
+        let why = "another eden run is changing it; the plan is as things stand now";
+        PlannedChange::wait("environment", format!("{} ({why})", names.resource))
+    }))
+}
+
 /// Refuses, before any call, an environment whose service would be the reference service.
 fn refuse_reference_service(s: &Settings, env: &EnvName, resource: &str) -> Result<(), Error> {
     if resource == s.reference.service {

@@ -660,3 +660,34 @@ async fn a_create_right_behind_a_delete_without_a_service_makes_its_own_target_g
     let forwards: Vec<&[String]> = host_rules.map(|(r, _)| &r.target_groups[..]).collect();
     assert_eq!(forwards, [std::slice::from_ref(target_groups[0])]);
 }
+
+/// A dry run takes no lease: when another run holds the environment's, it says that the run
+/// would wait for it first (and then read again), for a create and a delete alike.
+#[tokio::test(start_paused = true)]
+async fn a_dry_run_says_when_another_run_holds_the_environment() {
+    let fake = FakeCloud::seeded(&bare());
+    let (cloud, s, stop) = (fake.cloud(), filled(&fake), Stop::default());
+    create(&cloud, &s, &create_request("api:v1"), &stop)
+        .await
+        .expect("created");
+    let resource = s.names(&create_request("api:v1").name).resource;
+    let first_lines = |planned: &[super::PlannedChange]| planned[0].to_string();
+    let free = preview_create(&cloud, &s, &create_request("api:v2")).await;
+    assert!(!first_lines(&free.expect("planned")).contains("another eden run"));
+
+    take_over(&fake, &s, &resource, Duration::ZERO).await;
+    let wait = format!(
+        "would wait for environment {resource} (another eden run is changing it; the plan is as things stand now)"
+    );
+    let deploy = preview_create(&cloud, &s, &create_request("api:v2"))
+        .await
+        .expect("planned");
+    assert_eq!(first_lines(&deploy), wait);
+    assert!(deploy[1..]
+        .iter()
+        .all(|c| c.action == "keep" || c.after.contains(&0)));
+    let removal = preview_delete(&cloud, &s, &delete_request())
+        .await
+        .expect("planned");
+    assert_eq!(first_lines(&removal), wait);
+}

@@ -229,7 +229,7 @@ pub struct Plan {
     /// What has one of the environment's names and stays as it is, each with why.
     pub kept: Vec<PlannedChange>,
     /// What the run waits for before its first step.
-    pub waits_for: Option<PlannedChange>,
+    pub waits_for: Vec<PlannedChange>,
 }
 
 impl Plan {
@@ -269,7 +269,7 @@ impl Plan {
     /// Everything the plan changes and keeps, as the dry run prints it.
     pub fn changes(&self) -> Vec<PlannedChange> {
         // A wait comes first, and every step after it.
-        let waits = usize::from(self.waits_for.is_some());
+        let waits = self.waits_for.len();
         let steps = self.steps.iter().map(|step| PlannedChange {
             after: (0..waits)
                 .chain(step.after.iter().map(|id| id + waits))
