@@ -363,8 +363,9 @@ def described_services(upstream, path, headers, cluster, name):
 
 def ecs_service_refusal(upstream, elb, path, headers, body):
     """What ECS says to a CreateService that moto takes: of a name the cluster has an ACTIVE
-    service of (eden sends no client token that would make it idempotent), or with a target
-    group that is not there or not on a load balancer. The error's body, or None."""
+    service of (made by another call: one made with this call's client token is answered with
+    that service before this is asked), or with a target group that is not there or not on a
+    load balancer. The error's body, or None."""
     wanted = json.loads(body or b"{}")
     for lb in wanted.get("loadBalancers", []):
         refused = lb.get("targetGroupArn") and target_group_refusal(elb, headers, lb["targetGroupArn"])

@@ -18,13 +18,15 @@ pub type Tag = (String, String);
 /// A random id of 32 hex characters: a run's owner id, a lease version, a call's idempotency
 /// token. No host name, no clock.
 pub fn random_id() -> String {
+    format!("{:016x}{:016x}", random_u64(), random_u64())
+}
+
+/// A random number, from the standard library's random hash keys.
+pub fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
-    let random = || {
-        std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish()
-    };
-    format!("{:016x}{:016x}", random(), random())
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 /// A reference resource as an adapter read it, opaque to the core: read once while checking,

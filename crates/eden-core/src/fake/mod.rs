@@ -28,8 +28,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Calls {
     names: Mutex<Vec<&'static str>>,
     latency: Mutex<Duration>,
-    /// Calls slower (or faster) than the rest, by name.
-    slow: Mutex<BTreeMap<&'static str, Duration>>,
+    /// The calls whose latency differs from the rest's, by name.
+    latency_of: Mutex<BTreeMap<&'static str, Duration>>,
     failing: Mutex<BTreeSet<&'static str>>,
 }
 
@@ -37,7 +37,7 @@ impl Calls {
     /// One call: logged, then answered after the latency, or denied when it is to fail.
     pub async fn call(&self, name: &'static str) -> Result<()> {
         lock(&self.names).push(name);
-        let latency = lock(&self.slow).get(name).copied();
+        let latency = lock(&self.latency_of).get(name).copied();
         let latency = latency.unwrap_or(*lock(&self.latency));
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -68,7 +68,7 @@ impl Calls {
 
     /// From now on, every call of this name takes `latency`.
     pub fn set_latency_of(&self, name: &'static str, latency: Duration) {
-        lock(&self.slow).insert(name, latency);
+        lock(&self.latency_of).insert(name, latency);
     }
 
     /// From now on, every call of this name is denied.

@@ -17,7 +17,6 @@ pub mod status;
 mod step;
 pub mod wait;
 
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -274,9 +273,7 @@ fn cleanup_command(s: &Settings, name: &str) -> String {
 /// A short, jittered wait before retrying a lost race, so that racing writers spread out.
 fn backoff(attempt: u32) -> Duration {
     let base = 20u64 << attempt.min(5);
-    let mut random = std::collections::hash_map::RandomState::new().build_hasher();
-    random.write_u32(attempt);
-    Duration::from_millis(base / 2 + random.finish() % base)
+    Duration::from_millis(base / 2 + crate::cloud::random_u64() % base)
 }
 
 /// Epoch seconds now.

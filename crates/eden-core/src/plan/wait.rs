@@ -3,8 +3,8 @@
 //! the run made have reached every Route 53 name server.
 //!
 //! Each poll is one DescribeServices, and once the rollout is done one DescribeTargetHealth and
-//! one GetChange (until the change is in sync): at most 3 calls every [`POLL`], 60 a minute. A failed rollout costs one ListTasks and one
-//! DescribeTasks more, to say why the tasks stopped.
+//! one GetChange (until the change is in sync): at most 3 calls every [`POLL`], 60 a minute. A
+//! failed rollout costs one ListTasks and one DescribeTasks more, to say why the tasks stopped.
 
 use std::time::{Duration, Instant};
 
