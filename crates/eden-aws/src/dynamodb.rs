@@ -27,6 +27,7 @@ use eden_core::Error;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+use crate::clock::AnswerClock;
 use crate::conflicts::condition_failed;
 use crate::error::{aws, code};
 
@@ -41,7 +42,22 @@ const KIND_INDEX: &str = "kind_last_updated_gsi";
 /// How long to wait for a new table to become ACTIVE.
 const ACTIVE_WAIT: Duration = Duration::from_secs(120);
 
-pub struct DynamoDb(pub Client);
+pub struct DynamoDb {
+    client: Client,
+    clock: AnswerClock,
+}
+
+impl DynamoDb {
+    /// The state table over `client`, which learns DynamoDB's clock from its answers.
+    pub fn new(client: Client) -> Self {
+        let clock = AnswerClock::default();
+        let config = client.config().to_builder().interceptor(clock.clone());
+        Self {
+            client: Client::from_conf(config.build()),
+            clock,
+        }
+    }
+}
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -211,8 +227,12 @@ fn schema_problem(table: &str, desc: &TableDescription) -> Option<Error> {
 
 #[async_trait]
 impl cloud::StateTable for DynamoDb {
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     async fn table_exists(&self, table: &str) -> Result<bool> {
-        match self.0.describe_table().table_name(table).send().await {
+        match self.client.describe_table().table_name(table).send().await {
             Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
@@ -225,7 +245,7 @@ impl cloud::StateTable for DynamoDb {
     }
 
     async fn ensure_table(&self, table: &str) -> Result<bool> {
-        let created = match self.0.describe_table().table_name(table).send().await {
+        let created = match self.client.describe_table().table_name(table).send().await {
             Ok(out) => {
                 if let Some(problem) = out.table().and_then(|t| schema_problem(table, t)) {
                     return Err(problem);
@@ -291,7 +311,7 @@ impl cloud::StateTable for DynamoDb {
         version: &str,
     ) -> Result<bool> {
         let taken = self
-            .0
+            .client
             .update_item()
             .table_name(table)
             .key("type", s(LEASE_TYPE))
@@ -345,7 +365,7 @@ impl cloud::StateTable for DynamoDb {
                     .map_err(|e| release_failure(table, e))
             }
             Release::Dropped => self
-                .0
+                .client
                 .delete_item()
                 .table_name(table)
                 .key("type", s(LEASE_TYPE))
@@ -374,7 +394,7 @@ impl cloud::StateTable for DynamoDb {
                     .key("name", s(name))
                     .build()
                     .map_err(&invalid)?;
-                self.0
+                self.client
                     .transact_write_items()
                     .transact_items(TransactWriteItem::builder().delete(lease).build())
                     .transact_items(TransactWriteItem::builder().delete(environment).build())
@@ -413,7 +433,7 @@ impl cloud::StateTable for DynamoDb {
         };
         let lease = absent(lease_attributes(&claim.key, &claim.owner, &claim.version))?;
         let mut restore = self
-            .0
+            .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(lease).build());
         if let Some(item) = item {
@@ -498,7 +518,7 @@ impl cloud::StateTable for DynamoDb {
         let query = match profile {
             Some(p) => self.partition(table, p),
             None => self
-                .0
+                .client
                 .query()
                 .table_name(table)
                 .index_name(KIND_INDEX)
@@ -525,7 +545,7 @@ impl cloud::StateTable for DynamoDb {
     }
 
     async fn put_profile(&self, table: &str, name: &str, json: &str) -> Result<()> {
-        self.0
+        self.client
             .put_item()
             .table_name(table)
             .item("type", s(PROFILE_TYPE))
@@ -556,7 +576,7 @@ impl cloud::StateTable for DynamoDb {
 
     async fn delete_profile(&self, table: &str, name: &str) -> Result<bool> {
         let out = match self
-            .0
+            .client
             .delete_item()
             .table_name(table)
             .key("type", s(PROFILE_TYPE))
@@ -598,7 +618,7 @@ impl DynamoDb {
         action: &str,
     ) -> Result<Option<Item>> {
         let read = self
-            .0
+            .client
             .get_item()
             .table_name(table)
             .key("type", s(kind))
@@ -621,7 +641,7 @@ impl DynamoDb {
 
     /// A query of one partition: the items whose `type` is `partition`.
     fn partition(&self, table: &str, partition: &str) -> QueryFluentBuilder {
-        self.0
+        self.client
             .query()
             .table_name(table)
             .key_condition_expression("#t = :v")
@@ -674,7 +694,7 @@ impl DynamoDb {
             .build()
             .map_err(invalid_request("build lease check", table))?;
         let written = self
-            .0
+            .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().condition_check(held).build())
             .transact_items(write);
@@ -684,7 +704,7 @@ impl DynamoDb {
 
     /// An update of a lease item on the condition that `owner` holds it.
     fn owned_lease_update(&self, table: &str, key: &str, owner: &str) -> UpdateItemFluentBuilder {
-        self.0
+        self.client
             .update_item()
             .table_name(table)
             .key("type", s(LEASE_TYPE))
@@ -699,7 +719,7 @@ impl DynamoDb {
         // Free: never held, given up, or given up by eden before 0.3.
         let mut condition = "attribute_not_exists(#o) OR expires_at = :zero".to_string();
         let mut put = self
-            .0
+            .client
             .put_item()
             .table_name(table)
             .set_item(Some(lease_attributes(
@@ -767,7 +787,7 @@ impl DynamoDb {
 
     /// The problem with an existing table, or None when it is missing or fine.
     async fn schema_problem(&self, table: &str) -> Result<Option<Error>> {
-        match self.0.describe_table().table_name(table).send().await {
+        match self.client.describe_table().table_name(table).send().await {
             Ok(out) => Ok(out.table().and_then(|t| schema_problem(table, t))),
             Err(e)
                 if e.as_service_error()
@@ -807,7 +827,7 @@ impl DynamoDb {
             .build()
             .map_err(&invalid)?;
         let created = self
-            .0
+            .client
             .create_table()
             .table_name(table)
             .attribute_definitions(attr("type", ScalarAttributeType::S)?)
@@ -838,7 +858,7 @@ impl DynamoDb {
         let mut announced = false;
         loop {
             let out = self
-                .0
+                .client
                 .describe_table()
                 .table_name(table)
                 .send()

@@ -2,6 +2,7 @@
 //! official SDK, one module per service, SDK errors mapped to one-line core errors.
 
 mod acm;
+mod clock;
 mod conflicts;
 mod dynamodb;
 mod ecr;
@@ -94,9 +95,9 @@ pub async fn connect() -> Cloud {
             route53,
         ))),
         store: Arc::new(s3::S3(aws_sdk_s3::Client::from_conf(s3))),
-        table: Arc::new(dynamodb::DynamoDb(aws_sdk_dynamodb::Client::from_conf(
-            dynamodb,
-        ))),
+        table: Arc::new(dynamodb::DynamoDb::new(
+            aws_sdk_dynamodb::Client::from_conf(dynamodb),
+        )),
         tags: Arc::new(tagging::Tagging(
             aws_sdk_resourcegroupstagging::Client::new(&sdk),
         )),

@@ -116,7 +116,7 @@ fn cloud(ecs_rules: &[&Rule], elb_rules: &[&Rule]) -> Cloud {
         ))),
         dns: Arc::new(eden_aws::Route53(aws_sdk_route53::Client::new(&sdk))),
         store: Arc::new(eden_aws::S3(aws_sdk_s3::Client::new(&sdk))),
-        table: Arc::new(eden_aws::DynamoDb(aws_sdk_dynamodb::Client::new(&sdk))),
+        table: Arc::new(eden_aws::DynamoDb::new(aws_sdk_dynamodb::Client::new(&sdk))),
         tags: Arc::new(eden_aws::Tagging(
             aws_sdk_resourcegroupstagging::Client::new(&sdk),
         )),

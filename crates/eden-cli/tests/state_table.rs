@@ -41,7 +41,7 @@ fn taken(take: LeaseTake) -> PreviousHolder {
 #[tokio::test]
 async fn a_lease_is_held_until_given_up_and_tells_the_next_holder_what_was_left() {
     let world = World::new();
-    let table = DynamoDb(world.aws().await.ddb.clone());
+    let table = DynamoDb::new(world.aws().await.ddb.clone());
     table.ensure_table(TABLE).await.unwrap();
 
     let first = table.take_lease(TABLE, &claim("a", "a1", None)).await;
@@ -113,7 +113,7 @@ async fn a_lease_is_held_until_given_up_and_tells_the_next_holder_what_was_left(
 #[tokio::test]
 async fn a_lease_given_up_with_its_environment_is_put_back_only_where_nobody_came() {
     let world = World::new();
-    let table = DynamoDb(world.aws().await.ddb.clone());
+    let table = DynamoDb::new(world.aws().await.ddb.clone());
     table.ensure_table(TABLE).await.unwrap();
     let item = eden_core::cloud::EnvironmentItem {
         profile: "api".into(),

@@ -140,3 +140,37 @@ async fn a_delete_racing_a_deploy_from_a_machine_minutes_behind_leaves_all_or_no
         whole_or_gone(&world, name, &images).await;
     }
 }
+
+#[tokio::test]
+async fn an_environment_expires_by_the_state_tables_clock_whatever_a_machines_says() {
+    let world = World::new();
+    let (ahead, behind) = (Machine::new(&world, "+2h"), Machine::new(&world, "-2h"));
+    let image = [world.image("api", "v1")];
+    let ttl = |name: &str, ttl: &str| {
+        let mut args = create_args(name, &image[0]).to_vec();
+        args.extend(["--ttl", ttl]);
+        args.iter().map(|arg| arg.to_string()).collect::<Vec<_>>()
+    };
+    let run = |machine: Option<&Machine>, args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let child = match machine {
+            Some(machine) => machine.spawn(&world, &args),
+            None => world.spawn(&args),
+        };
+        finish(child).success();
+    };
+    // An hour to live, given by a machine two hours behind; a second, by one on time.
+    run(Some(&behind), ttl("kept", "1h"));
+    run(None, ttl("soon", "1s"));
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // A machine two hours ahead sweeps what expired, and keeps what has an hour to go.
+    run(Some(&ahead), vec!["gc".into()]);
+    assert_eq!(whole_or_gone(&world, "soon", &image).await, "gone");
+    assert_eq!(whole_or_gone(&world, "kept", &image).await, "whole");
+    // A machine two hours behind sweeps what expired all the same.
+    run(None, ttl("past", "1s"));
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    run(Some(&behind), vec!["gc".into()]);
+    assert_eq!(whole_or_gone(&world, "past", &image).await, "gone");
+    assert_eq!(whole_or_gone(&world, "kept", &image).await, "whole");
+}

@@ -501,6 +501,11 @@ pub enum LeaseTake {
 
 #[async_trait]
 pub trait StateTable: Send + Sync {
+    /// Epoch seconds by the state table's own clock, as its latest answer gave it (this
+    /// machine's before any answer). Every time eden writes in the table or compares with one
+    /// read from it (an environment's last update, its expiry) is by this clock, so that two
+    /// machines whose clocks differ agree on when an environment expires.
+    fn now(&self) -> i64;
     /// Takes the lease when it is free, or held at `claim.takeover`.
     async fn take_lease(&self, table: &str, claim: &LeaseClaim) -> Result<LeaseTake>;
     /// Gives this owner's lease a new version. False when another run took it.

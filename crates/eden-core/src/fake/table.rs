@@ -83,6 +83,11 @@ impl FakeTable {
 
 #[async_trait]
 impl StateTable for FakeTable {
+    /// The table is in this process: its clock is this machine's.
+    fn now(&self) -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
     async fn take_lease(&self, _table: &str, claim: &LeaseClaim) -> Result<LeaseTake> {
         self.log("take_lease").await?;
         let mut leases = lock(&self.leases);

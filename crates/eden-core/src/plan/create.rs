@@ -91,18 +91,17 @@ pub async fn create(
     let resource = s.names(&req.name).resource;
     super::refuse_reference_service(s, &req.name, &resource)?;
     let lease = &Leased::new(&cloud.table, &req.name, &req.table, req.wait);
-    let now = super::now();
     lease
         .run(
             s,
             stop,
-            |names| look(cloud, s, req, names, now),
+            |names| look(cloud, s, req, names),
             |world| world.found.left(),
             |looked, left| async move {
                 let (mut world, left) = match looked? {
                     // Read again once it is gone: what the lease vouched for is not reused.
                     w if w.found.draining => (
-                        look_after_drain(cloud, s, req, w.found.names, now, stop).await?,
+                        look_after_drain(cloud, s, req, w.found.names, stop).await?,
                         None,
                     ),
                     w => (w, left),
@@ -140,7 +139,7 @@ pub async fn preview(
     let names = s.names(&req.name);
     super::refuse_reference_service(s, &req.name, &names.resource)?;
     let (mut w, held) = futures::try_join!(
-        look(cloud, s, req, names.clone(), super::now()),
+        look(cloud, s, req, names.clone()),
         super::another_run(cloud, s, &names, &req.table),
     )?;
     if w.found.draining && req.wait.is_zero() {
@@ -169,7 +168,8 @@ struct Reference {
 struct World {
     /// What of the environment's names is there.
     found: Found,
-    /// When the run started, in epoch seconds: its state item's and tags' time.
+    /// When the reads were made, in epoch seconds by the state table's clock: the state item's
+    /// and the tags' time.
     now: i64,
     reference: Reference,
 }
@@ -211,7 +211,6 @@ async fn look(
     s: &Settings,
     req: &CreateRequest,
     names: Names,
-    now: i64,
 ) -> Result<World, Error> {
     // The templates are guessed alongside the service that names them: the task definition by
     // the family of the reference service's name, the target group from the profile. A guess
@@ -278,7 +277,8 @@ async fn look(
     let ((found, reference), ()) = futures::try_join!(found, check_image(cloud, &req.image))?;
     Ok(World {
         found,
-        now,
+        // The state table has answered by now (the state item's read).
+        now: cloud.table.now(),
         reference,
     })
 }
@@ -291,7 +291,6 @@ async fn look_after_drain(
     s: &Settings,
     req: &CreateRequest,
     names: Names,
-    now: i64,
     stop: &Stop,
 ) -> Result<World, Error> {
     let (service, started) = (&names.resource, Instant::now());
@@ -304,7 +303,7 @@ async fn look_after_drain(
         tokio::time::sleep(DRAIN_POLL).await;
         let found = cloud.ecs.service(&s.target_cluster, service).await?;
         if !found.is_some_and(|svc| svc.is_draining()) {
-            let world = look(cloud, s, req, names.clone(), now).await?;
+            let world = look(cloud, s, req, names.clone()).await?;
             if !world.found.draining {
                 return Ok(world);
             }
@@ -795,7 +794,7 @@ mod tests {
         let planned = |req: CreateRequest| {
             let (cloud, s) = (&cloud, &s);
             async move {
-                let mut w = look(cloud, s, &req, s.names(&req.name), 1).await?;
+                let mut w = look(cloud, s, &req, s.names(&req.name)).await?;
                 w.found.claim_tags(cloud, s, None).await?;
                 decide(s, &req, &w).map(|decision| decision.plan(s, &req, &w))
             }
@@ -817,7 +816,7 @@ mod tests {
         let fake = FakeCloud::seeded(&s);
         let req = create_request("api:v1");
         let cloud = fake.cloud();
-        let read = || look(&cloud, &s, &req, s.names(&req.name), 1);
+        let read = || look(&cloud, &s, &req, s.names(&req.name));
         type Change = Box<dyn Fn(&mut World)>;
         let cases: Vec<(&str, Change, Outcome)> = vec![
             (

@@ -69,7 +69,7 @@ pub async fn delete(
                 let removal = decide(s, &req.name, found, revisions)?;
                 // The environment as `eden ls` shows it, should it have to be listed again:
                 // expired at once, so that `eden gc` finishes what was asked to go.
-                let now = super::now();
+                let now = cloud.table.now();
                 let listed = EnvironmentItem {
                     profile: s.profile.clone(),
                     name: removal.names.resource.clone(),

@@ -144,7 +144,7 @@ pub async fn collect(
         .environments(table, req.profile.as_deref())
         .await?;
     let mut found: Vec<(Settings, Swept)> = Vec::new();
-    for item in expired(&recorded) {
+    for item in expired(&recorded, cloud.table.now()) {
         if let Some(s) = profiles.settings(&item.profile).await {
             let mut expired = Swept::new(&item.profile, &item.name, Reason::Expired);
             expired.expires_at = item.expires_at;
@@ -211,9 +211,8 @@ pub async fn collect(
     Ok(report)
 }
 
-/// The expired environments among those recorded, in order.
-fn expired(recorded: &[EnvironmentItem]) -> Vec<&EnvironmentItem> {
-    let now = super::now();
+/// The environments among those recorded that expired by `now`, in order.
+fn expired(recorded: &[EnvironmentItem], now: i64) -> Vec<&EnvironmentItem> {
     let mut items: Vec<_> = recorded.iter().filter(|i| i.is_expired(now)).collect();
     items.sort_by(|a, b| (&a.profile, &a.name).cmp(&(&b.profile, &b.name)));
     items
@@ -374,7 +373,7 @@ async fn sweep_one(
                     .environment(table, &s.profile, &names.resource)
                     .await?;
                 let kept = match (reason, &item) {
-                    (Reason::Expired, Some(item)) if item.is_expired(super::now()) => None,
+                    (Reason::Expired, Some(item)) if item.is_expired(cloud.table.now()) => None,
                     (Reason::Expired, Some(_)) => Some("its expiry was extended"),
                     (Reason::Expired, None) => Some("it was deleted meanwhile"),
                     (Reason::Orphan | Reason::Lease, None) => None,

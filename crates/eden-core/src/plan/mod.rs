@@ -276,11 +276,6 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base / 2 + crate::cloud::random_u64() % base)
 }
 
-/// Epoch seconds now.
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
