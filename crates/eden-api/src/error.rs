@@ -88,6 +88,8 @@ fn core_status(e: &Error) -> StatusCode {
         | Error::InvalidProfileValue { .. }
         | Error::ConfigFile { .. }
         | Error::UnknownProfile { .. }
+        | Error::NoRegion
+        | Error::OtherRegion { .. }
         | Error::PlanBroken { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         Error::Aws { .. }
         | Error::Missing { .. }

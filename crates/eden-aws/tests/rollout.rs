@@ -104,6 +104,7 @@ fn cloud(ecs_rules: &[&Rule], elb_rules: &[&Rule]) -> Cloud {
         .region(aws_config::Region::new("us-east-1"))
         .build();
     Cloud {
+        region: "us-east-1".into(),
         ecs: Arc::new(eden_aws::Ecs(mock_client!(
             aws_sdk_ecs,
             RuleMode::MatchAny,

@@ -351,6 +351,51 @@ async fn no_credentials_and_a_dead_endpoint_fail_fast_with_advice() {
 }
 
 #[tokio::test]
+async fn a_missing_or_other_region_is_named_before_anything_is_read() {
+    let world = World::new();
+    let mut no_region = world.command(&["ls"]);
+    no_region
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION");
+    support::Run::from(no_region.output().unwrap()).failure("no AWS region is set");
+
+    // The profile's resources are in us-east-1: elsewhere every read would say "not found".
+    let image = world.image("api", "v1");
+    let commands: [&[&str]; 4] = [
+        &[
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "far",
+            "--image-uri",
+            &image,
+        ],
+        &[
+            "create",
+            "-p",
+            "api",
+            "--name",
+            "far",
+            "--image-uri",
+            &image,
+            "--dry-run",
+        ],
+        &["delete", "-p", "api", "--name", "far"],
+        &["status", "-p", "api", "--name", "far"],
+    ];
+    for args in commands {
+        let mut elsewhere = world.command(args);
+        elsewhere.env("AWS_REGION", "eu-west-1");
+        support::Run::from(elsewhere.output().unwrap()).failure(&format!(
+            "resources in {} (its reference_service_arn), but AWS calls go to eu-west-1: set AWS_REGION={}",
+            support::REGION,
+            support::REGION
+        ));
+    }
+}
+
+#[tokio::test]
 async fn a_reference_service_without_a_target_group_is_named() {
     let world = World::new();
     let aws = world.aws().await;

@@ -613,6 +613,8 @@ pub trait Registry: Send + Sync {
 /// Every AWS service eden uses, as the core sees them, and what it learned of them.
 #[derive(Clone)]
 pub struct Cloud {
+    /// The region every call goes to.
+    pub region: String,
     pub ecs: Arc<dyn Ecs>,
     pub elb: Arc<dyn Elb>,
     pub dns: Arc<dyn Dns>,

@@ -147,7 +147,12 @@ pub async fn checks(cloud: &Cloud, s: &Settings, table: &str) -> Vec<Check> {
             None => given,
         }
     });
+    let region = Ok(match s.check_region(&cloud.region) {
+        Ok(()) => Ok(format!("{} (the reference service's)", cloud.region)),
+        Err(e) => Err(e.to_string()),
+    });
     vec![
+        check("region", region),
         check("reference service", reference).derived(
             Key::ReferenceTargetGroupArn,
             s.reference_target_group.as_deref(),

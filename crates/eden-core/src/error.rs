@@ -101,6 +101,16 @@ pub enum Error {
     #[error("gc skipped profile {profile}: {why}")]
     ProfileSkipped { profile: String, why: String },
 
+    #[error("no AWS region is set: set AWS_REGION, or a region in your AWS config profile")]
+    NoRegion,
+
+    #[error("profile {profile} has its resources in {resources} (its reference_service_arn), but AWS calls go to {calls}: set AWS_REGION={resources}")]
+    OtherRegion {
+        profile: String,
+        resources: String,
+        calls: String,
+    },
+
     #[error("{what} {id} not found: {hint}")]
     Missing {
         what: &'static str,

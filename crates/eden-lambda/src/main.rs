@@ -21,6 +21,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let keys = ApiKeys::parse(&std::env::var("EDEN_API_KEYS").unwrap_or_default())
         .ok_or("no API key configured: set EDEN_API_KEYS=KEY[,KEY...] on the function")?;
     let table = std::env::var("EDEN_TABLE").unwrap_or_else(|_| "eden".into());
-    let app = App::new(eden_aws::connect().await, table, keys);
+    let app = App::new(eden_aws::connect().await?, table, keys);
     lambda_http::run(eden_lambda::router(app)).await
 }

@@ -47,8 +47,12 @@ fn http_v2(method: &str, path: &str, query: &str, key: Option<&str>, domain: &st
 
 async fn answer(event: Value) -> (u16, Value) {
     // No call in these tests reaches AWS; the clients only need to exist.
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
     let app = App::new(
-        eden_aws::connect().await,
+        eden_aws::clients(&sdk).unwrap(),
         "eden".into(),
         ApiKeys::parse(KEY).unwrap(),
     );

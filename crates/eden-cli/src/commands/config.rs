@@ -44,7 +44,7 @@ pub async fn setup(args: SetupArgs) -> Result<(), Error> {
 async fn fill_in_from_aws(file: &mut ConfigFile, name: &str, table: &str) -> Result<(), Error> {
     let profile = file.profile(name).unwrap_or_default();
     let settings = profile.settings(name)?;
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     for check in doctor::checks(&cloud, &settings, table).await {
         match &check.fix {
             Some(fix) if profile.get(fix.key).is_none() => {
@@ -72,7 +72,7 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
         None => file.profile_names(),
     };
     let cloud = if args.aws {
-        Some(eden_aws::connect().await)
+        Some(eden_aws::connect().await?)
     } else {
         None
     };
@@ -157,7 +157,7 @@ pub async fn push(args: RemoteArgs) -> Result<(), Error> {
         })?;
     // A profile that cannot work is not worth sharing with the API.
     profile.settings(name)?;
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     remote::push(&cloud, &args.table.remote_table_name, name, &profile).await
 }
 
@@ -165,7 +165,7 @@ pub async fn pull(args: RemoteArgs) -> Result<(), Error> {
     let path = args.common.config_file()?;
     let name = &args.profile.profile;
     let table = &args.table.remote_table_name;
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     let profile = remote::pull(&cloud, table, name).await?;
     let mut file = ConfigFile::load(&path)?;
     for (key, value) in profile.iter() {
@@ -183,7 +183,7 @@ pub async fn ls(args: ConfigLsArgs) -> Result<(), Error> {
     let path = args.common.config_file()?;
     let table = &args.table.remote_table_name;
     let local = ConfigFile::load(&path)?.profile_names();
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     let mut remote = cloud.table.profiles(table).await?;
     remote.sort();
     let document = serde_json::json!({"local": local, "remote": remote});
@@ -207,7 +207,7 @@ pub async fn remote_rm(args: RemoteArgs) -> Result<(), Error> {
     let name = &args.profile.profile;
     profile::check_name(name)?;
     let table = &args.table.remote_table_name;
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     if cloud.table.delete_profile(table, name).await? {
         info!("Successfully removed profile {name} from DynamoDB table {table}");
     } else {

@@ -26,7 +26,7 @@ pub async fn run(args: CreateArgs) -> Result<(), Error> {
         ttl: args.ttl.as_deref().map(Ttl::parse).transpose()?,
     };
     let timeout = parse_duration("--timeout", &args.timeout)?;
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     if args.dry_run {
         let changes = plan::preview_create(&cloud, &settings, &request).await?;
         crate::output::print_plan(args.output.format, &changes);

@@ -12,7 +12,7 @@ pub async fn run(args: DeleteArgs) -> Result<(), Error> {
         table: args.table.remote_table_name,
         wait: plan::DEFAULT_WAIT,
     };
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     if args.dry_run {
         let changes = plan::preview_delete(&cloud, &settings, &request).await?;
         crate::output::print_plan(args.output.format, &changes);

@@ -10,7 +10,7 @@ use tracing::{info, warn};
 use crate::args::GcArgs;
 
 pub async fn run(args: GcArgs) -> Result<(), Error> {
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     let req = GcRequest {
         profile: args.profile,
         orphans: args.orphans,

@@ -8,7 +8,7 @@ use eden_core::Error;
 use crate::args::LsArgs;
 
 pub async fn run(args: LsArgs) -> Result<(), Error> {
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     let table = &args.table.remote_table_name;
     let grouped = remote::environments(&cloud, table, args.profile.as_deref()).await?;
     let document = serde_json::json!({ "environments": grouped });

@@ -13,7 +13,7 @@ const KEYS_VARIABLE: &str = "EDEN_API_KEYS";
 
 pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let keys = keys(args.api_keys_file.as_deref())?;
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     let app = App::new(cloud, args.table.remote_table_name, keys);
     let runs = app.runs.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)

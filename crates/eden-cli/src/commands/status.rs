@@ -10,7 +10,7 @@ use crate::profiles;
 pub async fn run(args: StatusArgs) -> Result<(), Error> {
     let settings = profiles::settings(&args.common, &args.profile.profile, &args.keys)?;
     let env = EnvName::parse(&args.name)?;
-    let cloud = eden_aws::connect().await;
+    let cloud = eden_aws::connect().await?;
     let table = &args.table.remote_table_name;
     let found = status::status(&cloud, &settings, &env, table, &Stop::default()).await?;
     crate::output::print(args.output.format, &found, || text(&found));

@@ -202,6 +202,8 @@ impl FakeCloud {
 
     pub fn cloud(self: &Arc<Self>) -> Cloud {
         Cloud {
+            // The region of the fake's ARNs, as the seed's profile has it.
+            region: "ap-northeast-1".into(),
             ecs: self.clone(),
             elb: self.clone(),
             dns: self.clone(),

@@ -90,6 +90,7 @@ pub async fn create(
 ) -> Result<Created, Error> {
     let resource = s.names(&req.name).resource;
     super::refuse_reference_service(s, &req.name, &resource)?;
+    s.check_region(&cloud.region)?;
     let lease = &Leased::new(&cloud.table, &req.name, &req.table, req.wait);
     lease
         .run(
@@ -138,6 +139,7 @@ pub async fn preview(
 ) -> Result<Vec<PlannedChange>, Error> {
     let names = s.names(&req.name);
     super::refuse_reference_service(s, &req.name, &names.resource)?;
+    s.check_region(&cloud.region)?;
     let (mut w, held) = futures::try_join!(
         look(cloud, s, req, names.clone()),
         super::another_run(cloud, s, &names, &req.table),

@@ -56,6 +56,7 @@ pub async fn delete(
 ) -> Result<Deleted, Error> {
     let resource = s.names(&req.name).resource;
     super::refuse_reference_service(s, &req.name, &resource)?;
+    s.check_region(&cloud.region)?;
     let lease = &Leased::new(&cloud.table, &req.name, &req.table, req.wait);
     lease
         .run(
@@ -298,6 +299,7 @@ pub async fn preview(
 ) -> Result<Vec<PlannedChange>, Error> {
     let resource = s.names(&req.name).resource;
     super::refuse_reference_service(s, &req.name, &resource)?;
+    s.check_region(&cloud.region)?;
     let names = s.names(&req.name);
     let (removal, held) = futures::try_join!(
         removal(cloud, s, &req.name, &req.table),

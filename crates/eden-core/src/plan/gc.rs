@@ -80,6 +80,8 @@ pub struct GcRequest {
 /// cannot be loaded (a corrupt remote one, say) is skipped, and named, once.
 struct Loaded<'a> {
     source: &'a mut dyn ProfileSource,
+    /// The region the calls go to: a profile of another region is skipped.
+    region: &'a str,
     loaded: BTreeMap<String, Option<Settings>>,
     skipped: Vec<Skipped>,
 }
@@ -89,7 +91,8 @@ impl Loaded<'_> {
         if let Some(s) = self.loaded.get(profile) {
             return s.clone();
         }
-        let s = match self.source.settings(profile).await {
+        let loaded = self.source.settings(profile).await;
+        let s = match loaded.and_then(|s| s.check_region(self.region).map(|()| s)) {
             Ok(s) => Some(s),
             Err(e) => {
                 warn!("Skipping profile {profile}: {e}");
@@ -135,6 +138,7 @@ pub async fn collect(
     }
     let mut profiles = Loaded {
         source: profiles,
+        region: &cloud.region,
         loaded: BTreeMap::new(),
         skipped: Vec::new(),
     };

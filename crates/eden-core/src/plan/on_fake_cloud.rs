@@ -11,6 +11,7 @@ use super::{
     create, delete, preview_create, preview_delete, CreateRequest, DeleteRequest, Stop,
     DEFAULT_WAIT,
 };
+use crate::cloud::Cloud;
 use crate::error::Error;
 use crate::fake::FakeCloud;
 use crate::image::ImageUri;
@@ -251,6 +252,32 @@ async fn a_look_alike_service_is_refused_before_any_write() {
         "wrote: {calls:?}"
     );
     assert_eq!(fake.world().summary(), before);
+}
+
+/// A profile whose resources are in another region than the calls go to is refused before
+/// any call, by every command, rather than read as "not found" (an empty table, a missing ALB).
+#[tokio::test(start_paused = true)]
+async fn a_profile_of_another_region_is_refused_before_any_call() {
+    let fake = FakeCloud::seeded(&bare());
+    let (s, stop) = (filled(&fake), Stop::default());
+    let cloud = Cloud {
+        region: "us-east-1".into(),
+        ..fake.cloud()
+    };
+    let request = create_request("api:v1");
+    let refusals = [
+        create(&cloud, &s, &request, &stop).await.err(),
+        preview_create(&cloud, &s, &request).await.err(),
+        delete(&cloud, &s, &delete_request(), &stop).await.err(),
+        preview_delete(&cloud, &s, &delete_request()).await.err(),
+    ];
+    for refused in refusals {
+        assert!(
+            matches!(refused, Some(Error::OtherRegion { .. })),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(fake.calls.names(), Vec::<&str>::new());
 }
 
 /// What a delete's dry run prints is what the delete then removes, and it changes nothing.

@@ -82,6 +82,7 @@ pub async fn status(
     stop: &Stop,
 ) -> Result<Status, Error> {
     stop.check()?;
+    s.check_region(&cloud.region)?;
     let names = s.names(env);
     let dns = super::host_records(cloud, s, &names);
     let service = async {

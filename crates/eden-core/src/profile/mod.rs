@@ -262,6 +262,19 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Refuses calls to a region other than the profile's (its reference service's): every read
+    /// there would answer "not found", and the state table there would list nothing.
+    pub fn check_region(&self, calls: &str) -> Result<(), Error> {
+        if self.reference.region == calls {
+            return Ok(());
+        }
+        Err(Error::OtherRegion {
+            profile: self.profile.clone(),
+            resources: self.reference.region.clone(),
+            calls: calls.to_string(),
+        })
+    }
+
     /// Every name of the environment `env` under this profile.
     pub fn names(&self, env: &EnvName) -> Names {
         Names::new(
