@@ -77,7 +77,8 @@ pub struct GcRequest {
 }
 
 /// Each profile's settings, loaded once however many environments it has. A profile that
-/// cannot be loaded (a corrupt remote one, say) is skipped, and named, once.
+/// cannot be loaded (a corrupt remote one, say) or is of another region is skipped, and named,
+/// once.
 struct Loaded<'a> {
     source: &'a mut dyn ProfileSource,
     /// The region the calls go to: a profile of another region is skipped.
