@@ -88,9 +88,7 @@ pub async fn create(
     req: &CreateRequest,
     stop: &Stop,
 ) -> Result<Created, Error> {
-    let resource = s.names(&req.name).resource;
-    super::refuse_reference_service(s, &req.name, &resource)?;
-    s.check_region(&cloud.region)?;
+    super::refuse_before_any_call(cloud, s, &req.name)?;
     let lease = &Leased::new(&cloud.table, &req.name, &req.table, req.wait);
     lease
         .run(
@@ -137,9 +135,8 @@ pub async fn preview(
     s: &Settings,
     req: &CreateRequest,
 ) -> Result<Vec<PlannedChange>, Error> {
+    super::refuse_before_any_call(cloud, s, &req.name)?;
     let names = s.names(&req.name);
-    super::refuse_reference_service(s, &req.name, &names.resource)?;
-    s.check_region(&cloud.region)?;
     let (mut w, held) = futures::try_join!(
         look(cloud, s, req, names.clone()),
         super::another_run(cloud, s, &names, &req.table),

@@ -54,9 +54,7 @@ pub async fn delete(
     req: &DeleteRequest,
     stop: &Stop,
 ) -> Result<Deleted, Error> {
-    let resource = s.names(&req.name).resource;
-    super::refuse_reference_service(s, &req.name, &resource)?;
-    s.check_region(&cloud.region)?;
+    super::refuse_before_any_call(cloud, s, &req.name)?;
     let lease = &Leased::new(&cloud.table, &req.name, &req.table, req.wait);
     lease
         .run(
@@ -297,9 +295,7 @@ pub async fn preview(
     s: &Settings,
     req: &DeleteRequest,
 ) -> Result<Vec<PlannedChange>, Error> {
-    let resource = s.names(&req.name).resource;
-    super::refuse_reference_service(s, &req.name, &resource)?;
-    s.check_region(&cloud.region)?;
+    super::refuse_before_any_call(cloud, s, &req.name)?;
     let names = s.names(&req.name);
     let (removal, held) = futures::try_join!(
         removal(cloud, s, &req.name, &req.table),

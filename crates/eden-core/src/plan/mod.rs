@@ -223,15 +223,17 @@ async fn another_run(
     }))
 }
 
-/// Refuses, before any call, an environment whose service would be the reference service.
-fn refuse_reference_service(s: &Settings, env: &EnvName, resource: &str) -> Result<(), Error> {
+/// Refuses, before any call, an environment whose service would be the reference service, and
+/// a profile whose resources are in another region than the calls go to.
+fn refuse_before_any_call(cloud: &Cloud, s: &Settings, env: &EnvName) -> Result<(), Error> {
+    let resource = s.names(env).resource;
     if resource == s.reference.service {
         return Err(Error::ReferenceName {
             name: env.to_string(),
             what: format!("service {resource}"),
         });
     }
-    Ok(())
+    s.check_region(&cloud.region)
 }
 
 /// Refuses an environment whose task definition family or target group would be the
