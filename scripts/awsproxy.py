@@ -13,7 +13,8 @@ to act as moto does (and it lets a CREATE of a record made and deleted before th
 refuses when any record sorts after it); and, as ELB does, a listener rule past an ALB's quotas
 of rules and of target groups (counted on the rule's listener); and, as ECS does, a service of a
 name taken or still draining (a name its client token made is that call's answer), or whose
-target group is not there or on no load balancer. It lets one conditional write of
+target group is not there or on no load balancer; and it keeps what ECS keeps of a service and moto
+drops (its placement and zone rebalancing), for DescribeServices to show. It lets one conditional write of
 an S3 object, one change of a zone's records and one write of a DynamoDB item at a time through,
 as AWS makes each one step and moto does not (a write of another thread between moto's steps is
 lost, or both pass their condition).
@@ -67,11 +68,15 @@ from xml.etree import ElementTree
 
 # operation name -> protocol family, for the shape of an error answer
 JSON_TARGET_HEADER = "X-Amz-Target"
+# What ECS keeps of a service and moto drops.
+KEPT_SERVICE_FIELDS = ("placementConstraints", "placementStrategy", "availabilityZoneRebalancing")
 
 
 class Rules:
     def __init__(self, latency_ms=0):
         self.lock = threading.Lock()
+        # AWS state, not a rule: kept when the rules change.
+        self.service_settings = {}
         self.set({"latency_ms": latency_ms})
 
     def set(self, rules):
@@ -109,6 +114,26 @@ class Rules:
     def made_by_token(self, body):
         with self.lock:
             return self.service_tokens.get(json.loads(body or b"{}").get("clientToken"))
+
+    def keep_settings(self, body, field, made):
+        """A service made (`made`) or updated: what moto drops of it, as ECS keeps it."""
+        asked = json.loads(body or b"{}")
+        kept = {k: asked[k] for k in KEPT_SERVICE_FIELDS if k in asked}
+        key = ecs_service_key(body, field)
+        with self.lock:
+            if made:
+                self.service_settings[key] = kept
+            else:
+                self.service_settings.setdefault(key, {}).update(kept)
+
+    def shown_with_settings(self, data):
+        """A DescribeServices answer with what ECS keeps of each service and moto drops."""
+        found = json.loads(data)
+        with self.lock:
+            for svc in found.get("services", []):
+                key = (svc.get("clusterArn", "").rsplit("/", 1)[-1], svc.get("serviceName"))
+                svc.update(self.service_settings.get(key, {}))
+        return json.dumps(found).encode()
 
     def drain(self, body):
         """A service deleted: DRAINING, as ECS keeps it while its tasks stop, for a while."""
@@ -574,6 +599,9 @@ def make_handler(upstream, routes, rules):
                 status, data = existing_target_group(conn, self.path, headers, body)
             if operation == "CreateService" and status == 200:
                 rules.made_with_token(body)
+                rules.keep_settings(body, "serviceName", made=True)
+            if operation == "UpdateService" and status == 200:
+                rules.keep_settings(body, "service", made=False)
             if fault == "lost":
                 # AWS made the change, and its answer never reached the caller.
                 conns[(host, port)] = conn
@@ -584,6 +612,8 @@ def make_handler(upstream, routes, rules):
                 rules.drain(body)
             if operation == "CreateRule" and status == 200:
                 rules.forwards(body)
+            if operation == "DescribeServices" and status == 200:
+                data = rules.shown_with_settings(data)
             if operation == "DescribeServices" and status == 200 and rules.draining:
                 data = rules.shown_draining(data)
             if operation == "ChangeResourceRecordSets" and status == 200:

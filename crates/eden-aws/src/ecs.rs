@@ -228,6 +228,11 @@ impl cloud::Ecs for Ecs {
             .set_platform_version(s.platform_version.clone())
             .set_network_configuration(s.network_configuration.clone())
             .set_deployment_configuration(deployment)
+            // Where its tasks may run (EC2 instances of a kind, spread over zones): the same. An
+            // empty list goes as none, which Fargate takes.
+            .set_placement_constraints(s.placement_constraints.clone().filter(|c| !c.is_empty()))
+            .set_placement_strategy(s.placement_strategy.clone().filter(|p| !p.is_empty()))
+            .set_availability_zone_rebalancing(s.availability_zone_rebalancing.clone())
             .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
             .enable_execute_command(s.enable_execute_command)
             .set_scheduling_strategy(s.scheduling_strategy.clone())

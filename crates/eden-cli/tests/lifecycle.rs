@@ -307,6 +307,53 @@ async fn copies_are_faithful_to_the_reference_and_tagged() {
     assert_eq!(rule.actions()[0].target_group_arn(), tg.target_group_arn());
 }
 
+/// moto keeps no placement of a service; the proxy does, as ECS does. A copy's tasks may run
+/// where the reference's may: its placement constraints and strategy (EC2 instances of a kind,
+/// spread over zones) and its zone rebalancing. The seed's reference runs on Fargate, which takes
+/// no placement; neither moto nor the proxy checks that, and what is copied is the same.
+#[tokio::test]
+async fn a_copy_runs_where_the_reference_may() {
+    use aws_sdk_ecs::types::{
+        AvailabilityZoneRebalancing, PlacementConstraint, PlacementConstraintType,
+        PlacementStrategy, PlacementStrategyType,
+    };
+    let world = World::behind_proxy();
+    let ecs = world.ecs_through_proxy().await;
+    let constraint = PlacementConstraint::builder()
+        .r#type(PlacementConstraintType::MemberOf)
+        .expression("attribute:ecs.instance-type =~ t3.*")
+        .build();
+    let strategy = PlacementStrategy::builder()
+        .r#type(PlacementStrategyType::Spread)
+        .field("attribute:ecs.availability-zone")
+        .build();
+    ecs.update_service()
+        .cluster(world.id("cluster"))
+        .service(world.profile("api", "reference_service_arn"))
+        .placement_constraints(constraint.clone())
+        .placement_strategy(strategy.clone())
+        .availability_zone_rebalancing(AvailabilityZoneRebalancing::Disabled)
+        .send()
+        .await
+        .unwrap();
+
+    world.create("api", "foo", "v1");
+    let copy = ecs
+        .describe_services()
+        .cluster(world.id("cluster"))
+        .services("dev-dynamic-api-foo")
+        .send()
+        .await
+        .unwrap();
+    let copy = &copy.services()[0];
+    assert_eq!(copy.placement_constraints(), [constraint]);
+    assert_eq!(copy.placement_strategy(), [strategy]);
+    assert_eq!(
+        copy.availability_zone_rebalancing(),
+        Some(&AvailabilityZoneRebalancing::Disabled)
+    );
+}
+
 #[tokio::test]
 async fn other_objects_and_unknown_fields_of_the_file_survive() {
     let world = World::new();

@@ -536,14 +536,7 @@ impl World {
     }
 
     pub async fn aws(&self) -> Aws {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.moto.endpoint)
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .load()
-            .await;
+        let sdk = sdk_config(&self.moto.endpoint).await;
         let s3 = aws_sdk_s3::config::Builder::from(&sdk)
             .endpoint_url(self.moto_of("s3"))
             .force_path_style(true)
@@ -567,6 +560,23 @@ impl World {
             shared_alb: self.id("shared_alb_arn"),
         }
     }
+
+    /// ECS through the proxy, which shows what ECS keeps of a service and moto drops.
+    pub async fn ecs_through_proxy(&self) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&sdk_config(&self.proxy().endpoint).await)
+    }
+}
+
+/// The SDK's configuration for the emulated AWS at `endpoint`.
+async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await
 }
 
 /// A finished eden run.
