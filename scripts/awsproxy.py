@@ -14,7 +14,8 @@ refuses when any record sorts after it); and, as ELB does, a listener rule past 
 of rules and of target groups (counted on the rule's listener); and, as ECS does, a service of a
 name taken or still draining (a name its client token made is that call's answer), or whose
 target group is not there or on no load balancer; and it keeps what ECS keeps of a service and moto
-drops (its placement and zone rebalancing), for DescribeServices to show. It lets one conditional write of
+drops (its placement and zone rebalancing; its deployment's Service Connect and EBS volumes),
+for DescribeServices to show. It lets one conditional write of
 an S3 object, one change of a zone's records and one write of a DynamoDB item at a time through,
 as AWS makes each one step and moto does not (a write of another thread between moto's steps is
 lost, or both pass their condition).
@@ -68,8 +69,9 @@ from xml.etree import ElementTree
 
 # operation name -> protocol family, for the shape of an error answer
 JSON_TARGET_HEADER = "X-Amz-Target"
-# What ECS keeps of a service and moto drops.
+# What ECS keeps of a service and moto drops: on the service, and on its PRIMARY deployment.
 KEPT_SERVICE_FIELDS = ("placementConstraints", "placementStrategy", "availabilityZoneRebalancing")
+KEPT_DEPLOYMENT_FIELDS = ("serviceConnectConfiguration", "volumeConfigurations")
 
 
 class Rules:
@@ -118,7 +120,7 @@ class Rules:
     def keep_settings(self, body, field, made):
         """A service made (`made`) or updated: what moto drops of it, as ECS keeps it."""
         asked = json.loads(body or b"{}")
-        kept = {k: asked[k] for k in KEPT_SERVICE_FIELDS if k in asked}
+        kept = {k: asked[k] for k in KEPT_SERVICE_FIELDS + KEPT_DEPLOYMENT_FIELDS if k in asked}
         key = ecs_service_key(body, field)
         with self.lock:
             if made:
@@ -132,7 +134,11 @@ class Rules:
         with self.lock:
             for svc in found.get("services", []):
                 key = (svc.get("clusterArn", "").rsplit("/", 1)[-1], svc.get("serviceName"))
-                svc.update(self.service_settings.get(key, {}))
+                kept = self.service_settings.get(key, {})
+                svc.update({k: v for k, v in kept.items() if k in KEPT_SERVICE_FIELDS})
+                for deployment in svc.get("deployments", []):
+                    if deployment.get("status") == "PRIMARY":
+                        deployment.update({k: v for k, v in kept.items() if k in KEPT_DEPLOYMENT_FIELDS})
         return json.dumps(found).encode()
 
     def drain(self, body):

@@ -463,7 +463,32 @@ fn service_info(s: &Service) -> ServiceInfo {
             .filter_map(|e| e.message().map(str::to_string))
             .collect(),
         tags: tags_of(s.tags()),
+        not_copied: not_copied(s),
     }
+}
+
+/// What ECS keeps on the service's deployment and a copy does not take over (see
+/// docs/known-issues.md), each with what that means for the copy.
+fn not_copied(s: &Service) -> Vec<String> {
+    let primary = s
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"));
+    let connect = primary.and_then(|d| d.service_connect_configuration());
+    let connect = connect.is_some_and(|c| c.enabled()).then_some(
+        "Service Connect, which a copy does not take over: its tasks cannot call the reference's \
+         peers by their Service Connect names",
+    );
+    let volumes = primary.is_some_and(|d| !d.volume_configurations().is_empty());
+    let volumes = volumes.then_some(
+        "EBS volumes configured at launch, which a copy does not take over: its tasks cannot \
+         start without them",
+    );
+    connect
+        .into_iter()
+        .chain(volumes)
+        .map(String::from)
+        .collect()
 }
 
 fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {

@@ -354,6 +354,73 @@ async fn a_copy_runs_where_the_reference_may() {
     );
 }
 
+/// ECS keeps Service Connect and EBS volumes configured at launch on a service's deployment, and
+/// a copy takes neither over (see docs/known-issues.md): create says so and goes on, and so does
+/// `config check --aws`. moto keeps neither; the proxy does, as ECS does.
+#[tokio::test]
+async fn what_a_copy_does_not_take_over_is_said() {
+    use aws_sdk_ecs::types::{
+        ServiceConnectConfiguration, ServiceManagedEbsVolumeConfiguration,
+        ServiceVolumeConfiguration,
+    };
+    let world = World::behind_proxy();
+    let ecs = world.ecs_through_proxy().await;
+    let connect = ServiceConnectConfiguration::builder()
+        .enabled(true)
+        .namespace("dev.internal")
+        .build();
+    let volume = ServiceVolumeConfiguration::builder()
+        .name("scratch")
+        .managed_ebs_volume(
+            ServiceManagedEbsVolumeConfiguration::builder()
+                .role_arn("arn:aws:iam::123456789012:role/ecsInfrastructureRole")
+                .size_in_gib(20)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    ecs.update_service()
+        .cluster(world.id("cluster"))
+        .service(world.profile("api", "reference_service_arn"))
+        .service_connect_configuration(connect)
+        .volume_configurations(volume)
+        .send()
+        .await
+        .unwrap();
+
+    let created = world.create("api", "foo", "v1");
+    for setting in ["Service Connect", "EBS volumes configured at launch"] {
+        let warning = format!("The reference service uses {setting}, which a copy does not");
+        assert!(created.stderr.contains(&warning), "{}", created.stderr);
+    }
+    let check = world
+        .eden(&["config", "check", "-p", "api", "--aws"])
+        .success();
+    let line = check
+        .stdout
+        .lines()
+        .find(|l| l.contains("ok   reference service: "))
+        .unwrap_or_default();
+    assert!(
+        line.contains("it uses Service Connect, which a copy does not take over")
+            && line.contains("it uses EBS volumes configured at launch"),
+        "{}",
+        check.stdout
+    );
+    let copy = ecs
+        .describe_services()
+        .cluster(world.id("cluster"))
+        .services("dev-dynamic-api-foo")
+        .send()
+        .await
+        .unwrap();
+    let deployments = copy.services()[0].deployments();
+    assert!(deployments.iter().all(
+        |d| d.service_connect_configuration().is_none() && d.volume_configurations().is_empty()
+    ));
+}
+
 #[tokio::test]
 async fn other_objects_and_unknown_fields_of_the_file_survive() {
     let world = World::new();

@@ -80,6 +80,9 @@ pub struct ServiceInfo {
     pub events: Vec<String>,
     /// Who made it (see [`crate::ownership`]).
     pub tags: Vec<Tag>,
+    /// The settings a copy does not take over, each with what that means for the copy:
+    /// `Service Connect, which a copy does not take over: ...`.
+    pub not_copied: Vec<String>,
 }
 
 /// One of a service's deployments: the rollout of one task definition.

@@ -203,7 +203,10 @@ async fn reference(
         .await?
         .map(|tg| tg.load_balancers)
         .unwrap_or_default();
-    let found = format!("{arn} (target group {tg_arn})");
+    let mut found = format!("{arn} (target group {tg_arn})");
+    for setting in &service.not_copied {
+        found = format!("{found}; it uses {setting}");
+    }
     Ok((Ok(found), Some(tg_arn), load_balancers))
 }
 

@@ -191,6 +191,7 @@ impl FakeCloud {
                 deployments: vec![],
                 events: vec![],
                 tags: vec![],
+                not_copied: vec![],
             },
         ));
         Arc::new(Self {
@@ -349,6 +350,7 @@ impl Ecs for FakeCloud {
                 deployments: vec![],
                 events: vec![],
                 tags: new.tags.clone(),
+                not_copied: vec![],
             },
         ));
         Ok(arn)

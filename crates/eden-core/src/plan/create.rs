@@ -20,7 +20,7 @@ use std::time::Duration;
 
 // tokio's clock: monotonic, and paused in the fast tests.
 use tokio::time::Instant;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::apply::apply;
 use super::found::{Found, Part};
@@ -195,6 +195,9 @@ impl World {
             "Retrieved reference target group: {}",
             reference.target_group_arn
         );
+        for setting in &reference.service.not_copied {
+            warn!("The reference service uses {setting}");
+        }
     }
 
     /// Whether no environment of this name exists: whatever of it is there is this run's, or

@@ -248,6 +248,7 @@ mod tests {
             deployments,
             events: vec![],
             tags: vec![],
+            not_copied: vec![],
         }
     }
 
