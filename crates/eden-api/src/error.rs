@@ -87,6 +87,7 @@ fn core_status(e: &Error) -> StatusCode {
         | Error::InvalidProfile { .. }
         | Error::InvalidProfileValue { .. }
         | Error::ConfigFile { .. }
+        | Error::Unprepared { .. }
         | Error::UnknownProfile { .. }
         | Error::NoRegion
         | Error::OtherRegion { .. }

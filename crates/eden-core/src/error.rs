@@ -74,6 +74,9 @@ pub enum Error {
     #[error("config file {path} cannot be used: {why}")]
     ConfigFile { path: String, why: String },
 
+    #[error("found {failed} error(s) in AWS: a prerequisite of the profile is missing or wrong; fix it as each FAIL line says")]
+    Unprepared { failed: usize },
+
     #[error("profile {profile} not found in {path}: create it with `eden config setup -p {profile} ...` or pass its keys as flags")]
     UnknownProfile { profile: String, path: String },
 

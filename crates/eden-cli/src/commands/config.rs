@@ -84,7 +84,8 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
     for warning in profile::name_warnings(&all) {
         warn!("{warning}");
     }
-    let mut errors = 0;
+    // The file's problems, and the prerequisites AWS lacks.
+    let (mut errors, mut failed_in_aws) = (0, 0);
     let mut lines = Vec::new();
     let mut document = serde_json::Map::new();
     for name in &names {
@@ -119,7 +120,7 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
                     }
                 }
             }
-            errors += checks.iter().filter(|c| !c.ok).count();
+            failed_in_aws += checks.iter().filter(|c| !c.ok).count();
             lines.extend(checks.iter().map(|c| format!("Profile {name}: {c}")));
         }
         document.insert(
@@ -130,18 +131,22 @@ pub async fn check(args: CheckArgs) -> Result<(), Error> {
     if args.fix {
         file.save()?;
     }
-    if errors == 0 {
+    let ok = errors + failed_in_aws == 0;
+    if ok {
         lines.push("No errors found".into());
     }
-    let document = serde_json::json!({"ok": errors == 0, "profiles": document});
+    let document = serde_json::json!({"ok": ok, "profiles": document});
     crate::output::print(args.output.format, &document, || lines.join("\n"));
-    if errors == 0 {
-        Ok(())
-    } else {
-        Err(Error::ConfigFile {
+    match (errors, failed_in_aws) {
+        (0, 0) => Ok(()),
+        (0, failed) => Err(Error::Unprepared { failed }),
+        (errors, failed) => Err(Error::ConfigFile {
             path: path.display().to_string(),
-            why: format!("found {errors} error(s); fix them as each line says"),
-        })
+            why: format!(
+                "found {} error(s); fix them as each line says",
+                errors + failed
+            ),
+        }),
     }
 }
 
