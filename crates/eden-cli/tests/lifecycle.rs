@@ -355,8 +355,8 @@ async fn a_copy_runs_where_the_reference_may() {
 }
 
 /// ECS keeps Service Connect and EBS volumes configured at launch on a service's deployment, and
-/// a copy takes neither over (see docs/known-issues.md): create says so and goes on, and so does
-/// `config check --aws`. moto keeps neither; the proxy does, as ECS does.
+/// a copy takes neither over (see docs/known-issues.md): create says so (in its JSON too, for CI)
+/// and goes on, and so does `config check --aws`. moto keeps neither; the proxy does, as ECS does.
 #[tokio::test]
 async fn what_a_copy_does_not_take_over_is_said() {
     use aws_sdk_ecs::types::{
@@ -389,10 +389,19 @@ async fn what_a_copy_does_not_take_over_is_said() {
         .await
         .unwrap();
 
-    let created = world.create("api", "foo", "v1");
-    for setting in ["Service Connect", "EBS volumes configured at launch"] {
-        let warning = format!("The reference service uses {setting}, which a copy does not");
-        assert!(created.stderr.contains(&warning), "{}", created.stderr);
+    let created = world
+        .try_create("api", "foo", "v1", &["-o", "json"])
+        .success();
+    let document: serde_json::Value = serde_json::from_str(&created.stdout).unwrap();
+    let warnings = document["warnings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(warnings.len(), 2, "{document}");
+    for (setting, warning) in ["Service Connect", "EBS volumes configured at launch"]
+        .into_iter()
+        .zip(warnings)
+    {
+        let said = format!("The reference service uses {setting}, which a copy does not");
+        assert!(warning.as_str().unwrap().starts_with(&said), "{warning}");
+        assert!(created.stderr.contains(&said), "{}", created.stderr);
     }
     let check = world
         .eden(&["config", "check", "-p", "api", "--aws"])

@@ -76,6 +76,9 @@ pub struct Created {
     /// Epoch seconds after which `eden gc` deletes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// What the copy lacks of the reference, as the run's warning lines say it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Route 53's change that made the host's records, when this run made them: `--wait` waits
     /// for it to reach every name server.
     #[serde(skip)]
@@ -122,6 +125,7 @@ pub async fn create(
                     deployed: world.found.service.is_some(),
                     last_updated: item.last_updated,
                     expires_at: item.expires_at,
+                    warnings: world.warnings(),
                     records_change: records.and_then(|id| applied.made_by(id)),
                 })
             },
@@ -195,9 +199,18 @@ impl World {
             "Retrieved reference target group: {}",
             reference.target_group_arn
         );
-        for setting in &reference.service.not_copied {
-            warn!("The reference service uses {setting}");
+        for warning in self.warnings() {
+            warn!("{warning}");
         }
+    }
+
+    /// What the copy lacks of the reference, for the user to know: its settings a copy does
+    /// not take over.
+    fn warnings(&self) -> Vec<String> {
+        let not_copied = self.reference.service.not_copied.iter();
+        not_copied
+            .map(|setting| format!("The reference service uses {setting}"))
+            .collect()
     }
 
     /// Whether no environment of this name exists: whatever of it is there is this run's, or
