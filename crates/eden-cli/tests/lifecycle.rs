@@ -338,14 +338,7 @@ async fn a_copy_runs_where_the_reference_may() {
         .unwrap();
 
     world.create("api", "foo", "v1");
-    let copy = ecs
-        .describe_services()
-        .cluster(world.id("cluster"))
-        .services("dev-dynamic-api-foo")
-        .send()
-        .await
-        .unwrap();
-    let copy = &copy.services()[0];
+    let copy = world.service_through_proxy("dev-dynamic-api-foo").await;
     assert_eq!(copy.placement_constraints(), [constraint]);
     assert_eq!(copy.placement_strategy(), [strategy]);
     assert_eq!(
@@ -417,14 +410,8 @@ async fn what_a_copy_does_not_take_over_is_said() {
         "{}",
         check.stdout
     );
-    let copy = ecs
-        .describe_services()
-        .cluster(world.id("cluster"))
-        .services("dev-dynamic-api-foo")
-        .send()
-        .await
-        .unwrap();
-    let deployments = copy.services()[0].deployments();
+    let copy = world.service_through_proxy("dev-dynamic-api-foo").await;
+    let deployments = copy.deployments();
     assert!(deployments.iter().all(
         |d| d.service_connect_configuration().is_none() && d.volume_configurations().is_empty()
     ));

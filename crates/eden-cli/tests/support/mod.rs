@@ -565,6 +565,20 @@ impl World {
     pub async fn ecs_through_proxy(&self) -> aws_sdk_ecs::Client {
         aws_sdk_ecs::Client::new(&sdk_config(&self.proxy().endpoint).await)
     }
+
+    /// The service of that name, as ECS shows it through the proxy.
+    pub async fn service_through_proxy(&self, name: &str) -> aws_sdk_ecs::types::Service {
+        let described = self
+            .ecs_through_proxy()
+            .await
+            .describe_services()
+            .cluster(self.id("cluster"))
+            .services(name)
+            .send()
+            .await
+            .unwrap();
+        described.services()[0].clone()
+    }
 }
 
 /// The SDK's configuration for the emulated AWS at `endpoint`.
