@@ -128,17 +128,20 @@ class Rules:
             else:
                 self.service_settings.setdefault(key, {}).update(kept)
 
-    def shown_with_settings(self, data):
-        """A DescribeServices answer with what ECS keeps of each service and moto drops."""
+    def shown_services(self, data):
+        """A DescribeServices answer as ECS gives it: with what ECS keeps of each service and moto
+        drops, and the services still draining shown so."""
         found = json.loads(data)
-        with self.lock:
-            for svc in found.get("services", []):
-                key = (svc.get("clusterArn", "").rsplit("/", 1)[-1], svc.get("serviceName"))
+        for svc in found.get("services", []):
+            key = (svc.get("clusterArn", "").rsplit("/", 1)[-1], svc.get("serviceName"))
+            with self.lock:
                 kept = self.service_settings.get(key, {})
-                svc.update({k: v for k, v in kept.items() if k in KEPT_SERVICE_FIELDS})
-                for deployment in svc.get("deployments", []):
-                    if deployment.get("status") == "PRIMARY":
-                        deployment.update({k: v for k, v in kept.items() if k in KEPT_DEPLOYMENT_FIELDS})
+            svc.update({k: v for k, v in kept.items() if k in KEPT_SERVICE_FIELDS})
+            for deployment in svc.get("deployments", []):
+                if deployment.get("status") == "PRIMARY":
+                    deployment.update({k: v for k, v in kept.items() if k in KEPT_DEPLOYMENT_FIELDS})
+            if svc.get("status") == "INACTIVE" and self.still_draining(key):
+                svc["status"] = "DRAINING"
         return json.dumps(found).encode()
 
     def drain(self, body):
@@ -181,15 +184,6 @@ class Rules:
         if made is not None and time.monotonic() - made < self.route53_pending:
             return data.replace(b"<Status>INSYNC</Status>", b"<Status>PENDING</Status>")
         return data
-
-    def shown_draining(self, data):
-        """A DescribeServices answer with the services still draining as ECS shows them."""
-        found = json.loads(data)
-        for svc in found.get("services", []):
-            key = (svc.get("clusterArn", "").rsplit("/", 1)[-1], svc.get("serviceName"))
-            if svc.get("status") == "INACTIVE" and self.still_draining(key):
-                svc["status"] = "DRAINING"
-        return json.dumps(found).encode()
 
     def traced(self, operation, service, received):
         """Records when a call came in and when its answer went out, in ms since the rules were set."""
@@ -619,9 +613,7 @@ def make_handler(upstream, routes, rules):
             if operation == "CreateRule" and status == 200:
                 rules.forwards(body)
             if operation == "DescribeServices" and status == 200:
-                data = rules.shown_with_settings(data)
-            if operation == "DescribeServices" and status == 200 and rules.draining:
-                data = rules.shown_draining(data)
+                data = rules.shown_services(data)
             if operation == "ChangeResourceRecordSets" and status == 200:
                 rules.changed_records(data)
             if operation == "GetChange" and status == 200:

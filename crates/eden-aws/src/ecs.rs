@@ -475,19 +475,20 @@ fn not_copied(s: &Service) -> Vec<String> {
         .iter()
         .find(|d| d.status() == Some("PRIMARY"));
     let connect = primary.and_then(|d| d.service_connect_configuration());
-    let connect = connect.is_some_and(|c| c.enabled()).then_some(
-        "Service Connect, which a copy does not take over: its tasks cannot call the reference's \
-         peers by their Service Connect names",
-    );
-    let volumes = primary.is_some_and(|d| !d.volume_configurations().is_empty());
-    let volumes = volumes.then_some(
-        "EBS volumes configured at launch, which a copy does not take over: its tasks cannot \
-         start without them",
-    );
-    connect
-        .into_iter()
-        .chain(volumes)
-        .map(String::from)
+    let uses = [
+        (
+            connect.is_some_and(|c| c.enabled()),
+            "Service Connect",
+            "its tasks cannot call the reference's peers by their Service Connect names",
+        ),
+        (
+            primary.is_some_and(|d| !d.volume_configurations().is_empty()),
+            "EBS volumes configured at launch",
+            "its tasks cannot start without them",
+        ),
+    ];
+    let used = uses.into_iter().filter(|(used, _, _)| *used);
+    used.map(|(_, setting, so)| format!("{setting}, which a copy does not take over: {so}"))
         .collect()
 }
 
